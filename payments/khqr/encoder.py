@@ -96,6 +96,12 @@ def _amount_text(raw: object) -> str:
                 f"amount {raw} is not a number",
                 field="amount",
             )
+        if raw.adjusted() > 20:
+            raise KhqrError(
+                "TRANSACTION_AMOUNT_INVALID",
+                f"amount {raw} is longer than 13 characters",
+                field="amount",
+            )
         text = format(raw, "f")
     elif isinstance(raw, str):
         text = raw
