@@ -1,0 +1,10 @@
+from django.http import HttpRequest
+
+
+def current_merchant(request: HttpRequest) -> dict:
+    membership = getattr(request, "membership", None)
+    return {
+        "current_merchant": getattr(request, "merchant", None),
+        "current_role": membership.role if membership else None,
+        "memberships": getattr(request, "memberships", []),
+    }

@@ -1,0 +1,29 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from merchants import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("accounts/<int:account_id>/", views.account_detail, name="account-detail"),
+    path("merchant/switch/", views.merchant_switch, name="merchant-switch"),
+    path("settings/api-keys/", views.api_key_list, name="api-keys"),
+    path(
+        "settings/api-keys/<int:api_key_id>/revoke/",
+        views.api_key_revoke,
+        name="api-key-revoke",
+    ),
+    path("settings/audit/", views.audit_log, name="audit-log"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(success_url="/password/done/"),
+        name="password-change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]

@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from statements.models import Statement, Transaction
+
+
+@admin.register(Transaction)
+class TransactionAdmin(admin.ModelAdmin):
+    list_display = [
+        "posted_at",
+        "account",
+        "external_id",
+        "amount",
+        "currency",
+        "channel",
+        "counterparty_name",
+        "reference",
+        "source",
+    ]
+    list_filter = ["channel", "currency", "source"]
+    search_fields = [
+        "external_id",
+        "reference",
+        "counterparty_name",
+        "bakong_hash",
+        "description",
+    ]
+    date_hierarchy = "posted_at"
+    list_select_related = ["account", "account__merchant"]
+    raw_id_fields = ["merchant", "account"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # posted lines are immutable; a correction is a new line
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Statement)
+class StatementAdmin(admin.ModelAdmin):
+    list_display = [
+        "account",
+        "period_start",
+        "period_end",
+        "opening_balance",
+        "closing_balance",
+        "currency",
+        "source",
+    ]
+    list_filter = ["currency", "source"]
+    date_hierarchy = "period_start"
+    list_select_related = ["account"]
+    raw_id_fields = ["merchant", "account"]

@@ -1,0 +1,107 @@
+"""Shared fixtures: two merchants, members of each role, clients signed in as them."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import (
+    AccountFactory,
+    MembershipFactory,
+    MerchantFactory,
+    UserFactory,
+)
+
+TEST_FERNET_KEY = "3x6Vz0b1oVCbG1y0m4cVYt8t6m1Xo7cD9rN2yq0T6aE="
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings, tmp_path):
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FERNET_KEY]
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory(display_name="Merchant A", bakong_account_id="shop_a@wing")
+
+
+@pytest.fixture
+def other_merchant(db):
+    return MerchantFactory(display_name="Merchant B", bakong_account_id="shop_b@wing")
+
+
+@pytest.fixture
+def account(merchant):
+    return AccountFactory(merchant=merchant, provider="hattha", currency="USD")
+
+
+@pytest.fixture
+def khr_account(merchant):
+    return AccountFactory(merchant=merchant, provider="acleda", currency="KHR")
+
+
+def _member_client(merchant, role: str) -> Client:
+    user = UserFactory(username=f"{role}-{merchant.pk}")
+    MembershipFactory(user=user, merchant=merchant, role=role)
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def owner_client(merchant):
+    return _member_client(merchant, "owner")
+
+
+@pytest.fixture
+def accountant_client(merchant):
+    return _member_client(merchant, "accountant")
+
+
+@pytest.fixture
+def auditor_client(merchant):
+    return _member_client(merchant, "auditor")
+
+
+@pytest.fixture
+def viewer_client(merchant):
+    return _member_client(merchant, "viewer")
+
+
+@pytest.fixture
+def member_client_factory():
+    return _member_client
+
+
+@pytest.fixture
+def api_key(merchant):
+    from merchants.services import api_key_create
+
+    return api_key_create(merchant=merchant, name="tests")[1]
+
+
+@pytest.fixture
+def api_client(api_key):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
