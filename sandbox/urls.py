@@ -1,3 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns = [
+    path("bakong/", include("sandbox.bakong_urls")),
+    path("feed/", include("sandbox.feed_urls")),
+]

@@ -1,0 +1,48 @@
+import httpx
+import pytest
+
+from core.exceptions import TransientError
+from core.http import HttpClient, RateLimited, retry_after_seconds
+from core.retry import backoff_seconds
+
+
+def _client(handler) -> HttpClient:
+    return HttpClient(
+        base_url="http://feed.test", transport=httpx.MockTransport(handler)
+    )
+
+
+def test_429_is_transient_and_carries_retry_after():
+    client = _client(lambda r: httpx.Response(429, headers={"Retry-After": "7"}))
+    with pytest.raises(RateLimited) as exc:
+        client.request("POST", "/statement")
+    assert exc.value.retry_after == 7
+
+
+def test_5xx_is_transient():
+    client = _client(lambda r: httpx.Response(503))
+    with pytest.raises(TransientError, match="server error 503"):
+        client.request("GET", "/")
+
+
+def test_timeouts_are_transient():
+    def handler(request):
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(TransientError, match="timed out"):
+        _client(handler).request("GET", "/")
+
+
+def test_retry_after_accepts_an_http_date():
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480) == 10
+
+
+def test_backoff_grows_with_jitter_and_honours_retry_after():
+    import random
+
+    rng = random.Random(1)
+    first = backoff_seconds(attempt=0, rng=rng)
+    later = backoff_seconds(attempt=6, rng=rng)
+    assert 1 <= first <= 2 and 64 <= later <= 128
+    assert backoff_seconds(attempt=0, retry_after=30, rng=rng) >= 30
+    assert backoff_seconds(attempt=50, rng=rng) <= 600
