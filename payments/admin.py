@@ -1,0 +1,133 @@
+from django.contrib import admin
+
+from payments.models import (
+    BakongTokenState,
+    BakongTransaction,
+    InboundEvent,
+    PaymentCheck,
+    PaymentRequest,
+    Refund,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+@admin.register(PaymentRequest)
+class PaymentRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "merchant",
+        "order_id",
+        "amount",
+        "currency",
+        "status",
+        "flag",
+        "expires_at",
+        "paid_at",
+    ]
+    list_filter = ["status", "flag", "currency", "is_test"]
+    search_fields = ["order_id", "bill_number", "md5", "bakong_hash"]
+    date_hierarchy = "created_at"
+    list_select_related = ["merchant"]
+    raw_id_fields = ["merchant", "account", "api_key"]
+
+
+@admin.register(BakongTransaction)
+class BakongTransactionAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "merchant", "hash", "amount", "currency", "outcome"]
+    list_filter = ["outcome", "currency"]
+    search_fields = ["hash", "short_hash", "md5", "from_account_id"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["merchant", "payment_request"]
+
+
+@admin.register(PaymentCheck)
+class PaymentCheckAdmin(admin.ModelAdmin):
+    list_display = ["checked_at", "payment_request", "outcome", "detail"]
+    list_filter = ["outcome"]
+    search_fields = ["payment_request__md5", "payment_request__order_id"]
+    raw_id_fields = ["payment_request"]
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "merchant",
+        "payment_request",
+        "amount",
+        "currency",
+        "bank_reference",
+    ]
+    search_fields = ["bank_reference", "payment_request__order_id"]
+    raw_id_fields = ["merchant", "payment_request"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "merchant", "is_active", "disabled_reason", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "merchant__display_name"]
+    exclude = ["secrets"]
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "number",
+        "attempted_at",
+        "status_code",
+        "response_body",
+        "error",
+        "duration_ms",
+    ]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "merchant",
+        "endpoint",
+        "event",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+    ]
+    list_filter = ["status", "event"]
+    search_fields = ["delivery_id", "endpoint__url"]
+    raw_id_fields = ["merchant", "endpoint", "payment_request"]
+    inlines = [WebhookAttemptInline]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(admin.ModelAdmin):
+    list_display = ["attempted_at", "delivery", "number", "status_code", "error"]
+    search_fields = ["delivery__delivery_id"]
+    raw_id_fields = ["delivery"]
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "merchant",
+        "connection",
+        "event_type",
+        "delivery_id",
+        "status",
+    ]
+    list_filter = ["status", "event_type"]
+    search_fields = ["delivery_id"]
+    raw_id_fields = ["merchant", "connection"]
+
+
+@admin.register(BakongTokenState)
+class BakongTokenStateAdmin(admin.ModelAdmin):
+    list_display = ["base_url", "expires_at", "renewed_at", "last_error_at"]
+    exclude = ["token"]
+    readonly_fields = ["expires_at", "renewed_at", "last_error", "last_error_at"]
