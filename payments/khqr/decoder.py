@@ -29,7 +29,6 @@ _HEX4 = re.compile(r"[0-9A-Fa-f]{4}\Z")
 _STRICT_TEMPLATES = frozenset([str(n) for n in range(26, 52)] + ["62", "64", "99"])
 _LOOSE_TEMPLATES = frozenset(str(n) for n in range(80, 99))
 _REQUIRED = (
-    ("00", "PAYLOAD_FORMAT_INDICATOR_TAG_REQUIRED"),
     ("52", "MERCHANT_CATEGORY_TAG_REQUIRED"),
     ("53", "CURRENCY_TYPE_REQUIRED"),
     ("58", "COUNTRY_CODE_TAG_REQUIRED"),
@@ -97,169 +96,266 @@ def parse(qr: str) -> tuple[Tlv, ...]:
     return tuple(tags)
 
 
-def _sub(children: tuple[Tlv, ...] | None) -> dict[str, str]:
-    if not children:
-        return {}
+# "ttll" -> (tag, length, kind); kind 1 = a template scanned strictly, 2 = the CRC.
+# Prebuilt tag strings keep their hash, so the dict work below stays cheap.
+_TAGS = [f"{t:02d}" for t in range(100)]
+_HEADER = {
+    f"{t:02d}{n:02d}": (
+        _TAGS[t],
+        n,
+        1 if _TAGS[t] in _STRICT_TEMPLATES else 2 if t == 63 else 0,
+    )
+    for t in range(100)
+    for n in range(100)
+}
+_EMPTY: dict[str, str] = {}
+
+
+def _first_repeat(text: str, where: str) -> str:
+    seen = set()
+    for tag, _, _ in split(text, where=where):
+        if tag in seen:
+            return tag
+        seen.add(tag)
+    return ""  # pragma: no cover - only called when a tag repeats
+
+
+def _scan(text: str, tag: str) -> tuple[dict[str, str], str | None]:
+    """A template's subtags (the last occurrence wins, as in the SDK) and the
+    first repeated subtag, if any."""
     out: dict[str, str] = {}
-    for c in children:
-        out.setdefault(c.tag, c.value)
-    return out
-
-
-def _millis(text: str | None) -> int | None:
-    if text is not None and _DIGITS.match(text):
-        return int(text)
-    return None
-
-
-def _utf16_len(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    header = _HEADER
+    count = 0
+    i = 0
+    end = len(text)
+    try:
+        while i < end:
+            sub, n, _ = header[text[i : i + 4]]
+            j = i + 4 + n
+            if j > end:
+                raise KeyError(sub)
+            out[sub] = text[i + 4 : j]
+            count += 1
+            i = j
+    except KeyError:
+        split(text, where=f" in template {tag}")  # raises, naming what is wrong
+        raise  # pragma: no cover
+    if count != len(out):
+        return out, _first_repeat(text, f" in template {tag}")
+    return out, None
 
 
 def decode(qr: str) -> DecodedKhqr:
     """Decode a merchant-presented QR into every field and nested template."""
-    tags = parse(qr)
-    first: dict[str, Tlv] = {}
-    duplicate = None
-    for t in tags:
-        if t.tag in first:
-            duplicate = duplicate or t.tag
-        else:
-            first[t.tag] = t
+    if not isinstance(qr, str):
+        raise KhqrDecodeError(f"a QR code is text, not {type(qr).__name__}")
+    if not qr:
+        raise KhqrDecodeError("the QR string is empty")
+    astral = False
+    text = qr
+    if qr.isascii():
+        data = qr.encode("ascii")
+    else:
+        try:
+            data = qr.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise KhqrDecodeError(
+                f"unpaired surrogate at offset {exc.start}: not Unicode text",
+                offset=exc.start,
+            ) from None
+        if len(qr.encode("utf-16-le", "surrogatepass")) != 2 * len(qr):
+            astral = True
+            text = to_units(qr)
 
-    def value(tag: str) -> str | None:
-        t = first.get(tag)
-        return None if t is None else t.value
-
+    # Top level: each tag's value (the last occurrence wins, as in the SDK) and
+    # every template the KHQR rules read, scanned strictly.
+    top: dict[str, str] = {}
+    subs: dict[str, dict[str, str]] = {}
+    sub_repeated = None
+    header = _HEADER
+    count = 0
+    i = 0
+    end = len(text)
+    first_tag = text[:2]
+    try:
+        while i < end:
+            tag, n, kind = header[text[i : i + 4]]
+            j = i + 4 + n
+            if j > end:
+                raise KeyError(tag)
+            value = text[i + 4 : j]
+            if kind:
+                if kind == 2:
+                    if j != end:
+                        raise KhqrDecodeError(
+                            f"{end - j} characters of junk after the CRC "
+                            f"(tag 63 at offset {i})",
+                            offset=j,
+                        )
+                else:
+                    children, repeated = _scan(value, tag)
+                    subs[tag] = children
+                    if repeated and sub_repeated is None:
+                        sub_repeated = f"{tag}.{repeated}"
+            top[tag] = value
+            count += 1
+            i = j
+    except KeyError:
+        split(text, crc_last=True)  # raises, naming what is wrong
+        raise  # pragma: no cover
+    duplicate = _first_repeat(text, "") if count != len(top) else None
     # The account template: KHQR's 29 (individual) / 30 (merchant), or PromptPay.
     promptpay = None
-    for t in tags:
-        if "26" <= t.tag <= "51" and t.children:
-            sub = _sub(t.children)
-            aid = sub.get("00", "")
-            if aid.startswith(_PROMPTPAY_AID):
-                if t.tag == "30" or aid.endswith("12"):
-                    promptpay = PromptPay(
-                        aid=aid,
-                        kind="bill_payment",
-                        biller_id=sub.get("01"),
-                        reference_1=sub.get("02"),
-                        reference_2=sub.get("03"),
-                    )
-                else:
-                    kind = next((k for k in _PROMPTPAY_KINDS if k in sub), None)
-                    promptpay = PromptPay(
-                        aid=aid,
-                        kind=_PROMPTPAY_KINDS.get(kind, "other"),
-                        proxy=sub.get(kind) if kind else None,
-                    )
-                break
     account_tag = None
+    promptpay_tag = None
+    for tag, sub in subs.items():
+        if "26" <= tag <= "51" and sub.get("00", "").startswith(_PROMPTPAY_AID):
+            promptpay_tag = tag
+            promptpay = _promptpay(tag, sub)
+            break
     if promptpay is None:
-        account_tag = "29" if "29" in first else "30" if "30" in first else None
-    account = _sub(first[account_tag].children) if account_tag else {}
-    additional = _sub(first["62"].children) if "62" in first else {}
-    language = _sub(first["64"].children) if "64" in first else {}
-    stamps = _sub(first["99"].children) if "99" in first else {}
+        account_tag = "29" if "29" in top else "30" if "30" in top else None
+    account = subs[account_tag] if account_tag else _EMPTY
+    additional = subs.get("62", _EMPTY)
+    language = subs.get("64", _EMPTY)
+    stamps = subs.get("99", _EMPTY)
 
-    crc = value("63")
-    crc_valid = (
-        crc is not None
-        and tags[-1].tag == "63"
-        and len(crc) == 4
-        and crc.upper() == crc16(qr[:-4])
-    )
-    poi_raw = value("01")
-    currency_raw = value("53")
-    fields = {
-        "scheme": "promptpay" if promptpay else "khqr" if account_tag else "emvco",
-        "payload_format_indicator": value("00"),
-        "point_of_initiation": _POI.get(poi_raw, poi_raw),
-        "type": {"29": "individual", "30": "merchant"}.get(account_tag),
-        "bakong_account_id": account.get("00"),
-        "account_information": account.get("01") if account_tag == "29" else None,
-        "merchant_id": account.get("01") if account_tag == "30" else None,
-        "acquiring_bank": account.get("02"),
-        "upi_merchant_account": value("15"),
-        "merchant_category_code": value("52"),
-        "currency": CURRENCY_ALPHA.get(currency_raw, currency_raw),
-        "amount": value("54"),
-        "country_code": value("58"),
-        "merchant_name": value("59"),
-        "merchant_city": value("60"),
-        "postal_code": value("61"),
-        "bill_number": additional.get("01"),
-        "mobile_number": additional.get("02"),
-        "store_label": additional.get("03"),
-        "loyalty_number": additional.get("04"),
-        "reference_label": additional.get("05"),
-        "customer_label": additional.get("06"),
-        "terminal_label": additional.get("07"),
-        "purpose_of_transaction": additional.get("08"),
-        "language_preference": language.get("00"),
-        "merchant_name_alternate_language": language.get("01"),
-        "merchant_city_alternate_language": language.get("02"),
-        "created_ms": _millis(stamps.get("00")),
-        "expiration_ms": _millis(stamps.get("01")),
-        "promptpay": promptpay,
-        "crc": crc,
-        "crc_valid": crc_valid,
-        "tags": tags,
-    }
+    crc = top.get("63")
+    expected_crc = None
+    crc_valid = False
+    if crc is not None and len(crc) == 4 and qr.endswith(crc):
+        expected_crc = _CRC_HEX[binascii.crc_hqx(data[:-4], 0xFFFF)]
+        crc_valid = crc.upper() == expected_crc
+    poi_raw = top.get("01")
+    currency_raw = top.get("53")
     problem = _khqr_problem(
-        qr,
-        tags,
-        first,
+        top,
+        first_tag,
         duplicate,
+        sub_repeated,
         account_tag,
         account,
         additional,
         language,
         stamps,
         promptpay,
+        crc,
         crc_valid,
+        expected_crc,
     )
+    if astral:
+        # The rules above ran on UTF-16 units, as the SDK counts; fields are text.
+        top = {k: from_units(v) for k, v in top.items()}
+        subs = {k: {s: from_units(v) for s, v in d.items()} for k, d in subs.items()}
+        account = subs[account_tag] if account_tag else _EMPTY
+        additional = subs.get("62", _EMPTY)
+        language = subs.get("64", _EMPTY)
+        stamps = subs.get("99", _EMPTY)
+        if promptpay_tag:
+            promptpay = _promptpay(promptpay_tag, subs[promptpay_tag])
     if problem is None:
-        return DecodedKhqr(is_khqr=True, **fields)
-    name, detail = problem
+        reason = reason_code = None
+    else:
+        reason_code, detail = problem
+        reason = f"{CODES[reason_code].message}: {detail}"
     return DecodedKhqr(
-        is_khqr=False,
-        reason=f"{CODES[name].message}: {detail}",
-        reason_code=name,
-        **fields,
+        qr=qr,
+        scheme="promptpay" if promptpay else "khqr" if account_tag else "emvco",
+        payload_format_indicator=top.get("00"),
+        point_of_initiation=_POI.get(poi_raw, poi_raw),
+        type=_ACCOUNT_TYPE.get(account_tag),
+        bakong_account_id=account.get("00"),
+        account_information=account.get("01") if account_tag == "29" else None,
+        merchant_id=account.get("01") if account_tag == "30" else None,
+        acquiring_bank=account.get("02"),
+        upi_merchant_account=top.get("15"),
+        merchant_category_code=top.get("52"),
+        currency=CURRENCY_ALPHA.get(currency_raw, currency_raw),
+        amount=top.get("54"),
+        country_code=top.get("58"),
+        merchant_name=top.get("59"),
+        merchant_city=top.get("60"),
+        postal_code=top.get("61"),
+        bill_number=additional.get("01"),
+        mobile_number=additional.get("02"),
+        store_label=additional.get("03"),
+        loyalty_number=additional.get("04"),
+        reference_label=additional.get("05"),
+        customer_label=additional.get("06"),
+        terminal_label=additional.get("07"),
+        purpose_of_transaction=additional.get("08"),
+        language_preference=language.get("00"),
+        merchant_name_alternate_language=language.get("01"),
+        merchant_city_alternate_language=language.get("02"),
+        created_ms=_millis(stamps.get("00")),
+        expiration_ms=_millis(stamps.get("01")),
+        promptpay=promptpay,
+        crc=crc,
+        crc_valid=crc_valid,
+        is_khqr=problem is None,
+        reason=reason,
+        reason_code=reason_code,
     )
+
+
+_ACCOUNT_TYPE = {"29": "individual", "30": "merchant"}
+_CRC_HEX = [f"{n:04X}" for n in range(0x10000)]
+
+
+def _promptpay(tag: str, sub: dict[str, str]) -> PromptPay:
+    aid = sub["00"]
+    if tag == "30" or aid.endswith("12"):
+        return PromptPay(
+            aid=aid,
+            kind="bill_payment",
+            biller_id=sub.get("01"),
+            reference_1=sub.get("02"),
+            reference_2=sub.get("03"),
+        )
+    kind = next((k for k in _PROMPTPAY_KINDS if k in sub), None)
+    return PromptPay(
+        aid=aid,
+        kind=_PROMPTPAY_KINDS[kind] if kind else "other",
+        proxy=sub.get(kind) if kind else None,
+    )
+
+
+def _millis(text: str | None) -> int | None:
+    if text is not None and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 def _khqr_problem(
-    qr,
-    tags,
-    first,
-    duplicate,
-    account_tag,
-    account,
-    additional,
-    language,
-    stamps,
-    promptpay,
-    crc_valid,
+    v: dict[str, str],
+    first_tag: str,
+    duplicate: str | None,
+    sub_repeated: str | None,
+    account_tag: str | None,
+    account: dict[str, str],
+    additional: dict[str, str],
+    language: dict[str, str],
+    stamps: dict[str, str],
+    promptpay: PromptPay | None,
+    crc: str | None,
+    crc_valid: bool,
+    expected_crc: str | None,
 ) -> tuple[str, str] | None:
     """The first KHQR rule the code breaks, as (error name, detail); None if none."""
-    crc = first.get("63")
     if crc is None:
         return "CRC_TAG_REQUIRED", "there is no CRC (tag 63)"
-    if len(crc.value) != 4 or not _HEX4.match(crc.value):
-        return "CRC_LENGTH_INVALID", f"CRC {crc.value!r} is not four hex digits"
     if not crc_valid:
-        return "KHQR_INVALID", f"CRC is {crc.value}, the data says {crc16(qr[:-4])}"
+        if len(crc) != 4 or not _HEX4.match(crc):
+            return "CRC_LENGTH_INVALID", f"CRC {crc!r} is not four hex digits"
+        return "KHQR_INVALID", f"CRC is {crc}, the data says {expected_crc}"
     if duplicate is not None:
         return "KHQR_INVALID", f"tag {duplicate} appears more than once"
-    if tags[0].tag != "00":
+    if sub_repeated is not None:
+        return "KHQR_INVALID", f"subtag {sub_repeated} appears more than once"
+    if first_tag != "00":
         return "KHQR_INVALID", "the payload format indicator (tag 00) is not first"
     if promptpay is not None:
         return "KHQR_INVALID", "a Thai PromptPay (ThaiQR) code, not a KHQR"
-    v = {t: x.value for t, x in first.items()}
     poi = v.get("01")
     if poi == "12":
         if "54" not in v:
@@ -268,12 +364,11 @@ def _khqr_problem(
             return "EXPIRATION_TIMESTAMP_REQUIRED", "a dynamic code has no tag 99"
     if "54" in v and "99" not in v:
         return "EXPIRATION_TIMESTAMP_REQUIRED", "a code with an amount has no tag 99"
-    for tag, name in _REQUIRED[:1]:
-        if tag not in v:
-            return name, f"tag {tag} is missing"
+    if "00" not in v:
+        return "PAYLOAD_FORMAT_INDICATOR_TAG_REQUIRED", "tag 00 is missing"
     if account_tag is None:
         return "MERCHANT_TYPE_REQUIRED", "there is no account template (tag 29 or 30)"
-    for tag, name in _REQUIRED[1:]:
+    for tag, name in _REQUIRED:
         if tag not in v:
             return name, f"tag {tag} is missing"
     if "29" in v and "30" in v:
@@ -282,32 +377,29 @@ def _khqr_problem(
         if len(v["00"]) > 2:
             return "PAYLOAD_FORMAT_INDICATOR_LENGTH_INVALID", f"tag 00 is {v['00']!r}"
         return "KHQR_INVALID", f"payload format indicator {v['00']!r} is not 01"
-    if poi is not None:
+    if poi is not None and poi not in _POI:
         if len(poi) > 2:
             return "POINT_INITIATION_LENGTH_INVALID", f"tag 01 is {poi!r}"
-        if poi not in _POI:
-            return "POINT_OF_INITIATION_METHOD_INVALID", f"tag 01 is {poi!r}"
-    for sub in first[account_tag].children or ():
-        if sub.tag in account and account[sub.tag] is not sub.value:
-            return "KHQR_INVALID", f"subtag {sub.tag} of tag {account_tag} repeats"
+        return "POINT_OF_INITIATION_METHOD_INVALID", f"tag 01 is {poi!r}"
     bakong = account.get("00")
     if not bakong:
         return "BAKONG_ACCOUNT_ID_REQUIRED", f"tag {account_tag} has no subtag 00"
-    if _utf16_len(bakong) > 32:
+    if len(bakong) > 32:
         return "BAKONG_ACCOUNT_ID_LENGTH_INVALID", f"{bakong!r} is over 32 characters"
     if "@" not in bakong:
         return "BAKONG_ACCOUNT_ID_INVALID", f"{bakong!r} is not of the form name@bank"
-    if "01" in account and _utf16_len(account["01"]) > 32:
+    if "01" in account and len(account["01"]) > 32:
         name = (
             "ACCOUNT_INFORMATION_LENGTH_INVALID"
             if account_tag == "29"
             else "MERCHANT_ID_LENGTH_INVALID"
         )
         return name, f"subtag 01 of tag {account_tag} is over 32 characters"
-    if "02" in account:
-        if account["02"] == "":
+    bank = account.get("02")
+    if bank is not None:
+        if bank == "":
             return "ACQUIRING_BANK_REQUIRED", "the acquiring bank (subtag 02) is empty"
-        if _utf16_len(account["02"]) > 32:
+        if len(bank) > 32:
             return (
                 "ACQUIRING_BANK_LENGTH_INVALID",
                 "acquiring bank is over 32 characters",
@@ -315,48 +407,61 @@ def _khqr_problem(
     mcc = v["52"]
     if len(mcc) > 4:
         return "MERCHANT_CODE_LENGTH_INVALID", f"tag 52 is {mcc!r}"
-    if not _DIGITS.match(mcc):
+    if not (mcc.isascii() and mcc.isdigit()):
         return "INVALID_MERCHANT_CATEGORY_CODE", f"tag 52 is {mcc!r}"
     currency = v["53"]
-    if len(currency) > 3:
-        return "TRANSACTION_CURRENCY_LENGTH_INVALID", f"tag 53 is {currency!r}"
-    if currency not in ("116", "840"):
+    if currency != "116" and currency != "840":
+        if len(currency) > 3:
+            return "TRANSACTION_CURRENCY_LENGTH_INVALID", f"tag 53 is {currency!r}"
         return "UNSUPPORTED_CURRENCY", f"currency {currency!r} is not 116 or 840"
-    if "54" in v:
-        amount = v["54"]
-        if len(amount) > 13 or not _PLAIN_AMOUNT.match(amount):
-            return "TRANSACTION_AMOUNT_INVALID", f"amount {amount!r} is not valid"
+    amount = v.get("54")
+    if amount is not None and (len(amount) > 13 or not _PLAIN_AMOUNT.match(amount)):
+        return "TRANSACTION_AMOUNT_INVALID", f"amount {amount!r} is not valid"
     country = v["58"]
-    if len(country) > 3:
-        return "COUNTRY_CODE_LENGTH_INVALID", f"tag 58 is {country!r}"
     if country != "KH":
+        if len(country) > 3:
+            return "COUNTRY_CODE_LENGTH_INVALID", f"tag 58 is {country!r}"
         return "KHQR_INVALID", f"country code {country!r} is not KH"
-    if _utf16_len(v["59"]) > 25:
-        return "MERCHANT_NAME_LENGTH_INVALID", "merchant name is over 25 characters"
-    if v["59"] == "":
+    name = v["59"]
+    if name == "":
         return "MERCHANT_NAME_REQUIRED", "merchant name is empty"
-    if _utf16_len(v["60"]) > 15:
-        return "MERCHANT_CITY_LENGTH_INVALID", "merchant city is over 15 characters"
-    if v["60"] == "":
+    if len(name) > 25:
+        return "MERCHANT_NAME_LENGTH_INVALID", "merchant name is over 25 characters"
+    city = v["60"]
+    if city == "":
         return "MERCHANT_CITY_TAG_REQUIRED", "merchant city is empty"
-    for sub, name, label in _ADDITIONAL_RULES:
-        text = additional.get(sub)
-        if text is not None and (text == "" or _utf16_len(text) > 25):
-            return name, f"{label} (62.{sub}) is empty or over 25 characters"
+    if len(city) > 15:
+        return "MERCHANT_CITY_LENGTH_INVALID", "merchant city is over 15 characters"
+    if additional:
+        for sub, name, label in _ADDITIONAL_RULES:
+            text = additional.get(sub)
+            if text is not None and (text == "" or len(text) > 25):
+                return name, f"{label} (62.{sub}) is empty or over 25 characters"
     if language:
         problem = _language_problem(language)
         if problem:
             return problem
     if poi == "12":
         expiration = stamps.get("01")
-        if not expiration or not _DIGITS.match(expiration) or int(expiration) == 0:
-            return "EXPIRATION_TIMESTAMP_REQUIRED", "tag 99 has no expiration (99.01)"
-        if len(str(int(expiration))) != 13:
-            return "EXPIRATION_TIMESTAMP_LENGTH_INVALID", f"99.01 is {expiration!r}"
+        if (
+            len(expiration or "") != 13
+            or expiration[0] == "0"
+            or not _digits(expiration)
+        ):
+            # The SDK reads Number(x): no digits or zero is "missing", other
+            # numbers that are not 13 digits long have the wrong length.
+            if not expiration or not _digits(expiration) or int(expiration) == 0:
+                return "EXPIRATION_TIMESTAMP_REQUIRED", "99.01 is missing or zero"
+            if len(str(int(expiration))) != 13:
+                return "EXPIRATION_TIMESTAMP_LENGTH_INVALID", f"99.01 is {expiration!r}"
         created = stamps.get("00")
-        if created and _DIGITS.match(created) and int(expiration) < int(created):
+        if created and _digits(created) and int(expiration) < int(created):
             return "EXPIRATION_TIMESTAMP_IN_THE_PAST", "expiration is before creation"
     return None
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 _ADDITIONAL_RULES = (
@@ -382,12 +487,12 @@ def _language_problem(language: dict[str, str]) -> tuple[str, str] | None:
             return "LANGUAGE_PREFERENCE_REQUIRED", "64.01 is set but 64.00 is not"
         if preference == "" or len(preference) > 2:
             return "LANGUAGE_PREFERENCE_LENGTH_INVALID", f"64.00 is {preference!r}"
-        if name == "" or _utf16_len(name) > 25:
+        if name == "" or len(name) > 25:
             return (
                 "MERCHANT_NAME_ALTERNATE_LANGUAGE_LENGTH_INVALID",
                 "64.01 is empty or over 25 characters",
             )
-    if city is not None and (city == "" or _utf16_len(city) > 15):
+    if city is not None and (city == "" or len(city) > 15):
         return (
             "MERCHANT_CITY_ALTERNATE_LANGUAGE_LENGTH_INVALID",
             "64.02 is empty or over 15 characters",

@@ -104,7 +104,7 @@ class PromptPay:
     reference_2: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecodedKhqr:
     """Every field of a merchant-presented EMVCo QR, KHQR names where they exist.
 
@@ -112,9 +112,11 @@ class DecodedKhqr:
     ``KHR`` / ``USD`` / ``THB`` when known, else the numeric code as written.
     ``is_khqr`` says whether the code follows the KHQR rules (time aside: an
     expired dynamic code is still a KHQR; ``verify`` also checks expiry), and
-    ``reason`` says why not. ``tags`` is the whole TLV tree in the order written.
+    ``reason`` says why not. ``tags`` is the whole TLV tree in the order written,
+    nested templates parsed (built on first use: most callers never need it).
     """
 
+    qr: str = field(repr=False)
     scheme: str  # khqr | promptpay | emvco
     payload_format_indicator: str | None = None
     point_of_initiation: str | None = None  # static | dynamic | raw value
@@ -150,16 +152,21 @@ class DecodedKhqr:
     is_khqr: bool = False
     reason: str | None = None
     reason_code: str | None = None
-    tags: tuple[Tlv, ...] = field(default=(), repr=False)
 
     @property
     def is_dynamic(self) -> bool:
         return self.point_of_initiation == "dynamic"
 
+    @property
+    def tags(self) -> tuple[Tlv, ...]:
+        from .decoder import parse
+
+        return parse(self.qr)
+
     def as_dict(self, *, with_tags: bool = False) -> dict[str, Any]:
         """JSON-ready dict: the DESIGN contract's field names, amount as text."""
         data = asdict(self)
-        data.pop("tags")
+        data.pop("qr")
         if with_tags:
             data["tags"] = [t.as_dict() for t in self.tags]
         return data

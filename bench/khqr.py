@@ -1,0 +1,130 @@
+"""KHQR codec throughput: Tonle against the NBC SDK (bakong-khqr) on the same inputs.
+
+    .venv/bin/python bench/khqr.py            # Tonle, then the SDK through node
+    .venv/bin/python bench/khqr.py --no-sdk   # Tonle only
+
+Prints encodes/s and decodes/s side by side. The inputs (a deterministic mix of
+individual / merchant, static / dynamic, KHR / USD, Latin / Khmer codes) are written
+to a JSON file that bench/khqr_sdk.sh hands to bench/khqr_sdk.js.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from payments.khqr import KhqrFields, decode, encode  # noqa: E402
+
+KHMER = "កខគឃងចឆជឈញដឋឌឍណតថទធនបផពភមយរលវសហឡអាិីុូេែោៅំះ្"
+
+
+def make_inputs(n: int, now_ms: int) -> list[dict]:
+    rng = random.Random(42)
+    out = []
+    for i in range(n):
+        merchant = i % 2 == 1
+        fields: dict = {
+            "type": "merchant" if merchant else "individual",
+            "bakong_account_id": f"shop{i}@aclb",
+            "merchant_name": f"Coffee Shop {i}",
+            "merchant_city": "Phnom Penh",
+            "currency": "USD" if i % 3 == 0 else "KHR",
+        }
+        if merchant:
+            fields |= {"merchant_id": f"M{i:06d}", "acquiring_bank": "ACLEDA Bank"}
+        if i % 4 != 3:  # three in four dynamic, as at a till
+            if fields["currency"] == "USD":
+                fields["amount"] = f"{rng.randint(1, 50000) / 100:.2f}"
+            else:
+                fields["amount"] = str(rng.randint(1, 400) * 100)
+            fields["expiration_ms"] = now_ms + 86_400_000
+        if i % 2 == 0:
+            fields["bill_number"] = f"INV-{i:08d}"
+            fields["store_label"] = "Main"
+        if i % 5 == 0:
+            fields |= {
+                "language_preference": "km",
+                "merchant_name_alternate_language": "".join(
+                    rng.choice(KHMER) for _ in range(12)
+                ),
+                "merchant_city_alternate_language": "ភ្នំពេញ",
+            }
+        out.append(fields)
+    return out
+
+
+def to_fields(data: dict) -> KhqrFields:
+    data = dict(data)
+    if "amount" in data:
+        data["amount"] = Decimal(data["amount"])
+    return KhqrFields(**data)
+
+
+def rate(fn, items, seconds: float) -> float:
+    done = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for item in items:
+            fn(item)
+        done += len(items)
+        now = time.perf_counter()
+        if now >= deadline:
+            return done / (now - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000, help="distinct inputs")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    parser.add_argument("--no-sdk", action="store_true", help="skip the node SDK")
+    args = parser.parse_args()
+
+    now_ms = time.time_ns() // 1_000_000
+    inputs = make_inputs(args.n, now_ms)
+    fields = [to_fields(d) for d in inputs]
+    codes = [encode(f).qr for f in fields]
+    tonle_encode = rate(encode, fields, args.seconds)
+    tonle_decode = rate(decode, codes, args.seconds)
+
+    sdk = None
+    if not args.no_sdk and shutil.which("node") and shutil.which("npm"):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+            json.dump({"inputs": inputs, "codes": codes, "seconds": args.seconds}, fh)
+        result = subprocess.run(
+            ["sh", str(ROOT / "bench" / "khqr_sdk.sh"), fh.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        Path(fh.name).unlink()
+        if result.returncode == 0:
+            sdk = json.loads(result.stdout.strip().splitlines()[-1])
+        else:
+            print("SDK run failed:", result.stderr.strip(), file=sys.stderr)
+
+    print(f"KHQR codec, {args.n} distinct inputs, {args.seconds:g} s per figure")
+    print(f"{'':10}{'Tonle':>14}{'SDK ' + (sdk or {}).get('sdk', ''):>24}{'ratio':>8}")
+    for label, ours, key in (
+        ("encode/s", tonle_encode, "encode_per_s"),
+        ("decode/s", tonle_decode, "decode_per_s"),
+    ):
+        theirs = sdk[key] if sdk else None
+        ratio = f"{ours / theirs:.2f}x" if theirs else "-"
+        shown = f"{theirs:,.0f}" if theirs else "-"
+        print(f"{label:10}{ours:>14,.0f}{shown:>24}{ratio:>8}")
+
+
+if __name__ == "__main__":
+    main()
