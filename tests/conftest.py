@@ -34,6 +34,9 @@ def _isolated_settings(settings, tmp_path):
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+    from django.core.cache import cache
+
+    cache.clear()  # locmem storage outlives the settings override between tests
     yield
 
 
