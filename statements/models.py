@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -58,6 +59,14 @@ class Transaction(models.Model):
     fee = AmountField(null=True, blank=True)
     biller_category = models.CharField(max_length=64, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
+    import_batch = models.ForeignKey(
+        "statements.ImportBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        help_text="The statement file this line came from (source file)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -127,3 +136,176 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.period_start}..{self.period_end}"
+
+
+# --- ingest (issue 5a): statement files, feed sync runs, push events -------------
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for mapping"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Refused"
+
+
+class ImportBatch(models.Model):
+    """One uploaded statement file for one account, kept with its original bytes.
+    A file (by SHA-256) is imported at most once per account."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="import_batches"
+    )
+    account = models.ForeignKey(
+        "merchants.Account", on_delete=models.PROTECT, related_name="import_batches"
+    )
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300, blank=True)
+    preset = models.CharField(max_length=32, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    rows = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "sha256"],
+                condition=Q(status="imported"),
+                name="import_batch_account_sha256_imported_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class FeedSyncStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    OK = "ok", "OK"
+    WARNING = "warning", "Warning"
+    FAILED = "failed", "Failed"
+
+
+class FeedSyncRun(models.Model):
+    """One statement-feed window read for one connection: what the bank reported
+    and what the lines add up to, so a mismatch stays visible."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="feed_sync_runs"
+    )
+    connection = models.ForeignKey(
+        "merchants.Connection", on_delete=models.PROTECT, related_name="sync_runs"
+    )
+    account = models.ForeignKey(
+        "merchants.Account", on_delete=models.PROTECT, related_name="feed_sync_runs"
+    )
+    window_start = models.DateField()
+    window_end = models.DateField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    passes = models.PositiveSmallIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    fetched = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(
+        default=0, help_text="Feed lines that confirmed an earlier push event"
+    )
+    reported_opening = AmountField(null=True, blank=True)
+    reported_closing = AmountField(null=True, blank=True)
+    computed_closing = AmountField(
+        null=True, blank=True, help_text="reported opening + the window's lines"
+    )
+    mismatch = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=FeedSyncStatus.choices, default=FeedSyncStatus.RUNNING
+    )
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["connection", "-started_at"], name="feedsync_conn_started_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sync {self.connection_id} {self.window_start}..{self.window_end}"
+
+
+class PushEvent(models.Model):
+    """A bank's `transaction.posted` push, applied once per (account, ref,
+    occurred_at); its ledger line is later confirmed by the feed's own line."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="push_events"
+    )
+    account = models.ForeignKey(
+        "merchants.Account", on_delete=models.PROTECT, related_name="push_events"
+    )
+    connection = models.ForeignKey(
+        "merchants.Connection",
+        on_delete=models.PROTECT,
+        related_name="push_events",
+        null=True,
+        blank=True,
+    )
+    ref = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    amount = AmountField(help_text="Signed: credit +, debit −")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    balance_after = AmountField(null=True, blank=True)
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="push_event"
+    )
+    confirmed_txn_id = models.CharField(
+        max_length=128, blank=True, help_text="The feed's txn_id that confirmed it"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "ref", "occurred_at"],
+                name="push_event_account_ref_occurred_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "confirmed_txn_id"],
+                condition=~Q(confirmed_txn_id=""),
+                name="push_event_account_confirmed_txn_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"push {self.ref} {self.amount} {self.currency}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return bool(self.confirmed_txn_id)
