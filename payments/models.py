@@ -29,6 +29,7 @@ class PaymentFlag(models.TextChoices):
     AMOUNT_MISMATCH = "amount_mismatch", "Paid another amount"
     CURRENCY_MISMATCH = "currency_mismatch", "Paid in another currency"
     LATE = "late", "Paid after expiry"
+    DUPLICATE = "duplicate", "Paid more than once"
 
 
 class PaymentRequest(models.Model):
@@ -267,7 +268,20 @@ class WebhookDelivery(models.Model):
         blank=True,
     )
     delivery_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    refund = models.ForeignKey(
+        Refund,
+        on_delete=models.PROTECT,
+        related_name="webhook_deliveries",
+        null=True,
+        blank=True,
+    )
     event = models.CharField(max_length=64)
+    event_key = models.CharField(
+        max_length=100,
+        default="",
+        help_text="What the event is about (e.g. transaction.paid:request:12): "
+        "one delivery per endpoint and key",
+    )
     payload = models.JSONField()
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
@@ -285,8 +299,8 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["endpoint", "payment_request", "event"],
-                name="webhook_delivery_once_per_event",
+                fields=["endpoint", "event_key"],
+                name="webhook_delivery_once_per_endpoint_event",
             ),
         ]
         indexes = [
