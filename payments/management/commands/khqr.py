@@ -1,0 +1,29 @@
+"""`python manage.py khqr encode | decode | verify` (DESIGN.md, command line).
+
+A thin wrapper: the work is ``payments.khqr.cli``, which has no Django in it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments.khqr import cli
+
+
+class Command(BaseCommand):
+    help = (
+        "Encode KHQR codes from JSON Lines on stdin, decode codes (an argument or "
+        "stdin), or verify one code (exit 0 when valid)."
+    )
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        cli.add_arguments(parser, parser_class=CommandParser)
+
+    def handle(self, *args: str, **options: object) -> None:
+        stdin = options.get("stdin") or sys.stdin
+        code = cli.run(options, stdin, lambda line: self.stdout.write(line))
+        if code != cli.EXIT_OK:
+            raise CommandError("khqr: the code is not valid", returncode=code)
