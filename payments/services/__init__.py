@@ -1,0 +1,1 @@
+"""Payment services: payment requests, refunds, webhooks in and out."""

@@ -1,0 +1,297 @@
+"""Webhooks from payment providers and banks: verify, store raw, then process.
+
+`inbound_event_receive` runs inside the HTTP request: it checks the signature over
+the raw body with the connection's `webhook_secret`, the timestamp (±300 s), and the
+delivery id (unique per connection: a replay changes nothing and says so), and stores
+the raw event before the view answers 2xx. `inbound_event_process` runs in a task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.exceptions import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TonleError,
+    TransientError,
+    Unauthorized,
+)
+from core.signing import SignatureError, signature_verify
+from merchants.models import Connection
+from payments.clients.bakong_types import BakongTransactionInfo
+from payments.models import InboundEvent, PaymentRequest
+from payments.services.payment_requests import PAID_STATUSES, bakong_transaction_apply
+
+logger = logging.getLogger("tonle.webhooks")
+
+SIGNATURE_HEADERS = ("X-Tonle-Signature", "X-KHQR-Signature")
+DELIVERY_HEADERS = ("X-Tonle-Delivery-Id", "X-KHQR-Delivery-Id")
+KEPT_HEADERS = (
+    *SIGNATURE_HEADERS,
+    *DELIVERY_HEADERS,
+    "X-Tonle-Event",
+    "X-KHQR-Event",
+    "X-KHQR-Timestamp",
+    "Content-Type",
+    "User-Agent",
+)
+EVENTS = ("transaction.paid", "transaction.posted")
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return ""
+
+
+def _connection_secrets(connection: Connection) -> list[str]:
+    credentials = connection.credentials or {}
+    found = [
+        credentials.get("webhook_secret", ""),
+        credentials.get("webhook_secret_previous", ""),
+    ]
+    return [s for s in found if isinstance(s, str) and s]
+
+
+def _delivery_id(headers: Mapping[str, str], event: dict[str, Any]) -> str:
+    for name in DELIVERY_HEADERS:
+        value = _header(headers, name).strip()
+        if value:
+            return value[:200]
+    for key in ("id", "event_id", "delivery_id"):
+        value = event.get(key)
+        if isinstance(value, (str, int)) and str(value).strip():
+            return str(value).strip()[:200]
+    if event.get("event") == "transaction.posted":
+        # DESIGN: bank push events are de-duplicated on (acct_id, ref, occurred_at)
+        natural = [str(event.get(k, "")) for k in ("acct_id", "ref", "occurred_at")]
+        if all(natural):
+            digest = hashlib.sha256("|".join(natural).encode()).hexdigest()[:32]
+            return f"posted:{digest}"
+    raise InvalidInput(
+        "delivery id: send X-Tonle-Delivery-Id (or an `id` in the event)",
+        field="delivery_id",
+    )
+
+
+def inbound_event_receive(
+    *,
+    connection_id: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: float | None = None,
+) -> tuple[InboundEvent, bool]:
+    """Verify and store one inbound webhook; return (event, replay). A replay (the
+    same delivery id on this connection) is answered with the stored event and
+    changes nothing. Raises NotFound / Forbidden / Unauthorized / InvalidInput."""
+    connection = (
+        Connection.objects.select_related("merchant").filter(pk=connection_id).first()
+    )
+    if connection is None:
+        raise NotFound(f"no connection #{connection_id} receives webhooks here")
+    if connection.revoked_at is not None:
+        raise Forbidden("this connection has been revoked; it receives nothing")
+    secrets = _connection_secrets(connection)
+    if not secrets:
+        raise Forbidden("this connection has no webhook_secret; it cannot receive")
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInput("body: larger than 256 KiB", field="body")
+    header = next((v for n in SIGNATURE_HEADERS if (v := _header(headers, n))), "")
+    try:
+        signature_verify(header=header, secrets=secrets, body=body, now=now)
+    except SignatureError as exc:
+        raise Unauthorized(f"signature: {exc}", field="signature") from None
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("body: not valid JSON", field="body") from None
+    if not isinstance(event, dict):
+        raise InvalidInput("body: must be a JSON object", field="body")
+    event_type = event.get("event") or event.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise InvalidInput("event: missing (e.g. transaction.paid)", field="event")
+    delivery_id = _delivery_id(headers, event)
+    kept = {name: _header(headers, name) for name in KEPT_HEADERS}
+    try:
+        with transaction.atomic():
+            inbound = InboundEvent.objects.create(
+                merchant=connection.merchant,
+                connection=connection,
+                delivery_id=delivery_id,
+                event_type=event_type[:64],
+                raw_body=body.decode("utf-8"),
+                headers={k: v for k, v in kept.items() if v},
+            )
+            if event_type in EVENTS:
+                from payments.tasks import process_inbound_event
+
+                process_inbound_event.delay_on_commit(inbound.pk)
+            else:
+                InboundEvent.objects.filter(pk=inbound.pk).update(
+                    status=InboundEvent.Status.IGNORED,
+                    error=f"event {event_type!r} is not one Tonle acts on",
+                    processed_at=timezone.now(),
+                )
+                inbound.refresh_from_db()
+    except IntegrityError:
+        existing = InboundEvent.objects.get(
+            connection=connection, delivery_id=delivery_id
+        )
+        logger.info(
+            "webhooks.in.replay",
+            extra={"connection": connection.pk, "delivery_id": delivery_id},
+        )
+        return existing, True
+    logger.info(
+        "webhooks.in.received",
+        extra={"connection": connection.pk, "event": event_type, "id": inbound.pk},
+    )
+    return inbound, False
+
+
+# --- processing ----------------------------------------------------------------
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise InvalidInput(f"{field}: missing", field=field)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{field}: {value!r} is not a number", field=field) from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{field}: {value!r} is not a number", field=field)
+    return amount
+
+
+def _millis(value: Any) -> int | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value if value > 10**11 else value * 1000)
+    if isinstance(value, str) and value.strip():
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            instant = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(
+                f"paid_at: {value!r} is not an ISO 8601 time", field="paid_at"
+            ) from None
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=dt.UTC)
+        return int(instant.timestamp() * 1000)
+    return None
+
+
+def _paid_apply(connection: Connection, event: dict[str, Any]) -> str:
+    md5 = str(event.get("md5") or "").strip().lower()
+    order_id = str(event.get("external_order_id") or "").strip()
+    requests = PaymentRequest.objects.for_merchant(connection.merchant)
+    payment_request = None
+    if md5:
+        payment_request = requests.filter(md5=md5).first()
+    if payment_request is None and order_id:
+        payment_request = requests.filter(order_id=order_id).first()
+    if payment_request is None:
+        raise NotFound(
+            f"no payment request of this merchant with md5 {md5 or '-'} "
+            f"or order id {order_id or '-'}"
+        )
+    amount = _decimal(event.get("amount"), "amount")
+    currency = str(event.get("currency") or "").strip().upper()
+    if not currency:
+        raise InvalidInput("currency: missing", field="currency")
+    hash_ = str(event.get("hash") or event.get("transaction_id") or "").strip()
+    if not hash_:
+        raise InvalidInput("transaction_id: missing", field="transaction_id")
+    if (
+        payment_request.status in PAID_STATUSES
+        and payment_request.paid_amount == amount
+        and payment_request.paid_currency == currency
+    ):
+        # the poller saw this payment first (under Bakong's own hash)
+        return f"already paid ({payment_request.bakong_hash[:8]}…); nothing to do"
+    info = BakongTransactionInfo(
+        hash=hash_[:64],
+        from_account_id=str(event.get("from") or event.get("payer") or ""),
+        to_account_id=str(event.get("to") or ""),
+        currency=currency,
+        amount=amount,
+        description=str(event.get("description") or event.get("bill_number") or ""),
+        created_date_ms=_millis(event.get("paid_at")),
+        external_ref=str(event.get("external_ref") or "")[:100],
+        md5=payment_request.md5,
+        raw=event,
+    )
+    applied = bakong_transaction_apply(payment_request_id=payment_request.pk, info=info)
+    return f"payment request #{applied.pk} is {applied.status}" + (
+        f" (flagged: {applied.get_flag_display().lower()})" if applied.flag else ""
+    )
+
+
+def _posted_apply(connection: Connection, event: dict[str, Any]) -> str | None:
+    try:
+        from statements.services.push import transaction_posted_apply
+    except ImportError:
+        return None
+    result = transaction_posted_apply(connection=connection, payload=event)
+    return f"posted: {result}" if result is not None else "posted"
+
+
+def inbound_event_process(*, inbound_event_id: int) -> InboundEvent | None:
+    """Apply a stored event once: `transaction.paid` settles a payment request,
+    `transaction.posted` goes to the ledger. A processed event is left alone; a
+    bad one is marked failed with the reason; a transient error is re-raised for
+    the task to retry."""
+    with transaction.atomic():
+        inbound = (
+            InboundEvent.objects.select_for_update()
+            .select_related("connection__merchant")
+            .filter(pk=inbound_event_id)
+            .first()
+        )
+        if inbound is None:
+            logger.info("webhooks.in.vanished", extra={"id": inbound_event_id})
+            return None
+        if inbound.status != InboundEvent.Status.RECEIVED:
+            return inbound
+        event = json.loads(inbound.raw_body)
+        status, message = InboundEvent.Status.PROCESSED, ""
+        try:
+            with transaction.atomic():
+                if inbound.event_type == "transaction.paid":
+                    message = _paid_apply(inbound.connection, event)
+                elif inbound.event_type == "transaction.posted":
+                    outcome = _posted_apply(inbound.connection, event)
+                    if outcome is None:
+                        status = InboundEvent.Status.IGNORED
+                        message = "statement push processing is not available yet"
+                    else:
+                        message = outcome
+                else:
+                    status = InboundEvent.Status.IGNORED
+                    message = f"event {inbound.event_type!r} is not one Tonle acts on"
+        except TransientError:
+            raise
+        except TonleError as exc:
+            status, message = InboundEvent.Status.FAILED, exc.message
+        InboundEvent.objects.filter(pk=inbound.pk).update(
+            status=status, error=message[:2000], processed_at=timezone.now()
+        )
+        inbound.refresh_from_db()
+    logger.info(
+        "webhooks.in.processed",
+        extra={"id": inbound.pk, "status": status, "detail": message},
+    )
+    return inbound

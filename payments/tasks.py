@@ -1,0 +1,73 @@
+"""Celery tasks for payments: thin wrappers, ids in, one service each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+WEBHOOK_COUNTDOWN_MAX_SECONDS = 3600
+
+
+# --- webhooks in and out (4b) ------------------------------------------------
+
+
+@shared_task(
+    name="payments.deliver_webhook", bind=True, acks_late=True, ignore_result=True
+)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """One attempt of a due delivery; the next one is scheduled from the row."""
+    from payments.models import DeliveryStatus
+    from payments.services.webhooks_out import webhook_delivery_attempt
+
+    delivery = webhook_delivery_attempt(delivery_id=delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.FAILED:
+        return
+    if delivery.next_attempt_at is not None:
+        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        # short waits are kept by the broker; long ones are left to the sweeper
+        if wait <= WEBHOOK_COUNTDOWN_MAX_SECONDS:
+            deliver_webhook.apply_async((delivery_id,), countdown=max(0.0, wait))
+
+
+@shared_task(
+    name="payments.process_inbound_event",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=8,
+)
+def process_inbound_event(self, inbound_event_id: int) -> None:
+    """Apply one stored inbound webhook; a replayed message is a no-op."""
+    from core.exceptions import TransientError
+    from core.retry import backoff_seconds
+    from payments.services.webhooks_in import inbound_event_process
+
+    try:
+        inbound_event_process(inbound_event_id=inbound_event_id)
+    except TransientError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=backoff_seconds(
+                attempt=self.request.retries, retry_after=exc.retry_after
+            ),
+        )
+
+
+@shared_task(
+    name="payments.sweep_deliveries", bind=True, acks_late=True, ignore_result=True
+)
+def sweep_deliveries(self) -> None:
+    """Re-enqueue what the database says is due: deliveries whose next attempt has
+    come, inbound events stored but not processed. Lost messages only delay."""
+    from payments.selectors import (
+        inbound_event_ids_unprocessed,
+        webhook_delivery_ids_due,
+    )
+
+    for delivery_id in webhook_delivery_ids_due(now=timezone.now()):
+        deliver_webhook.delay(delivery_id)
+    for event_id in inbound_event_ids_unprocessed(now=timezone.now()):
+        process_inbound_event.delay(event_id)
+
+
+# --- end of webhooks in and out (4b) -----------------------------------------
