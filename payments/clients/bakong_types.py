@@ -34,6 +34,7 @@ class CheckStatus(StrEnum):
     FOUND = "found"
     NOT_FOUND = "not_found"  # errorCode 1
     FAILED = "failed"  # errorCode 3: the payer's transaction failed
+    STATIC_QR = "static_qr"  # errorCode 2: Bakong cannot check a static code
 
 
 @dataclass(frozen=True)
