@@ -1,0 +1,113 @@
+"""What every statement document shares: the context (merchant, account, period
+balances, generated-at), the canonical columns, and the formula escaping that keeps
+text inert in spreadsheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from core.money import CURRENCIES, quantize
+from core.periods import zone_for_currency
+from merchants.models import Account, Merchant
+from statements.services.balances import PeriodBalance, running_lines
+
+# The canonical statement CSV (DESIGN.md) plus the running balance.
+CSV_COLUMNS = (
+    "txn_id",
+    "posted_at",
+    "value_date",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty",
+    "counterparty_account",
+    "reference",
+    "bakong_hash",
+    "description",
+    "balance_after",
+    "original_amount",
+    "original_currency",
+    "fx_rate",
+    "fee",
+    "balance",
+)
+
+# Index of each field in a running_lines() row (LINE_FIELDS + balance).
+EXTERNAL_ID, POSTED_AT, VALUE_DATE, AMOUNT, CURRENCY, CHANNEL = range(6)
+COUNTERPARTY, COUNTERPARTY_ACCOUNT, REFERENCE, BAKONG_HASH, DESCRIPTION = range(6, 11)
+BALANCE_AFTER, ORIGINAL_AMOUNT, ORIGINAL_CURRENCY, FX_RATE, FEE = range(11, 16)
+SOURCE, BALANCE = 16, 17
+
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def formula_looking(text: str) -> bool:
+    return bool(text) and text[0] in FORMULA_STARTS
+
+
+def inert_text(text: str) -> str:
+    """Text a spreadsheet will not run: a leading = + - @ tab or CR gets a quote
+    (the OWASP CSV-injection rule); amounts are never passed through this."""
+    return "'" + text if text and text[0] in FORMULA_STARTS else text
+
+
+def plain_amount(amount: Decimal | None, currency: str) -> str:
+    """A signed decimal string in the currency's places ('-12.50', '1500')."""
+    if amount is None:
+        return ""
+    if currency not in CURRENCIES:
+        return format(amount, "f")
+    return format(quantize(amount, currency), "f")
+
+
+@dataclass(frozen=True)
+class StatementContext:
+    merchant: Merchant
+    account: Account
+    period: PeriodBalance
+    generated_at: dt.datetime
+
+    @property
+    def currency(self) -> str:
+        return self.account.currency
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_for_currency(self.account.currency)
+
+    def rows(self) -> Iterator[tuple]:
+        return running_lines(account=self.account, period=self.period)
+
+    @property
+    def generated_local(self) -> str:
+        local = self.generated_at.astimezone(self.zone)
+        return f"{local:%Y-%m-%d %H:%M} ({self.zone.key})"
+
+    @property
+    def account_label(self) -> str:
+        account = self.account
+        name = account.name or account.get_provider_display()
+        return f"{name} · {account.get_provider_display()} {account.masked_number}"
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period.date_from:%d %b %Y} – {self.period.date_to:%d %b %Y}"
+
+
+def cross_border_note(row: tuple) -> str:
+    """'1,000.00 THB × 0.0296 + fee 0.50' for a cross-border line, else ''."""
+    original = row[ORIGINAL_AMOUNT]
+    if original is None or not row[ORIGINAL_CURRENCY]:
+        return ""
+    currency = row[ORIGINAL_CURRENCY]
+    places = CURRENCIES[currency].places if currency in CURRENCIES else 2
+    text = f"{abs(original):,.{places}f} {currency}"
+    if row[FX_RATE] is not None:
+        text += f" × {row[FX_RATE]}"
+    if row[FEE]:
+        text += f" + fee {plain_amount(row[FEE], row[CURRENCY])}"
+    return text

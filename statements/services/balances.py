@@ -1,0 +1,333 @@
+"""Balances of an account over a period: the opening (the bank's own figure where
+there is one, else the balance history), the closing (opening + Σ lines, checked
+against the bank's figures), the running balance per line, and the continuity check
+(one period's closing is the next one's opening) with plain warnings where a gap or
+an overlap exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Max, Q, Sum
+
+from core.money import format_amount
+from core.periods import period_bounds, zone_for_currency
+from merchants.models import Account
+from statements.models import Statement, Transaction
+
+OPENING_BANK = "bank"
+OPENING_HISTORY = "history"
+OPENING_COMPUTED = "computed"
+
+# The line columns every document reads, in this order (values_list, streamed).
+LINE_FIELDS = (
+    "external_id",
+    "posted_at",
+    "value_date",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty_name",
+    "counterparty_account",
+    "reference",
+    "bakong_hash",
+    "description",
+    "balance_after",
+    "original_amount",
+    "original_currency",
+    "fx_rate",
+    "fee",
+    "source",
+)
+CHUNK_SIZE = 5000
+MAX_LISTED_JUMPS = 5
+
+
+@dataclass(frozen=True)
+class ChannelTotal:
+    channel: str
+    count: int
+    credits: Decimal
+    debits: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.credits + self.debits
+
+
+@dataclass(frozen=True)
+class PeriodBalance:
+    """One account's period: opening, closing, totals and what does not add up."""
+
+    account_id: int
+    currency: str
+    date_from: dt.date
+    date_to: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    opening: Decimal
+    opening_source: str
+    closing: Decimal
+    lines: int
+    credits: Decimal
+    debits: Decimal
+    channels: list[ChannelTotal]
+    original_totals: dict[str, Decimal]
+    fees: Decimal
+    through_pk: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def net(self) -> Decimal:
+        return self.credits + self.debits
+
+
+def period_lines(
+    *, account: Account, start: dt.datetime, end: dt.datetime, through_pk: int
+):
+    """The account's lines in [start, end) up to line id `through_pk`: lines are
+    immutable, so bounding by id gives every reader of one document the same set
+    even while new lines arrive."""
+    return Transaction.objects.for_merchant(account.merchant).filter(
+        account=account, posted_at__gte=start, posted_at__lt=end, pk__lte=through_pk
+    )
+
+
+def last_line_pk(*, account: Account) -> int:
+    return (
+        Transaction.objects.for_merchant(account.merchant)
+        .filter(account=account)
+        .aggregate(top=Max("pk"))["top"]
+        or 0
+    )
+
+
+def _bank_statement(*, account: Account, date_from: dt.date) -> Statement | None:
+    """The bank's own statement starting that day (a feed's or a file's)."""
+    return (
+        Statement.objects.for_merchant(account.merchant)
+        .filter(account=account, period_start=date_from)
+        .exclude(source="manual")
+        .order_by("-period_end", "-created_at")
+        .first()
+    )
+
+
+def balance_before(
+    *, account: Account, instant: dt.datetime, through_pk: int | None = None
+) -> tuple[Decimal, str]:
+    """The account's balance just before `instant` from its history: the last line's
+    bank balance_after plus any later lines without one; else Σ of every line."""
+    before = Transaction.objects.for_merchant(account.merchant).filter(
+        account=account, posted_at__lt=instant
+    )
+    if through_pk is not None:
+        before = before.filter(pk__lte=through_pk)
+    anchor = (
+        before.filter(balance_after__isnull=False)
+        .order_by("-posted_at", "-pk")
+        .values_list("posted_at", "pk", "balance_after")
+        .first()
+    )
+    if anchor is None:
+        total = before.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        return total, OPENING_COMPUTED
+    posted_at, pk, balance_after = anchor
+    later = before.filter(
+        Q(posted_at__gt=posted_at) | Q(posted_at=posted_at, pk__gt=pk)
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return balance_after + later, OPENING_HISTORY
+
+
+def period_balance(
+    *, account: Account, date_from: dt.date, date_to: dt.date
+) -> PeriodBalance:
+    """Opening, closing and totals of whole local days date_from..date_to; closing =
+    opening + Σ lines, compared with the bank's own figures where they exist."""
+    zone = zone_for_currency(account.currency)
+    start, end = period_bounds(date_from, date_to, zone)
+    currency = account.currency
+    warnings: list[str] = []
+    through_pk = last_line_pk(account=account)
+
+    history, history_source = balance_before(
+        account=account, instant=start, through_pk=through_pk
+    )
+    bank = _bank_statement(account=account, date_from=date_from)
+    if bank is not None:
+        opening, opening_source = bank.opening_balance, OPENING_BANK
+        has_history = history_source == OPENING_HISTORY
+        if has_history and history != opening:
+            warnings.append(
+                f"The bank's opening balance on {date_from} "
+                f"({format_amount(opening, currency)}) differs from the balance "
+                f"history ({format_amount(history, currency)}): lines before the "
+                "period may be missing."
+            )
+    else:
+        opening, opening_source = history, history_source
+
+    lines = period_lines(account=account, start=start, end=end, through_pk=through_pk)
+    channels = []
+    credits = debits = Decimal(0)
+    count = 0
+    for row in (
+        lines.order_by()
+        .values("channel")
+        .annotate(
+            n=Count("pk"),
+            credits=Sum("amount", filter=Q(amount__gt=0)),
+            debits=Sum("amount", filter=Q(amount__lt=0)),
+        )
+        .order_by("channel")
+    ):
+        total = ChannelTotal(
+            channel=row["channel"],
+            count=row["n"],
+            credits=row["credits"] or Decimal(0),
+            debits=row["debits"] or Decimal(0),
+        )
+        channels.append(total)
+        credits += total.credits
+        debits += total.debits
+        count += total.count
+    closing = opening + credits + debits
+
+    original_totals: dict[str, Decimal] = {}
+    for row in (
+        lines.exclude(original_currency="")
+        .filter(original_amount__isnull=False)
+        .order_by()
+        .values("original_currency")
+        .annotate(total=Sum("original_amount"))
+    ):
+        original_totals[row["original_currency"]] = row["total"]
+    fees = lines.aggregate(total=Sum("fee"))["total"] or Decimal(0)
+
+    bank_closes_here = bank is not None and bank.period_end == date_to
+    if bank_closes_here and bank.closing_balance != closing:
+        warnings.append(
+            f"The bank's closing balance on {date_to} "
+            f"({format_amount(bank.closing_balance, currency)}) is not opening "
+            f"+ lines ({format_amount(closing, currency)}): the difference is "
+            f"{format_amount(bank.closing_balance - closing, currency)}."
+        )
+    warnings.extend(
+        continuity_warnings(account=account, date_from=date_from, date_to=date_to)
+    )
+    return PeriodBalance(
+        account_id=account.pk,
+        currency=currency,
+        date_from=date_from,
+        date_to=date_to,
+        start=start,
+        end=end,
+        opening=opening,
+        opening_source=opening_source,
+        closing=closing,
+        lines=count,
+        credits=credits,
+        debits=debits,
+        channels=channels,
+        original_totals=original_totals,
+        fees=fees,
+        through_pk=through_pk,
+        warnings=warnings,
+    )
+
+
+def continuity_warnings(
+    *, account: Account, date_from: dt.date, date_to: dt.date
+) -> list[str]:
+    """Gaps, overlaps and balance breaks between the bank's statements that touch
+    the period (and the one just before it): each closing must be the next opening,
+    each period must start the day after the previous one ends."""
+    currency = account.currency
+    rows = list(
+        Statement.objects.for_merchant(account.merchant)
+        .filter(
+            account=account,
+            period_end__gte=date_from - dt.timedelta(days=1),
+            period_start__lte=date_to,
+        )
+        .exclude(source="manual")
+        .order_by("period_start", "period_end", "pk")
+    )
+    warnings = []
+    for prev, nxt in zip(rows, rows[1:], strict=False):
+        if (prev.period_start, prev.period_end) == (nxt.period_start, nxt.period_end):
+            if prev.opening_balance != nxt.opening_balance or (
+                prev.closing_balance != nxt.closing_balance
+            ):
+                warnings.append(
+                    f"Two statements for {prev.period_start}..{prev.period_end} "
+                    f"({prev.get_source_display()} and {nxt.get_source_display()}) "
+                    "disagree on the balances."
+                )
+            continue
+        expected_start = prev.period_end + dt.timedelta(days=1)
+        if nxt.period_start > expected_start:
+            warnings.append(
+                f"Gap: no bank statement covers {expected_start}.."
+                f"{nxt.period_start - dt.timedelta(days=1)}."
+            )
+        elif nxt.period_start < expected_start:
+            warnings.append(
+                f"Overlap: the statements {prev.period_start}..{prev.period_end} and "
+                f"{nxt.period_start}..{nxt.period_end} cover the same days."
+            )
+        if nxt.period_start >= expected_start and (
+            prev.closing_balance != nxt.opening_balance
+        ):
+            warnings.append(
+                f"The closing balance of {prev.period_start}..{prev.period_end} "
+                f"({format_amount(prev.closing_balance, currency)}) is not the "
+                f"opening of {nxt.period_start}..{nxt.period_end} "
+                f"({format_amount(nxt.opening_balance, currency)})."
+            )
+    return warnings
+
+
+def running_lines(*, account: Account, period: PeriodBalance) -> Iterator[tuple]:
+    """Stream the period's lines as LINE_FIELDS tuples + the running balance, never
+    holding them all in memory."""
+    balance = period.opening
+    rows = (
+        period_lines(
+            account=account,
+            start=period.start,
+            end=period.end,
+            through_pk=period.through_pk,
+        )
+        .order_by("posted_at", "pk")
+        .values_list(*LINE_FIELDS)
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    for row in rows:
+        balance += row[3]
+        yield (*row, balance)
+
+
+def balance_jumps(*, account: Account, period: PeriodBalance) -> tuple[int, list[str]]:
+    """Lines whose bank balance_after is not the running balance: a sign that lines
+    are missing (a gap) or doubled (an overlap) inside the period."""
+    currency = account.currency
+    jumps, listed = 0, []
+    expected = period.opening
+    for row in running_lines(account=account, period=period):
+        amount, balance_after = row[3], row[11]
+        if balance_after is not None and balance_after != expected + amount:
+            jumps += 1
+            if len(listed) < MAX_LISTED_JUMPS:
+                listed.append(
+                    f"Line {row[0]} ({row[2]}): the bank says the balance after it "
+                    f"is {format_amount(balance_after, currency)}, the ledger gives "
+                    f"{format_amount(expected + amount, currency)}."
+                )
+            expected = balance_after  # re-anchor so one gap is reported once
+        else:
+            expected += amount
+    return jumps, listed

@@ -1,0 +1,169 @@
+"""The PDF statement read back with pypdf: totals equal the ledger to the riel,
+page X of Y, Khmer names present, times in Phnom Penh (Bangkok for THB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pypdf
+import pytest
+from freezegun import freeze_time
+
+from statements.documents import render_statement
+from statements.documents.pdf_statement import _runs, _shaped
+from tests.factories import AccountFactory
+from tests.statements.factories import PP, line, november_ledger
+
+NOV_1, NOV_30 = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+
+
+def _text(path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+@pytest.mark.django_db
+def test_pdf_statement_totals_equal_the_ledger_to_the_riel(khr_account, tmp_path):
+    # given
+    amounts = ["1234567", "-89", "4500", "-1000001"] * 30
+    november_ledger(khr_account, amounts, channel="KHQR")
+    line(khr_account, dt.datetime(2026, 11, 2, 8, tzinfo=PP), "-3000", channel="FEE")
+
+    # when
+    result = render_statement(
+        account=khr_account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="pdf",
+        out=tmp_path / "s.pdf",
+    )
+
+    # then the closing and the channel totals on page 1 are the ledger's
+    pages = _text(result.path)
+    first = pages[0]
+    ledger = sum(Decimal(a) for a in amounts) - 3000
+    assert result.closing == ledger == Decimal("7166310")
+    assert "7,166,310 KHR" in first  # closing
+    assert "0 KHR" in first  # opening
+    assert re.search(r"FEE\s+1\s+0\s+-3,000\s+-3,000", first)
+    assert re.search(r"KHQR\s+120\s+37,172,010\s+-30,002,700\s+7,169,310", first)
+    # and the last line's running balance is the closing
+    assert "7,166,310" in pages[-1].split("Balance", 1)[1]
+
+
+@pytest.mark.django_db
+def test_pdf_statement_numbers_its_pages_x_of_y(account, tmp_path):
+    # given enough lines for several pages
+    november_ledger(account, ["1.00"] * 150)
+
+    # when
+    result = render_statement(
+        account=account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="pdf",
+        out=tmp_path / "s.pdf",
+    )
+
+    # then every page says which of how many it is
+    pages = _text(result.path)
+    assert len(pages) >= 3
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text
+    drawn = sum(text.count("2026-11-") for text in pages)
+    assert drawn >= 2 * 150  # posted + value date of each line
+
+
+@pytest.mark.django_db
+def test_pdf_statement_shows_khmer_names_shaped_and_searchable(account, tmp_path):
+    # given a Khmer counterparty (with a coeng subscript and a pre-base vowel)
+    name = "ហាងកាហ្វេ ស្រីមុំ"
+    line(
+        account, dt.datetime(2026, 11, 5, 9, tzinfo=PP), "4.00", counterparty_name=name
+    )
+
+    # when
+    result = render_statement(
+        account=account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="pdf",
+        out=tmp_path / "s.pdf",
+    )
+
+    # then the name is in the text layer and the Khmer font is embedded
+    assert name in _text(result.path)[0]
+    fonts = pypdf.PdfReader(result.path).pages[0]["/Resources"]["/Font"]
+    names = {str(font.get_object()["/BaseFont"]) for font in fonts.values()}
+    assert any("NotoSansKhmer" in n for n in names)
+    # and HarfBuzz reordered it: the pre-base vowel េ comes before its consonant
+    shaped = _shaped("ហ្វេ", 7.5)
+    assert str(shaped) != "ហ្វេ" and str(shaped).index("េ") < str(shaped).index("ហ")
+
+
+def test_pdf_text_runs_split_khmer_latin_and_other_scripts():
+    # given / when
+    runs = _runs("Café ស្រី → OK")
+
+    # then
+    assert runs == (
+        ("Helvetica", "Café "),
+        ("khm", "ស្រី "),
+        ("TonleNotoSans", "→"),
+        ("Helvetica", " OK"),
+    )
+
+
+@pytest.mark.django_db
+@freeze_time("2026-12-01 16:45:00+00:00")
+def test_pdf_statement_says_when_it_was_generated_in_the_accounts_zone(
+    merchant, tmp_path
+):
+    # given a riel and a baht account; 16:45 UTC is 23:45 in both zones
+    khr = AccountFactory(merchant=merchant, currency="KHR", provider="acleda")
+    thb = AccountFactory(merchant=merchant, currency="THB", provider="krungsri")
+
+    # when
+    khr_pdf = render_statement(
+        account=khr, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=tmp_path / "k.pdf"
+    )
+    thb_pdf = render_statement(
+        account=thb, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=tmp_path / "t.pdf"
+    )
+
+    # then
+    assert "Generated 2026-12-01 23:45 (Asia/Phnom_Penh)" in _text(khr_pdf.path)[0]
+    assert "Generated 2026-12-01 23:45 (Asia/Bangkok)" in _text(thb_pdf.path)[0]
+    assert "No lines in this period." in _text(thb_pdf.path)[0]
+
+
+@pytest.mark.django_db
+def test_pdf_statement_shows_cross_border_original_amount_rate_and_fee(
+    account, tmp_path
+):
+    # given
+    line(
+        account,
+        dt.datetime(2026, 11, 6, 12, tzinfo=PP),
+        "-29.60",
+        channel="CROSSBORDER",
+        original_amount=Decimal("-1000.00"),
+        original_currency="THB",
+        fx_rate=Decimal("0.0291"),
+        fee=Decimal("0.50"),
+    )
+
+    # when
+    result = render_statement(
+        account=account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="pdf",
+        out=tmp_path / "s.pdf",
+    )
+
+    # then
+    text = _text(result.path)[0]
+    assert "1,000.00 THB × 0.0291 + fee 0.50" in text
+    assert "original amounts -1,000.00 THB; fees 0.50 USD" in text
