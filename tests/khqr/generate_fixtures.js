@@ -471,6 +471,31 @@ const promptpay = [
 ];
 for (const [name, body] of promptpay) dec(name, withCrc(body), { difference: "not_khqr" });
 
+// Strings the SDK mishandles: it hangs on a subtag whose length is not a number,
+// "decodes" an unparseable template into junk keys ("0", "1", ...), and accepts
+// a wrong country and duplicate tags.
+const khqrBody = tlv("00", "01") + tlv("01", "11") + tlv("29", tlv("00", "jonhsmith@nbcq")) +
+  tlv("52", "5999") + tlv("53", "116");
+const tail = tlv("58", "KH") + tlv("59", "Jonh Smith") + tlv("60", "Phnom Penh");
+dec("subtag length not a number (SDK hangs)", withCrc(khqrBody + tail + "6204" + "01ab"), {
+  difference: "sdk_hangs",
+});
+dec("template 64 not TLV (SDK hangs)", withCrc(khqrBody + tail + tlv("64", "km")), {
+  difference: "sdk_hangs",
+});
+dec("template 62 not TLV (SDK returns junk keys)", withCrc(khqrBody + tail + tlv("62", "ab12cd")), {
+  difference: "sdk_junk_keys",
+});
+dec("country TH in a KHQR (SDK accepts)", withCrc(khqrBody + tlv("58", "TH") + tlv("59", "Jonh Smith") + tlv("60", "Phnom Penh")), {
+  difference: "country_not_kh",
+});
+dec("tag 59 twice (SDK accepts)", withCrc(khqrBody + tail + tlv("59", "Other Name")), {
+  difference: "duplicate_tag",
+});
+dec("amount 1,000 (SDK accepts)", withCrc(khqrBody.replace("010211", "010211") + tlv("54", "1,000") + tail + tlv("99", tlv("00", String(NOW)) + tlv("01", String(NOW + HOUR)))), {
+  difference: "amount_not_plain_decimal",
+});
+
 fs.mkdirSync(path.join(__dirname, "fixtures"), { recursive: true });
 const out = {
   sdk: `bakong-khqr@${sdkVersion}`,

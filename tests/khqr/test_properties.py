@@ -200,3 +200,57 @@ def mutated(draw) -> str:
 @given(mutated())
 def test_decoder_only_raises_its_own_error_on_mutated_codes(qr):
     _decode_only_raises_its_own_error(qr)
+
+
+JUNK = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.integers(-(10**15), 10**22),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.floats(),
+    st.booleans(),
+    st.sampled_from(["", "0", "0.00", "1,000", "1e21", "KHR", "USD", "116", "840"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["individual", "merchant", "shop"]),
+            "bakong_account_id": JUNK,
+            "merchant_name": JUNK,
+        },
+        optional=dict.fromkeys(
+            (
+                "merchant_city",
+                "merchant_id",
+                "acquiring_bank",
+                "account_information",
+                "amount",
+                "currency",
+                "bill_number",
+                "mobile_number",
+                "language_preference",
+                "merchant_name_alternate_language",
+                "merchant_city_alternate_language",
+                "upi_merchant_account",
+                "merchant_category_code",
+                "created_ms",
+                "expiration_ms",
+            ),
+            JUNK,
+        ),
+    )
+)
+def test_encoder_only_raises_its_own_error_and_only_emits_valid_codes(values):
+    # given
+    fields = KhqrFields(**values)
+    # when
+    try:
+        encoded = encode(fields, now_ms=NOW)
+    except KhqrError as exc:
+        # then
+        assert exc.detail or exc.message
+        return
+    assert verify(encoded.qr, now_ms=NOW), decode(encoded.qr).reason

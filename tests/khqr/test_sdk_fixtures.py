@@ -127,3 +127,29 @@ def test_promptpay_codes_decode_but_are_not_khqr(case):
     assert ours.currency == "THB"
     assert not ours.is_khqr
     assert not verify(case["qr"])
+
+
+# Decoding differences: what the SDK did (recorded in the fixture) -> Tonle's answer.
+DECODE_DIFFERENCES = {
+    "sdk_hangs": ("hang", "KHQR_INVALID"),
+    "sdk_junk_keys": (True, "KHQR_INVALID"),
+    "country_not_kh": (True, "KHQR_INVALID"),
+    "duplicate_tag": (True, "KHQR_INVALID"),
+    "amount_not_plain_decimal": (True, "TRANSACTION_AMOUNT_INVALID"),
+}
+DIFFERENT_DECODE = [c for c in DECODE if c["difference"] in DECODE_DIFFERENCES]
+
+
+@pytest.mark.parametrize("case", DIFFERENT_DECODE, ids=_ids(DIFFERENT_DECODE))
+def test_verify_refuses_what_the_sdk_hangs_on_or_accepts(case):
+    # given
+    sdk_verify, reason_code = DECODE_DIFFERENCES[case["difference"]]
+    assert case["sdk_verify"] == sdk_verify
+    # when
+    result = verify(case["qr"], now_ms=case["now_ms"])
+    # then
+    assert not result.valid
+    assert result.reason_code == reason_code
+    if case["difference"] in ("sdk_hangs", "sdk_junk_keys"):
+        with pytest.raises(KhqrDecodeError):
+            decode(case["qr"])
