@@ -71,3 +71,54 @@ def sweep_deliveries(self) -> None:
 
 
 # --- end of webhooks in and out (4b) -----------------------------------------
+
+
+# --- Bakong polling (4a) -------------------------------------------------------
+
+POLL_MAX_RETRIES = 3
+
+
+@shared_task(
+    name="payments.check_payment", bind=True, acks_late=True, ignore_result=True
+)
+def check_payment(self, payment_request_id: int) -> None:
+    """Check one payment request with Bakong if it is still pending and due; a
+    duplicate or late message is a no-op (the claim is a conditional update)."""
+    from core.exceptions import TransientError
+    from core.retry import backoff_seconds
+    from payments.services.polling import payment_request_check
+
+    try:
+        payment_request_check(payment_request_id=payment_request_id)
+    except TransientError as exc:
+        if self.request.retries >= POLL_MAX_RETRIES:
+            # The row keeps its next_check_at: the beat's poller will look again.
+            return
+        raise self.retry(
+            exc=exc,
+            countdown=backoff_seconds(
+                attempt=self.request.retries, retry_after=exc.retry_after
+            ),
+            max_retries=POLL_MAX_RETRIES,
+        )
+
+
+@shared_task(name="payments.poll_due", bind=True, acks_late=True, ignore_result=True)
+def poll_due(self) -> None:
+    """One polling round over every due pending request (the beat runs it every
+    few seconds; a failed round is simply the next round's work)."""
+    from payments.services.polling import payments_poll_due
+
+    payments_poll_due()
+
+
+@shared_task(name="payments.sweep", bind=True, acks_late=True, ignore_result=True)
+def sweep(self) -> None:
+    """Re-enqueue checks for every request the database says is overdue, and
+    expire what is over: a lost message delays a payment, never loses it."""
+    from payments.services.polling import payments_sweep
+
+    payments_sweep()
+
+
+# --- end of Bakong polling (4a) ------------------------------------------------
