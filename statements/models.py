@@ -92,6 +92,14 @@ class Transaction(models.Model):
             models.Index(
                 fields=["account", "posted_at"], name="txn_account_posted_idx"
             ),
+            # the Transactions page: seek pagination on (posted_at, id) and
+            # (amount, id) within a merchant
+            models.Index(
+                fields=["merchant", "posted_at", "id"], name="txn_merchant_seek_idx"
+            ),
+            models.Index(
+                fields=["merchant", "amount", "id"], name="txn_merchant_amount_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -309,3 +317,70 @@ class PushEvent(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return bool(self.confirmed_txn_id)
+
+
+# --- documents (issue 5b): statement packs for auditors ---------------------------
+
+
+class PackStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class StatementPack(models.Model):
+    """A ZIP for auditors: per account PDF + XLSX + CSV statements of one period and
+    a manifest of SHA-256 checksums. Built by a task that stores its progress here."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="statement_packs"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(
+        max_length=16, choices=PackStatus.choices, default=PackStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0..100")
+    progress_message = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to="packs/%Y/%m/", max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    files_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="statement_pack_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="statement_pack_progress_max"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["merchant", "-created_at"], name="pack_merchant_created_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pack {self.period_start}..{self.period_end} ({self.status})"
+
+    @property
+    def download_name(self) -> str:
+        return f"statement-pack-{self.period_start}-{self.period_end}.zip"
