@@ -1,0 +1,54 @@
+import datetime as dt
+
+from core.commands import JsonCommand
+from core.exceptions import InvalidInput, NotFound
+from merchants.models import Account
+from statements.documents import FORMATS, render_statement
+from statements.documents.common import plain_amount
+
+
+def date_option(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{name}: {value!r} is not a date (use YYYY-MM-DD)", field=name
+        ) from None
+
+
+class Command(JsonCommand):
+    help = "Write one account's statement for a period as PDF, XLSX or CSV."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", type=int, required=True)
+        parser.add_argument("--from", dest="date_from", required=True)
+        parser.add_argument("--to", dest="date_to", required=True)
+        parser.add_argument("--format", dest="fmt", required=True)
+        parser.add_argument("--out", required=True)
+
+    def run(self, **options):
+        if options["fmt"] not in FORMATS:
+            raise InvalidInput(
+                f"format: {options['fmt']!r}; use one of {', '.join(FORMATS)}",
+                field="format",
+            )
+        account = (
+            Account.objects.select_related("merchant")
+            .filter(pk=options["account"])
+            .first()
+        )
+        if account is None:
+            raise NotFound(f"account {options['account']} does not exist")
+        result = render_statement(
+            account=account,
+            date_from=date_option(options["date_from"], "from"),
+            date_to=date_option(options["date_to"], "to"),
+            fmt=options["fmt"],
+            out=options["out"],
+        )
+        return {
+            "path": str(result.path),
+            "lines": result.lines,
+            "opening": plain_amount(result.opening, account.currency),
+            "closing": plain_amount(result.closing, account.currency),
+        }

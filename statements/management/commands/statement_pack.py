@@ -1,0 +1,35 @@
+from core.commands import JsonCommand
+from core.exceptions import NotFound
+from merchants.models import Merchant
+from statements.management.commands.render_statement import date_option
+from statements.services.packs import statement_pack_build
+
+
+class Command(JsonCommand):
+    help = (
+        "Write a merchant's statement pack for auditors: per account PDF, XLSX and "
+        "CSV statements, a README and manifest.json with SHA-256 checksums."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--merchant", type=int, required=True)
+        parser.add_argument("--from", dest="date_from", required=True)
+        parser.add_argument("--to", dest="date_to", required=True)
+        parser.add_argument("--out", required=True)
+
+    def run(self, **options):
+        merchant = Merchant.objects.filter(pk=options["merchant"]).first()
+        if merchant is None:
+            raise NotFound(f"merchant {options['merchant']} does not exist")
+        result = statement_pack_build(
+            merchant=merchant,
+            date_from=date_option(options["date_from"], "from"),
+            date_to=date_option(options["date_to"], "to"),
+            out=options["out"],
+        )
+        return {"path": str(result.path), "files": result.files}
+
+    def describe(self, result):
+        lines = [f"path: {result['path']}"]
+        lines += [f"  {f['path']}  {f['sha256'][:16]}…" for f in result["files"]]
+        return "\n".join(lines)
