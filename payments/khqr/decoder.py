@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import re
 import time
+from dataclasses import fields as dataclass_fields
 
 from .errors import CODES, KhqrDecodeError
 from .model import CURRENCY_ALPHA, DecodedKhqr, PromptPay, Tlv, Verification
@@ -28,6 +29,7 @@ _DIGITS = re.compile(r"[0-9]+\Z")
 _HEX4 = re.compile(r"[0-9A-Fa-f]{4}\Z")
 _STRICT_TEMPLATES = frozenset([str(n) for n in range(26, 52)] + ["62", "64", "99"])
 _LOOSE_TEMPLATES = frozenset(str(n) for n in range(80, 99))
+_REQUIRED_TAGS = frozenset(["52", "53", "58", "59", "60"])
 _REQUIRED = (
     ("52", "MERCHANT_CATEGORY_TAG_REQUIRED"),
     ("53", "CURRENCY_TYPE_REQUIRED"),
@@ -177,6 +179,12 @@ def decode(qr: str) -> DecodedKhqr:
     i = 0
     end = len(text)
     first_tag = text[:2]
+    if end >= 12 and text.startswith("0002010102"):
+        # Nearly every code opens with tags 00 and 01 like this: skip two rounds.
+        top["00"] = "01"
+        top["01"] = text[10:12]
+        count = 2
+        i = 12
     try:
         while i < end:
             tag, n, kind = header[text[i : i + 4]]
@@ -193,7 +201,17 @@ def decode(qr: str) -> DecodedKhqr:
                             offset=j,
                         )
                 else:
-                    children, repeated = _scan(value, tag)
+                    if (
+                        n == 34
+                        and tag == "99"
+                        and value.startswith("0013")
+                        and value.startswith("0113", 17)
+                    ):
+                        # The KHQR timestamps, as every SDK writes them.
+                        children = {"00": value[4:17], "01": value[21:]}
+                        repeated = None
+                    else:
+                        children, repeated = _scan(value, tag)
                     subs[tag] = children
                     if repeated and sub_repeated is None:
                         sub_repeated = f"{tag}.{repeated}"
@@ -208,11 +226,13 @@ def decode(qr: str) -> DecodedKhqr:
     promptpay = None
     account_tag = None
     promptpay_tag = None
-    for tag, sub in subs.items():
-        if "26" <= tag <= "51" and sub.get("00", "").startswith(_PROMPTPAY_AID):
-            promptpay_tag = tag
-            promptpay = _promptpay(tag, sub)
-            break
+    khqr_account = subs.get("29") or subs.get("30")
+    if khqr_account is None or "@" not in khqr_account.get("00", "@"):
+        for tag, sub in subs.items():
+            if "26" <= tag <= "51" and sub.get("00", "").startswith(_PROMPTPAY_AID):
+                promptpay_tag = tag
+                promptpay = _promptpay(tag, sub)
+                break
     if promptpay is None:
         account_tag = "29" if "29" in top else "30" if "30" in top else None
     account = subs[account_tag] if account_tag else _EMPTY
@@ -258,47 +278,89 @@ def decode(qr: str) -> DecodedKhqr:
     else:
         reason_code, detail = problem
         reason = f"{CODES[reason_code].message}: {detail}"
+    # Positional, in DecodedKhqr's field order (checked at import): keyword
+    # arguments cost a tenth of a decode.
     return DecodedKhqr(
-        qr=qr,
-        scheme="promptpay" if promptpay else "khqr" if account_tag else "emvco",
-        payload_format_indicator=top.get("00"),
-        point_of_initiation=_POI.get(poi_raw, poi_raw),
-        type=_ACCOUNT_TYPE.get(account_tag),
-        bakong_account_id=account.get("00"),
-        account_information=account.get("01") if account_tag == "29" else None,
-        merchant_id=account.get("01") if account_tag == "30" else None,
-        acquiring_bank=account.get("02"),
-        upi_merchant_account=top.get("15"),
-        merchant_category_code=top.get("52"),
-        currency=CURRENCY_ALPHA.get(currency_raw, currency_raw),
-        amount=top.get("54"),
-        country_code=top.get("58"),
-        merchant_name=top.get("59"),
-        merchant_city=top.get("60"),
-        postal_code=top.get("61"),
-        bill_number=additional.get("01"),
-        mobile_number=additional.get("02"),
-        store_label=additional.get("03"),
-        loyalty_number=additional.get("04"),
-        reference_label=additional.get("05"),
-        customer_label=additional.get("06"),
-        terminal_label=additional.get("07"),
-        purpose_of_transaction=additional.get("08"),
-        language_preference=language.get("00"),
-        merchant_name_alternate_language=language.get("01"),
-        merchant_city_alternate_language=language.get("02"),
-        created_ms=_millis(stamps.get("00")),
-        expiration_ms=_millis(stamps.get("01")),
-        promptpay=promptpay,
-        crc=crc,
-        crc_valid=crc_valid,
-        is_khqr=problem is None,
-        reason=reason,
-        reason_code=reason_code,
+        qr,
+        "promptpay" if promptpay else "khqr" if account_tag else "emvco",
+        top.get("00"),
+        _POI.get(poi_raw, poi_raw),
+        _ACCOUNT_TYPE.get(account_tag),
+        account.get("00"),
+        account.get("01") if account_tag == "29" else None,
+        account.get("01") if account_tag == "30" else None,
+        account.get("02"),
+        top.get("15"),
+        top.get("52"),
+        CURRENCY_ALPHA.get(currency_raw, currency_raw),
+        top.get("54"),
+        top.get("58"),
+        top.get("59"),
+        top.get("60"),
+        top.get("61"),
+        additional.get("01"),
+        additional.get("02"),
+        additional.get("03"),
+        additional.get("04"),
+        additional.get("05"),
+        additional.get("06"),
+        additional.get("07"),
+        additional.get("08"),
+        language.get("00"),
+        language.get("01"),
+        language.get("02"),
+        _millis(stamps.get("00")),
+        _millis(stamps.get("01")),
+        promptpay,
+        crc,
+        crc_valid,
+        problem is None,
+        reason,
+        reason_code,
     )
 
 
 _ACCOUNT_TYPE = {"29": "individual", "30": "merchant"}
+_POSITIONAL = (
+    "qr",
+    "scheme",
+    "payload_format_indicator",
+    "point_of_initiation",
+    "type",
+    "bakong_account_id",
+    "account_information",
+    "merchant_id",
+    "acquiring_bank",
+    "upi_merchant_account",
+    "merchant_category_code",
+    "currency",
+    "amount",
+    "country_code",
+    "merchant_name",
+    "merchant_city",
+    "postal_code",
+    "bill_number",
+    "mobile_number",
+    "store_label",
+    "loyalty_number",
+    "reference_label",
+    "customer_label",
+    "terminal_label",
+    "purpose_of_transaction",
+    "language_preference",
+    "merchant_name_alternate_language",
+    "merchant_city_alternate_language",
+    "created_ms",
+    "expiration_ms",
+    "promptpay",
+    "crc",
+    "crc_valid",
+    "is_khqr",
+    "reason",
+    "reason_code",
+)
+if tuple(f.name for f in dataclass_fields(DecodedKhqr)) != _POSITIONAL:
+    raise RuntimeError("decode() builds DecodedKhqr positionally: update it")
 _CRC_HEX = [f"{n:04X}" for n in range(0x10000)]
 
 
@@ -368,9 +430,10 @@ def _khqr_problem(
         return "PAYLOAD_FORMAT_INDICATOR_TAG_REQUIRED", "tag 00 is missing"
     if account_tag is None:
         return "MERCHANT_TYPE_REQUIRED", "there is no account template (tag 29 or 30)"
-    for tag, name in _REQUIRED:
-        if tag not in v:
-            return name, f"tag {tag} is missing"
+    if not v.keys() >= _REQUIRED_TAGS:
+        for tag, name in _REQUIRED:
+            if tag not in v:
+                return name, f"tag {tag} is missing"
     if "29" in v and "30" in v:
         return "KHQR_INVALID", "both tag 29 (individual) and tag 30 (merchant)"
     if v["00"] != "01":
@@ -432,11 +495,10 @@ def _khqr_problem(
         return "MERCHANT_CITY_TAG_REQUIRED", "merchant city is empty"
     if len(city) > 15:
         return "MERCHANT_CITY_LENGTH_INVALID", "merchant city is over 15 characters"
-    if additional:
-        for sub, name, label in _ADDITIONAL_RULES:
-            text = additional.get(sub)
-            if text is not None and (text == "" or len(text) > 25):
-                return name, f"{label} (62.{sub}) is empty or over 25 characters"
+    for sub, text in additional.items():
+        if (text == "" or len(text) > 25) and sub in _ADDITIONAL_RULES:
+            name, label = _ADDITIONAL_RULES[sub]
+            return name, f"{label} (62.{sub}) is empty or over 25 characters"
     if language:
         problem = _language_problem(language)
         if problem:
@@ -464,13 +526,13 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-_ADDITIONAL_RULES = (
-    ("01", "BILL_NUMBER_LENGTH_INVALID", "bill number"),
-    ("02", "MOBILE_NUMBER_LENGTH_INVALID", "mobile number"),
-    ("03", "STORE_LABEL_LENGTH_INVALID", "store label"),
-    ("07", "TERMINAL_LABEL_LENGTH_INVALID", "terminal label"),
-    ("08", "PURPOSE_OF_TRANSACTION_LENGTH_INVALID", "purpose of transaction"),
-)
+_ADDITIONAL_RULES = {
+    "01": ("BILL_NUMBER_LENGTH_INVALID", "bill number"),
+    "02": ("MOBILE_NUMBER_LENGTH_INVALID", "mobile number"),
+    "03": ("STORE_LABEL_LENGTH_INVALID", "store label"),
+    "07": ("TERMINAL_LABEL_LENGTH_INVALID", "terminal label"),
+    "08": ("PURPOSE_OF_TRANSACTION_LENGTH_INVALID", "purpose of transaction"),
+}
 
 
 def _language_problem(language: dict[str, str]) -> tuple[str, str] | None:
