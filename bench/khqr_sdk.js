@@ -15,7 +15,7 @@ const CURRENCY = { KHR: 116, USD: 840 };
 const infos = inputs.map((f) => {
   const optional = {
     currency: CURRENCY[f.currency],
-    amount: f.amount === undefined ? undefined : Number(f.amount),
+    amount: f.amount, // a decimal string, as Tonle gets a Decimal
     billNumber: f.bill_number,
     storeLabel: f.store_label,
     languagePreference: f.language_preference,
@@ -36,25 +36,35 @@ function encodeOne([type, info]) {
 function decodeOne(qr) {
   return BakongKHQR.decode(qr);
 }
-function rate(fn, items) {
-  let done = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(seconds * 1e9));
-  for (;;) {
-    for (const item of items) fn(item);
-    done += items.length;
-    const now = process.hrtime.bigint();
-    if (now >= deadline) return done / (Number(now - start) / 1e9);
+// Best of three rounds, as bench/khqr.py does.
+function rate(fn, items, rounds = 3) {
+  let best = 0;
+  for (let r = 0; r < rounds; r++) {
+    let done = 0;
+    const start = process.hrtime.bigint();
+    const deadline = start + BigInt(Math.round(seconds * 1e9));
+    for (;;) {
+      for (const item of items) fn(item);
+      done += items.length;
+      const now = process.hrtime.bigint();
+      if (now >= deadline) {
+        best = Math.max(best, done / (Number(now - start) / 1e9));
+        break;
+      }
+    }
   }
+  return best;
 }
 // Same strings out as Tonle: a sanity check that both did the same work.
 let same = 0;
 infos.forEach((info, i) => {
   const qr = encodeOne(info).data.qr;
-  if (qr.slice(0, -30) === codes[i].slice(0, -30) || qr === codes[i]) same++;
+  // Dynamic codes differ only in tag 99's creation time (and so the CRC).
+  const cut = qr.startsWith("000201010212") ? -46 : qr.length;
+  if (qr.slice(0, cut) === codes[i].slice(0, cut)) same++;
 });
-rate(encodeOne, infos.slice(0, 200)); // warm-up
-rate(decodeOne, codes.slice(0, 200));
+rate(encodeOne, infos.slice(0, 200), 1); // warm-up (JIT)
+rate(decodeOne, codes.slice(0, 200), 1);
 const encodePerS = rate(encodeOne, infos);
 const decodePerS = rate(decodeOne, codes);
 console.log(JSON.stringify({ sdk: version, same_prefix: same, encode_per_s: encodePerS, decode_per_s: decodePerS }));
