@@ -1,0 +1,233 @@
+"""Import a 100,000-line canonical statement CSV end to end (read, validate, dedupe,
+write, audit) and print lines/s beside a raw baseline: the same rows written with no
+validation (executemany on SQLite, COPY on PostgreSQL).
+
+    .venv/bin/python bench/import_statement.py            # SQLite (a scratch file)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tonle_bench \
+        .venv/bin/python bench/import_statement.py        # PostgreSQL
+
+Options: --lines N (default 100000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def canonical_csv(lines: int, *, seed: str = "bench") -> bytes:
+    """A canonical CSV of `lines` USD lines, one in 20 a ThaiQR cross-border debit."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "txn_id",
+            "posted_at",
+            "value_date",
+            "amount",
+            "currency",
+            "channel",
+            "counterparty",
+            "counterparty_account",
+            "reference",
+            "bakong_hash",
+            "description",
+            "balance_after",
+            "original_amount",
+            "original_currency",
+            "fx_rate",
+            "fee",
+        ]
+    )
+    start = dt.datetime(2026, 1, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    balance = 0
+    for n in range(lines):
+        posted = start + dt.timedelta(seconds=n * 37)
+        if n % 20 == 19:
+            cents = -(2890 - 50)  # 1,000 THB at 0.0289 = 28.90 USD = 28.40 + 0.50 fee
+            row_fx = ["1000.00", "THB", "0.0289", "0.50"]
+            channel = "CROSSBORDER"
+        else:
+            cents = (n * 7919) % 90000 + 100
+            if n % 3 == 0:
+                cents = -cents
+            row_fx = ["", "", "", ""]
+            channel = "KHQR" if cents > 0 else "TRANSFER"
+        balance += cents
+        writer.writerow(
+            [
+                f"{seed}-{n:07d}",
+                posted.isoformat(),
+                posted.date().isoformat(),
+                _cents(cents),
+                "USD",
+                channel,
+                "Sok Dara" if n % 2 else "ហាងកាហ្វេ",
+                f"0{n % 997:03d}@wing",
+                f"INV-{n}",
+                f"{n:064x}"[-64:] if n % 4 == 0 else "",
+                "Payment",
+                _cents(balance),
+                *row_fx,
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def _cents(value: int) -> str:
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}{value // 100}.{value % 100:02d}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=100_000)
+    args = parser.parse_args()
+    scratch = ROOT / "var" / "bench_import.sqlite3"
+    if "DATABASE_URL" not in os.environ:
+        scratch.parent.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["MAX_IMPORT_ROWS"] = str(max(args.lines, 200_000))
+    os.environ["MAX_UPLOAD_MB"] = "100"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from merchants.models import Account, Merchant
+    from statements.services.imports import statement_file_import
+
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    merchant = Merchant.objects.create(
+        legal_name="Bench", display_name="Bench", bakong_account_id=f"bench{stamp}@wing"
+    )
+    account = Account.objects.create(
+        merchant=merchant, provider="hattha", currency="USD", number=f"B-{stamp}"
+    )
+    raw_account = Account.objects.create(
+        merchant=merchant, provider="other", currency="USD", number=f"R-{stamp}"
+    )
+    data = canonical_csv(args.lines, seed=f"b{stamp}")
+    print(
+        f"{connection.vendor}: {args.lines:,} canonical lines, "
+        f"{len(data) / 1_048_576:.1f} MB CSV"
+    )
+
+    # raw baseline: csv module + bare bulk write of the same rows, no validation
+    started = time.perf_counter()
+    with transaction.atomic():
+        rows = _raw_rows(data, merchant.pk, raw_account.pk, connection.vendor)
+        _raw_write(rows, connection)
+    raw = time.perf_counter() - started
+    print(
+        f"  raw baseline ({_raw_kind(connection)}"
+        f", no validation): {raw:.2f} s, {args.lines / raw:,.0f} lines/s"
+    )
+
+    if os.environ.get("BENCH_MEMORY"):
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = statement_file_import(
+        account=account, file_bytes=data, filename="bench.csv", preset="tonle"
+    )
+    took = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 1_048_576
+    tracemalloc.stop()
+    assert not result.errors, result.errors[:3]
+    assert result.inserted == args.lines, result
+    print(
+        f"  statement_file_import: {took:.2f} s, {args.lines / took:,.0f} lines/s, "
+        f"peak Python memory {peak:.0f} MB (tracemalloc)"
+    )
+
+    started = time.perf_counter()
+    again = statement_file_import(
+        account=account,
+        file_bytes=data.replace(b"Payment", b"Paymenu"),
+        filename="bench-again.csv",
+        preset="tonle",
+    )
+    took = time.perf_counter() - started
+    print(
+        f"  re-import of the same lines (another file): {took:.2f} s, "
+        f"{again.inserted} inserted, {again.skipped:,} skipped"
+    )
+
+
+def _raw_kind(connection) -> str:
+    return "COPY" if connection.vendor == "postgresql" else "executemany"
+
+
+def _raw_rows(data: bytes, merchant_id: int, account_id: int, vendor: str) -> list:
+    reader = csv.reader(io.StringIO(data.decode()))
+    next(reader)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for r in reader:
+        posted = dt.datetime.fromisoformat(r[1])
+        rows.append(
+            (
+                merchant_id,
+                account_id,
+                r[0],
+                posted
+                if vendor == "postgresql"
+                else str(posted.astimezone(dt.UTC))[:19],
+                r[2],
+                int(r[3].replace(".", "")),
+                r[4],
+                r[5],
+                r[6],
+                r[8],
+                "file",
+                now if vendor == "postgresql" else str(now)[:26],
+            )
+        )
+    return rows
+
+
+RAW_COLUMNS = (
+    "merchant_id, account_id, external_id, posted_at, value_date, amount, currency, "
+    "channel, counterparty_name, reference, source, created_at"
+)
+RAW_EMPTY = (
+    "counterparty_account, bakong_hash, description, original_currency, biller_category"
+)
+
+
+def _raw_write(rows: list, connection) -> None:
+    table = "statements_transaction"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(
+                f"COPY {table} ({RAW_COLUMNS}, {RAW_EMPTY}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row((*row, "", "", "", "", ""))
+        else:
+            marks = ", ".join(["%s"] * 17)
+            cursor.executemany(
+                f"INSERT INTO {table} ({RAW_COLUMNS}, {RAW_EMPTY}) VALUES ({marks})",
+                [(*row, "", "", "", "", "") for row in rows],
+            )
+
+
+if __name__ == "__main__":
+    main()

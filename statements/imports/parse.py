@@ -1,0 +1,556 @@
+"""Rows of a statement file -> validated ledger-line drafts, or errors naming the row
+and the field. Pure: no Django, no database; the preset tables drive everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from core.money import CURRENCIES, MoneyError, parse_amount, quantum
+from statements.imports.presets import PRESETS
+from statements.imports.readers import Cell, Table
+
+CHANNELS = {
+    "KHQR",
+    "TRANSFER",
+    "BILL",
+    "TOPUP",
+    "CROSSBORDER",
+    "CARD",
+    "FEE",
+    "INTEREST",
+    "OTHER",
+}
+HEADER_SEARCH_LINES = 30
+MAX_ERRORS = 200
+_YEAR = re.compile(r"\b(\d{4})\b")
+_PLAIN = re.compile(r"[+-]?[0-9]{1,15}(?:\.[0-9]{1,12})?")
+
+
+class LineDraft(NamedTuple):
+    """One validated line, ready for the ledger (amounts signed, Decimal)."""
+
+    row: int
+    external_id: str
+    posted_at: dt.datetime
+    value_date: dt.date
+    amount: Decimal
+    currency: str
+    channel: str
+    counterparty_name: str
+    counterparty_account: str
+    reference: str
+    bakong_hash: str
+    description: str
+    balance_after: Decimal | None
+    original_amount: Decimal | None
+    original_currency: str
+    fx_rate: Decimal | None
+    fee: Decimal | None
+    has_bank_id: bool
+
+
+class RowError(NamedTuple):
+    row: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+@dataclass
+class ParseResult:
+    preset: str
+    headers: list[str]
+    header_line: int
+    columns: dict[str, str]  # field -> header used
+    lines: list[LineDraft] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+    truncated_errors: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _RowProblem(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+
+
+def normalise_header(text: Any) -> str:
+    return " ".join(str(text or "").replace("\ufeff", "").split()).lower()
+
+
+def resolve_columns(
+    headers: list[str], preset: dict[str, Any], mapping: dict[str, str] | None
+) -> tuple[dict[str, int], dict[str, str], list[RowError]]:
+    """Field -> column index, from the preset's header spellings, then the user's
+    mapping (which wins; an empty value unmaps a field)."""
+    index = {}
+    for i, header in enumerate(headers):
+        index.setdefault(normalise_header(header), i)
+    positions: dict[str, int] = {}
+    for name, spellings in preset["columns"].items():
+        for spelling in spellings:
+            if normalise_header(spelling) in index:
+                positions[name] = index[normalise_header(spelling)]
+                break
+    problems: list[RowError] = []
+    for name, header in (mapping or {}).items():
+        if not header:
+            positions.pop(name, None)
+        elif normalise_header(header) in index:
+            positions[name] = index[normalise_header(header)]
+        else:
+            problems.append(
+                RowError(0, name, f"the file has no column {header!r} to map")
+            )
+    used = {name: str(headers[i]) for name, i in positions.items()}
+    return positions, used, problems
+
+
+def required_fields(preset: dict[str, Any]) -> list[str]:
+    needed = list(preset["required"])
+    mode = preset["amount_mode"]
+    extra = {
+        "signed": ["amount"],
+        "debit_credit": ["debit", "credit"],
+        "direction": ["amount", "direction"],
+    }[mode]
+    needed += [f for f in extra if f not in needed]
+    if "posted_at" not in needed:
+        needed.append("posted_at")
+    return needed
+
+
+def find_header(table: Table, preset: dict[str, Any]) -> int | None:
+    """Index of the header row: the first of the opening lines that names every
+    required column (bank exports often put a title block above it)."""
+    wanted = [
+        {normalise_header(s) for s in preset["columns"].get(name, [])}
+        for name in required_fields(preset)
+        if name in preset["columns"]
+    ]
+    for i, row in enumerate(table.rows[:HEADER_SEARCH_LINES]):
+        cells = {normalise_header(c) for c in row}
+        if wanted and all(spellings & cells for spellings in wanted):
+            return i
+    return None
+
+
+def detect_preset(table: Table) -> str | None:
+    for key, preset in PRESETS.items():
+        if find_header(table, preset) is not None:
+            return key
+    return None
+
+
+def parse_table(
+    table: Table,
+    *,
+    preset: str | None,
+    mapping: dict[str, str] | None,
+    currency: str,
+    zone: ZoneInfo,
+    limit: int | None = None,
+) -> ParseResult:
+    """Validate every row (or the first `limit`, for a preview)."""
+    key = preset or detect_preset(table) or ""
+    if key and key not in PRESETS:
+        raise KeyError(key)
+    spec = PRESETS.get(key) or PRESETS["tonle"]
+    header_at = find_header(table, spec) if key else None
+    if header_at is None:
+        header_at = next((i for i, row in enumerate(table.rows) if any(row)), 0)
+    headers = [str(c or "").strip() for c in table.rows[header_at]]
+    header_line = table.first_line + header_at
+    positions, used, problems = resolve_columns(headers, spec, mapping)
+    result = ParseResult(
+        preset=key, headers=headers, header_line=header_line, columns=used
+    )
+    result.errors.extend(e._replace(row=header_line) for e in problems)
+    missing = [f for f in required_fields(spec) if f not in positions]
+    if not key and not mapping:
+        result.errors.append(
+            RowError(
+                header_line,
+                "file",
+                "the columns are not a format Tonle knows; choose the bank's preset "
+                "or map the columns",
+            )
+        )
+        return result
+    for name in missing:
+        spelled = " or ".join(repr(s) for s in spec["columns"].get(name, [name]))
+        result.errors.append(
+            RowError(header_line, name, f"required column missing (expected {spelled})")
+        )
+    if result.errors:
+        return result
+    data = table.rows[header_at + 1 :]
+    if limit is not None:
+        data = data[:limit]
+    parse_row = _row_parser(spec, positions, currency=currency, zone=zone)
+    width = max(positions.values(), default=-1) + 1
+    pad: list[Cell] = [""] * (width + 1)
+    seen_ids: dict[str, int] = {}
+    occurrences: dict[tuple, int] = {}
+    lines = result.lines
+    errors = result.errors
+    first = header_line + 1
+    rows = 0
+    for offset, row in enumerate(data):
+        if not row or all(c in (None, "") for c in row):
+            continue
+        rows += 1
+        number = first + offset
+        # exactly `width` cells plus one empty sentinel for unmapped fields
+        row = row[:width] + pad[: width + 1 - min(len(row), width)]
+        try:
+            line = parse_row(number, row)
+        except _RowProblem as problem:
+            if len(errors) < MAX_ERRORS:
+                errors.append(RowError(number, problem.field, problem.message))
+            else:
+                result.truncated_errors = True
+            continue
+        if line.has_bank_id:
+            earlier = seen_ids.get(line.external_id)
+            if earlier is not None:
+                if len(errors) < MAX_ERRORS:
+                    errors.append(
+                        RowError(
+                            number,
+                            "txn_id",
+                            f"{line.external_id!r} already appears on row {earlier}",
+                        )
+                    )
+                continue
+            seen_ids[line.external_id] = number
+        else:
+            triple = (line.value_date, line.amount, line.reference)
+            n = occurrences.get(triple, 0)
+            occurrences[triple] = n + 1
+            line = line._replace(external_id=synthetic_id(*triple, n))
+        lines.append(line)
+    result.rows = rows
+    if rows == 0 and not errors:
+        errors.append(
+            RowError(header_line, "file", "no statement lines under the header row")
+        )
+    return result
+
+
+def synthetic_id(value_date: dt.date, amount: Decimal, reference: str, n: int) -> str:
+    """A stable id for a bank that gives none: date + amount + reference + the
+    occurrence number within the file (two equal coffees on one day stay two)."""
+    digest = hashlib.sha256(
+        f"{value_date.isoformat()}|{amount:.2f}|{reference}|{n}".encode()
+    ).hexdigest()
+    return f"F-{digest[:32]}"
+
+
+def _text(row: list[Cell], i: int) -> str:
+    value = row[i]
+    if value.__class__ is str:
+        return value.strip()
+    return "" if value is None else str(value)
+
+
+def _row_parser(
+    spec: dict[str, Any], positions: dict[str, int], *, currency: str, zone: ZoneInfo
+) -> Callable[[int, list[Cell]], LineDraft]:
+    """One closure per file with the column positions and formats bound, so a row
+    costs only its own parsing."""
+    sentinel = max(positions.values(), default=-1) + 1
+
+    def p(name: str) -> int:
+        return positions.get(name, sentinel)
+
+    i_id, i_posted, i_time = p("txn_id"), p("posted_at"), p("posted_time")
+    i_value, i_amount, i_debit, i_credit = (
+        p("value_date"),
+        p("amount"),
+        p("debit"),
+        p("credit"),
+    )
+    i_direction, i_ccy, i_channel = p("direction"), p("currency"), p("channel")
+    i_cp, i_cpacct, i_ref = p("counterparty"), p("counterparty_account"), p("reference")
+    i_hash, i_desc, i_bal = p("bakong_hash"), p("description"), p("balance_after")
+    i_orig, i_origccy, i_rate, i_fee = (
+        p("original_amount"),
+        p("original_currency"),
+        p("fx_rate"),
+        p("fee"),
+    )
+    mode = spec["amount_mode"]
+    thousands = spec.get("thousands", "")
+    decimal_mark = spec.get("decimal", ".")
+    date_formats = spec["date_formats"]
+    time_formats = spec.get("time_formats", [])
+    value_formats = spec.get("value_date_formats", ["iso"])
+    require_offset = spec.get("require_offset", False)
+    year_offset = spec.get("year_offset", 0)
+    strict_channel = spec.get("strict_channel", False)
+    channel_words = [(w.lower(), c) for w, c in spec.get("channel_words", {}).items()]
+    default_channel = spec.get("default_channel", "OTHER")
+    credit_words = {w.lower() for w in spec.get("credit_words", [])}
+    debit_words = {w.lower() for w in spec.get("debit_words", [])}
+
+    places = CURRENCIES[currency].places
+    plain = _PLAIN.fullmatch
+
+    def money(raw: Cell, name: str, ccy: str = currency) -> Decimal:
+        if raw.__class__ is not str:
+            raw = "" if raw is None else str(raw)
+        text = raw.strip()
+        if thousands:
+            text = text.replace(thousands, "")
+        if decimal_mark != ".":
+            text = text.replace(decimal_mark, ".")
+        if ccy == currency and plain(text):
+            _, _, frac = text.partition(".")
+            if len(frac) <= places or not frac[places:].strip("0"):
+                return Decimal(text)
+        text = text.replace(" ", "").replace("\u00a0", "")
+        try:
+            return parse_amount(text, ccy)
+        except MoneyError as exc:
+            raise _RowProblem(name, str(exc)) from None
+
+    def cell(row: list[Cell], i: int) -> Cell:
+        value = row[i]
+        return value.strip() if value.__class__ is str else value
+
+    def instant(row: list[Cell]) -> dt.datetime:
+        raw = cell(row, i_posted)
+        if raw in (None, ""):
+            raise _RowProblem("posted_at", "is empty")
+        if isinstance(raw, dt.datetime):
+            parsed = raw
+        elif isinstance(raw, dt.date):
+            parsed = dt.datetime.combine(raw, dt.time.min)
+        else:
+            text = str(raw)
+            extra = _text(row, i_time)
+            parsed = _parse_datetime(
+                text, extra, date_formats, time_formats, year_offset
+            )
+            if parsed is None:
+                shown = f"{text} {extra}".strip()
+                raise _RowProblem(
+                    "posted_at",
+                    f"{shown!r} is not a date in the expected format "
+                    f"({', '.join(_human(f) for f in date_formats)})",
+                )
+        if parsed.tzinfo is None:
+            if require_offset:
+                raise _RowProblem(
+                    "posted_at", f"{raw!r} needs a UTC offset, e.g. +07:00"
+                )
+            parsed = parsed.replace(tzinfo=zone)
+        return parsed
+
+    def signed_amount(row: list[Cell]) -> Decimal:
+        if mode == "signed":
+            raw = cell(row, i_amount)
+            if raw in (None, ""):
+                raise _RowProblem("amount", "is empty")
+            value = money(raw, "amount")
+        elif mode == "debit_credit":
+            debit_raw, credit_raw = cell(row, i_debit), cell(row, i_credit)
+            debit = money(debit_raw, "debit") if debit_raw not in (None, "") else None
+            credit = (
+                money(credit_raw, "credit") if credit_raw not in (None, "") else None
+            )
+            debit = debit if debit else None
+            credit = credit if credit else None
+            if debit is not None and credit is not None:
+                raise _RowProblem("debit", "both debit and credit are filled")
+            if debit is None and credit is None:
+                raise _RowProblem("amount", "neither debit nor credit is filled")
+            value = -abs(debit) if debit is not None else abs(credit)
+        else:
+            raw = cell(row, i_amount)
+            if raw in (None, ""):
+                raise _RowProblem("amount", "is empty")
+            value = abs(money(raw, "amount"))
+            word = _text(row, i_direction).lower()
+            if word in debit_words:
+                value = -value
+            elif word not in credit_words:
+                raise _RowProblem(
+                    "direction",
+                    f"{word!r} is neither {sorted(credit_words)} nor "
+                    f"{sorted(debit_words)}",
+                )
+        if not value:
+            raise _RowProblem("amount", "is zero")
+        return value
+
+    def channel_of(row: list[Cell], description: str) -> str:
+        raw = _text(row, i_channel)
+        upper = raw.upper()
+        if upper in CHANNELS:
+            return upper
+        if strict_channel:
+            if not raw:
+                return "OTHER"
+            raise _RowProblem(
+                "channel", f"{raw!r} is not one of {', '.join(sorted(CHANNELS))}"
+            )
+        for source in (raw.lower(), description.lower()):
+            if source:
+                for word, channel in channel_words:
+                    if word in source:
+                        return channel
+        return default_channel
+
+    def parse(number: int, row: list[Cell]) -> LineDraft:
+        txn_id = _text(row, i_id)
+        if not txn_id and "txn_id" in spec["required"]:
+            raise _RowProblem("txn_id", "is empty")
+        if len(txn_id) > 128:
+            raise _RowProblem("txn_id", "is longer than 128 characters")
+        posted = instant(row)
+        ccy = _text(row, i_ccy).upper() or currency
+        if ccy != currency:
+            if ccy not in CURRENCIES:
+                raise _RowProblem("currency", f"{ccy!r} is not KHR, USD or THB")
+            raise _RowProblem(
+                "currency", f"{ccy} line in a {currency} account's statement"
+            )
+        amount = signed_amount(row)
+        value_raw = cell(row, i_value)
+        if value_raw in (None, ""):
+            value_date = posted.astimezone(zone).date()
+        elif isinstance(value_raw, dt.date):
+            value_date = (
+                value_raw.date() if isinstance(value_raw, dt.datetime) else value_raw
+            )
+        else:
+            parsed = _parse_datetime(str(value_raw), "", value_formats, [], year_offset)
+            if parsed is None:
+                raise _RowProblem("value_date", f"{value_raw!r} is not a date")
+            value_date = parsed.date()
+        description = _text(row, i_desc)
+        bal_raw = cell(row, i_bal)
+        balance = money(bal_raw, "balance_after") if bal_raw not in (None, "") else None
+        orig_raw, rate_raw = cell(row, i_orig), cell(row, i_rate)
+        orig_ccy = _text(row, i_origccy).upper()
+        fee_raw = cell(row, i_fee)
+        original = rate = fee = None
+        if orig_raw not in (None, "") or rate_raw not in (None, "") or orig_ccy:
+            original, rate, fee = _cross_border(
+                amount, currency, orig_raw, orig_ccy, rate_raw, fee_raw, money
+            )
+        elif fee_raw not in (None, ""):
+            fee = money(fee_raw, "fee")
+        return LineDraft(
+            number,
+            txn_id,
+            posted,
+            value_date,
+            amount,
+            currency,
+            channel_of(row, description),
+            _text(row, i_cp)[:200],
+            _text(row, i_cpacct)[:100],
+            _text(row, i_ref)[:200],
+            _text(row, i_hash)[:64],
+            description,
+            balance,
+            original,
+            orig_ccy,
+            rate,
+            fee,
+            bool(txn_id),
+        )
+
+    return parse
+
+
+def _cross_border(
+    amount: Decimal,
+    currency: str,
+    orig_raw: Cell,
+    orig_ccy: str,
+    rate_raw: Cell,
+    fee_raw: Cell,
+    money: Callable[..., Decimal],
+) -> tuple[Decimal, Decimal, Decimal]:
+    """original_amount × fx_rate = |amount| + fee, in the settlement currency's
+    places (rounded half up, as banks round the converted amount)."""
+    if orig_raw in (None, ""):
+        raise _RowProblem("original_amount", "is empty but fx_rate is given")
+    if not orig_ccy:
+        raise _RowProblem("original_currency", "is empty but original_amount is given")
+    if orig_ccy not in CURRENCIES:
+        raise _RowProblem("original_currency", f"{orig_ccy!r} is not KHR, USD or THB")
+    if rate_raw in (None, ""):
+        raise _RowProblem("fx_rate", "is empty but original_amount is given")
+    original = money(orig_raw, "original_amount", orig_ccy)
+    try:
+        rate = Decimal(str(rate_raw).strip().replace(",", ""))
+    except InvalidOperation:
+        raise _RowProblem("fx_rate", f"{rate_raw!r} is not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise _RowProblem("fx_rate", f"{rate_raw!r} must be a positive number")
+    fee = money(fee_raw, "fee") if fee_raw not in (None, "") else Decimal(0)
+    converted = (abs(original) * rate).quantize(quantum(currency), ROUND_HALF_UP)
+    if converted != abs(amount) + abs(fee):
+        raise _RowProblem(
+            "fx_rate",
+            f"original {abs(original)} {orig_ccy} × {rate} = {converted} {currency}, "
+            f"but |amount| + fee = {abs(amount) + abs(fee)} {currency}",
+        )
+    return original, rate, fee
+
+
+def _human(fmt: str) -> str:
+    if fmt == "iso":
+        return "2026-04-03T09:21:04+07:00"
+    sample = dt.datetime(2026, 4, 3, 9, 21, 4)  # noqa: DTZ001 - a format example
+    return sample.strftime(fmt)
+
+
+def _parse_datetime(
+    text: str,
+    extra: str,
+    formats: list[str],
+    time_formats: list[str],
+    year_offset: int,
+) -> dt.datetime | None:
+    if year_offset:
+        text = _YEAR.sub(lambda m: str(int(m.group(1)) - year_offset), text, count=1)
+    for fmt in formats:
+        if fmt == "iso":
+            try:
+                parsed = dt.datetime.fromisoformat(
+                    text if not extra else f"{text}T{extra}"
+                )
+            except ValueError:
+                continue
+            return parsed
+        if extra and time_formats:
+            for tfmt in time_formats:
+                try:
+                    return dt.datetime.strptime(f"{text} {extra}", f"{fmt} {tfmt}")  # noqa: DTZ007
+                except ValueError:
+                    continue
+        try:
+            return dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - zone added after
+        except ValueError:
+            continue
+    return None
