@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Inbound webhooks from providers and banks, mounted at /webhooks/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from payments import views
+
+urlpatterns = [
+    path("in/<int:connection_id>/", views.webhook_in, name="webhook-in"),
+]

@@ -1,0 +1,373 @@
+"""Payment pages (list, new KHQR, detail with live status, images, refunds, webhook
+endpoints) and the inbound webhook receiver."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from core.exceptions import TonleError
+from merchants.permissions import (
+    OWNER_ROLES,
+    READ_ROLES,
+    WRITE_ROLES,
+    has_role,
+    member_required,
+)
+from payments import selectors
+from payments.filters import PaymentRequestFilter
+from payments.forms import PaymentRequestForm, RefundForm, WebhookEndpointForm
+from payments.models import PaymentStatus
+from payments.services import webhooks_out
+from payments.services.payment_requests import (
+    payment_request_cancel,
+    payment_request_create,
+)
+from payments.services.qr_images import qr_image_etag, qr_image_get
+from payments.services.refunds import refund_create
+from payments.services.webhooks_in import inbound_event_receive
+
+PAGE_SIZE = 25
+
+
+def _sandbox_pay_url() -> str:
+    try:
+        return reverse("sandbox_bakong:pay")
+    except NoReverseMatch:
+        return "/sandbox/bakong/pay/"
+
+
+@member_required(READ_ROLES)
+def payment_list(request: HttpRequest) -> HttpResponse:
+    queryset = selectors.payment_request_list(merchant=request.merchant)
+    filterset = PaymentRequestFilter(
+        request.GET or None, queryset=queryset, merchant=request.merchant
+    )
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "payments/list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "can_write": has_role(request, WRITE_ROLES),
+        },
+    )
+
+
+@member_required(WRITE_ROLES)
+def payment_new(request: HttpRequest) -> HttpResponse:
+    form = PaymentRequestForm(
+        request.POST or None,
+        initial={"currency": request.merchant.default_currency},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment_request, _ = payment_request_create(
+                merchant=request.merchant,
+                amount=data["amount"] or None,
+                currency=data["currency"],
+                bill_number=data["bill_number"],
+                store_label=data["store_label"],
+                expires_in_seconds=data["expires_in_seconds"],
+                actor=request.user,
+            )
+        except TonleError as exc:
+            field = exc.field if exc.field in form.fields else None
+            form.add_error(
+                field, exc.message.split(": ", 1)[-1] if field else exc.message
+            )
+        else:
+            messages.success(
+                request, "The code is ready: show it to the customer to scan."
+            )
+            return redirect("payments:detail", payment_id=payment_request.pk)
+    return render(request, "payments/new.html", {"form": form})
+
+
+@member_required(READ_ROLES)
+def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment_request = selectors.payment_request_detail(
+        merchant=request.merchant, payment_request_id=payment_id
+    )
+    can_write = has_role(request, WRITE_ROLES)
+    return render(
+        request,
+        "payments/detail.html",
+        {
+            "pr": payment_request,
+            "can_write": can_write,
+            "is_owner": has_role(request, OWNER_ROLES),
+            "refund_form": RefundForm() if can_write else None,
+            "sandbox_enabled": settings.SANDBOX_ENABLED,
+            "sandbox_pay_url": _sandbox_pay_url(),
+            "is_pending": payment_request.status == PaymentStatus.PENDING,
+            "remaining": (payment_request.paid_amount or 0)
+            - payment_request.refunded_amount,
+        },
+    )
+
+
+@require_GET
+@member_required(READ_ROLES)
+def payment_status(request: HttpRequest, payment_id: int) -> JsonResponse:
+    """The small JSON the detail page polls to turn to paid without a reload."""
+    payment_request = selectors.payment_request_get(
+        merchant=request.merchant, payment_request_id=payment_id
+    )
+    expires_in = None
+    if payment_request.expires_at is not None:
+        expires_in = max(
+            0, int((payment_request.expires_at - timezone.now()).total_seconds())
+        )
+    response = JsonResponse(
+        {
+            "status": payment_request.status,
+            "status_label": payment_request.get_status_display(),
+            "flag": payment_request.flag,
+            "flag_label": payment_request.get_flag_display()
+            if payment_request.flag
+            else "",
+            "paid_at": payment_request.paid_at.isoformat()
+            if payment_request.paid_at
+            else None,
+            "expires_in": expires_in,
+        }
+    )
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+@require_GET
+@member_required(READ_ROLES)
+def payment_image(request: HttpRequest, payment_id: int, fmt: str) -> HttpResponse:
+    """PNG, SVG, KHQR card or A6 stand PDF, cached by md5, with ETag / 304."""
+    payment_request = selectors.payment_request_get(
+        merchant=request.merchant, payment_request_id=payment_id
+    )
+    etag = qr_image_etag(md5=payment_request.md5, fmt=fmt)
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponseNotModified()
+    else:
+        image = qr_image_get(payment_request=payment_request, fmt=fmt)
+        response = HttpResponse(image.content, content_type=image.content_type)
+        if fmt == "stand":
+            name = payment_request.order_id or payment_request.md5[:8]
+            response["Content-Disposition"] = f'inline; filename="khqr-{name}.pdf"'
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, max_age=86400)
+    return response
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment_request = selectors.payment_request_get(
+        merchant=request.merchant, payment_request_id=payment_id
+    )
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"Refund not recorded: {field}: {' '.join(errors)}")
+    else:
+        try:
+            refund = refund_create(
+                merchant=request.merchant,
+                payment_request_id=payment_request.pk,
+                amount=form.cleaned_data["amount"] or None,
+                bank_reference=form.cleaned_data["bank_reference"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except TonleError as exc:
+            messages.error(request, f"Refund not recorded: {exc.message}")
+        else:
+            messages.success(
+                request,
+                f"Refund of {refund.amount} {refund.currency} recorded "
+                f"({refund.bank_reference}).",
+            )
+    return redirect("payments:detail", payment_id=payment_request.pk)
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment_request = selectors.payment_request_get(
+        merchant=request.merchant, payment_request_id=payment_id
+    )
+    try:
+        payment_request_cancel(
+            merchant=request.merchant,
+            payment_request_id=payment_request.pk,
+            actor=request.user,
+        )
+    except TonleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The code is cancelled; it can no longer be paid.")
+    return redirect("payments:detail", payment_id=payment_request.pk)
+
+
+# --- webhook endpoints ---------------------------------------------------------
+
+
+@member_required(OWNER_ROLES)
+def webhook_endpoint_list(request: HttpRequest) -> HttpResponse:
+    form = WebhookEndpointForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint, new_secret = webhooks_out.webhook_endpoint_create(
+                merchant=request.merchant,
+                url=form.cleaned_data["url"],
+                events=form.cleaned_data["events"],
+                actor=request.user,
+            )
+        except TonleError as exc:
+            form.add_error("url", exc.message)
+        else:
+            messages.warning(
+                request, "Copy the signing secret now: it will not be shown again."
+            )
+            form = WebhookEndpointForm()
+    return render(
+        request,
+        "payments/webhooks.html",
+        {
+            "form": form,
+            "endpoints": selectors.webhook_endpoint_list(merchant=request.merchant),
+            "new_secret": new_secret,
+            "deliveries": selectors.webhook_delivery_list(merchant=request.merchant)[
+                :20
+            ],
+        },
+    )
+
+
+@member_required(OWNER_ROLES)
+def webhook_endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = selectors.webhook_endpoint_get(
+        merchant=request.merchant, endpoint_id=endpoint_id
+    )
+    page = Paginator(
+        selectors.webhook_delivery_list(merchant=request.merchant, endpoint=endpoint),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "payments/webhook_detail.html",
+        {"endpoint": endpoint, "page": page, "new_secret": None},
+    )
+
+
+@require_POST
+@member_required(OWNER_ROLES)
+def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint, secret = webhooks_out.webhook_endpoint_rotate_secret(
+        merchant=request.merchant, endpoint_id=endpoint_id, actor=request.user
+    )
+    messages.warning(
+        request,
+        "New secret below: copy it now. For 24 hours deliveries are signed with the "
+        "old secret too, so your shop can switch without missing an event.",
+    )
+    page = Paginator(
+        selectors.webhook_delivery_list(merchant=request.merchant, endpoint=endpoint),
+        PAGE_SIZE,
+    ).get_page(1)
+    return render(
+        request,
+        "payments/webhook_detail.html",
+        {"endpoint": endpoint, "page": page, "new_secret": secret},
+    )
+
+
+@require_POST
+@member_required(OWNER_ROLES)
+def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    active = request.POST.get("active") == "1"
+    endpoint = webhooks_out.webhook_endpoint_set_active(
+        merchant=request.merchant,
+        endpoint_id=endpoint_id,
+        active=active,
+        actor=request.user,
+    )
+    messages.success(
+        request,
+        f"{endpoint.url} is {'enabled' if endpoint.is_active else 'disabled'}.",
+    )
+    return redirect("payments:webhook-detail", endpoint_id=endpoint.pk)
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def webhook_delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    try:
+        delivery = webhooks_out.webhook_delivery_redeliver(
+            merchant=request.merchant, delivery_id=delivery_id, actor=request.user
+        )
+    except TonleError as exc:
+        if exc.http_status == 404:
+            raise
+        messages.error(request, exc.message)
+        return redirect("payments:webhooks")
+    messages.success(request, f"Delivery {delivery.delivery_id} is being sent again.")
+    target = request.POST.get("next", "")
+    if target == "payment" and delivery.payment_request_id:
+        return redirect("payments:detail", payment_id=delivery.payment_request_id)
+    return redirect("payments:webhook-detail", endpoint_id=delivery.endpoint_id)
+
+
+# --- inbound -------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def webhook_in(request: HttpRequest, connection_id: int) -> JsonResponse:
+    """POST /webhooks/in/<connection_id>/: verify, store, answer; processing runs in
+    a task. Errors are {"error", "message"} like the API."""
+    try:
+        event, replay = inbound_event_receive(
+            connection_id=connection_id,
+            body=request.body,
+            headers=dict(request.headers),
+        )
+    except TonleError as exc:
+        return JsonResponse(
+            {"error": exc.code, "message": exc.message}, status=exc.http_status
+        )
+    if replay:
+        body = {
+            "status": "duplicate",
+            "replay": True,
+            "event_id": event.pk,
+            "message": "this delivery was already received; nothing changed",
+        }
+        return JsonResponse(body, status=200)
+    return JsonResponse(
+        {
+            "status": event.status,
+            "replay": False,
+            "event_id": event.pk,
+            "message": "stored; it is processed in the background"
+            if event.status == "received"
+            else event.error,
+        },
+        status=202 if event.status == "received" else 200,
+    )

@@ -1,0 +1,446 @@
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from freezegun import freeze_time
+
+from core.exceptions import Conflict, InvalidInput, MerchantNotConfigured, NotFound
+from merchants.models import AuditEvent
+from merchants.services import api_key_create
+from payments import khqr
+from payments.clients.bakong_types import BakongTransactionInfo
+from payments.models import (
+    BakongTransaction,
+    DeliveryStatus,
+    PaymentFlag,
+    PaymentRequest,
+    PaymentStatus,
+    WebhookDelivery,
+)
+from payments.services.payment_requests import (
+    bakong_transaction_apply,
+    payment_request_cancel,
+    payment_request_create,
+)
+from tests.factories import AccountFactory
+from tests.payments.makers import payment_request_make, webhook_endpoint_make
+
+HASH = "a" * 64
+
+
+@pytest.fixture(autouse=True)
+def _no_bakong(settings):
+    # nothing listens on port 9: the deeplink call fails at once, as when Bakong is
+    # unreachable
+    settings.BAKONG_BASE_URL = "http://127.0.0.1:9"
+
+
+def _info(**overrides) -> BakongTransactionInfo:
+    values = {
+        "hash": HASH,
+        "from_account_id": "payer@aclb",
+        "to_account_id": "shop_a@wing",
+        "currency": "USD",
+        "amount": Decimal("5.00"),
+        "created_date_ms": None,
+    }
+    values.update(overrides)
+    return BakongTransactionInfo(**values)
+
+
+# --- create ---------------------------------------------------------------------
+
+
+def test_payment_request_create_encodes_the_merchants_identity(merchant):
+    # when
+    pr, replay = payment_request_create(
+        merchant=merchant, amount="12.50", currency="USD", bill_number="INV-7"
+    )
+    # then the code decodes to the merchant, amount and bill, with a 15 min expiry
+    decoded = khqr.decode(pr.qr)
+    assert replay is False
+    assert decoded.bakong_account_id == "shop_a@wing"
+    assert decoded.merchant_name == merchant.display_name
+    assert decoded.amount == "12.50"
+    assert decoded.currency == "USD"
+    assert decoded.bill_number == "INV-7"
+    assert pr.amount == Decimal("12.50")
+    assert pr.status == PaymentStatus.PENDING
+    assert (pr.expires_at - pr.created_at).total_seconds() == pytest.approx(900, abs=2)
+    assert decoded.expiration_ms == int(pr.expires_at.timestamp() * 1000)
+    assert AuditEvent.objects.filter(
+        action="payment_request.created", object_id=str(pr.pk)
+    ).exists()
+
+
+def test_payment_request_create_uses_the_bakong_wallet_of_the_currency(merchant):
+    # given a USD Bakong wallet with its own account id
+    wallet = AccountFactory(
+        merchant=merchant,
+        provider="bakong",
+        currency="USD",
+        bakong_account_id="shop_a_usd@wing",
+    )
+    # when
+    pr, _ = payment_request_create(merchant=merchant, amount="1", currency="USD")
+    # then
+    assert pr.account == wallet
+    assert khqr.decode(pr.qr).bakong_account_id == "shop_a_usd@wing"
+
+
+def test_payment_request_create_without_deeplink_when_bakong_is_away(merchant, caplog):
+    # when Bakong cannot be reached (port 9)
+    pr, _ = payment_request_create(merchant=merchant, amount="1000", currency="KHR")
+    # then the code is issued anyway, without a deeplink, and a warning is logged
+    assert pr.pk is not None
+    assert pr.deeplink == ""
+    assert "payments.deeplink.failed" in caplog.text
+
+
+def test_payment_request_create_schedules_the_first_check_on_commit(
+    merchant, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given
+    scheduled = []
+    monkeypatch.setattr(
+        "payments.services.polling.payment_request_schedule_first_check",
+        lambda *, payment_request_id: scheduled.append(payment_request_id),
+    )
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        pr, _ = payment_request_create(merchant=merchant, amount="2", currency="USD")
+    # then
+    assert scheduled == [pr.pk]
+
+
+def test_payment_request_create_without_amount_is_a_static_code(merchant):
+    # when
+    pr, _ = payment_request_create(merchant=merchant, currency="KHR")
+    # then
+    assert pr.amount is None
+    assert pr.expires_at is None
+    assert khqr.decode(pr.qr).point_of_initiation == "static"
+
+
+def test_payment_request_create_rejects_fractional_riel(merchant):
+    with pytest.raises(InvalidInput, match="riel amounts are whole numbers") as exc:
+        payment_request_create(merchant=merchant, amount="1000.5", currency="KHR")
+    assert exc.value.field == "amount"
+    assert PaymentRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [("1.234", "at most 2 decimal places"), ("-5", "positive"), ("abc", "plain")],
+)
+def test_payment_request_create_rejects_bad_amounts(merchant, amount, message):
+    with pytest.raises(InvalidInput, match=message):
+        payment_request_create(merchant=merchant, amount=amount, currency="USD")
+    assert PaymentRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize("seconds", [29, 86401, 0])
+def test_payment_request_create_rejects_expiry_out_of_bounds(merchant, seconds):
+    with pytest.raises(InvalidInput, match="between 30 and 86400") as exc:
+        payment_request_create(
+            merchant=merchant, amount="1", currency="USD", expires_in_seconds=seconds
+        )
+    assert exc.value.field == "expires_in_seconds"
+
+
+@pytest.mark.parametrize("seconds", [30, 86400])
+def test_payment_request_create_accepts_expiry_bounds(merchant, seconds):
+    pr, _ = payment_request_create(
+        merchant=merchant, amount="1", currency="USD", expires_in_seconds=seconds
+    )
+    assert (pr.expires_at - pr.created_at).total_seconds() == pytest.approx(
+        seconds, abs=2
+    )
+
+
+def test_payment_request_create_rejects_unknown_currency(merchant):
+    with pytest.raises(InvalidInput, match="use KHR or USD"):
+        payment_request_create(merchant=merchant, amount="1", currency="THB")
+
+
+def test_payment_request_create_rejects_long_labels(merchant):
+    with pytest.raises(InvalidInput, match="bill_number: at most 25"):
+        payment_request_create(
+            merchant=merchant, amount="1", currency="USD", bill_number="x" * 26
+        )
+
+
+def test_payment_request_create_needs_a_bakong_account_id(merchant):
+    merchant.bakong_account_id = ""
+    merchant.save()
+    with pytest.raises(MerchantNotConfigured, match="no Bakong account id"):
+        payment_request_create(merchant=merchant, amount="1", currency="USD")
+
+
+def test_same_order_id_again_is_the_same_code_as_a_replay(merchant):
+    # given
+    first, _ = payment_request_create(
+        merchant=merchant, amount="5", currency="USD", order_id="ORD-1"
+    )
+    # when
+    again, replay = payment_request_create(
+        merchant=merchant, amount="5.00", currency="USD", order_id="ORD-1"
+    )
+    # then
+    assert replay is True
+    assert again.pk == first.pk
+    assert again.md5 == first.md5
+    assert PaymentRequest.objects.count() == 1
+
+
+def test_same_order_id_with_another_amount_is_a_conflict(merchant):
+    payment_request_create(
+        merchant=merchant, amount="5", currency="USD", order_id="ORD-1"
+    )
+    with pytest.raises(Conflict, match="already used .* other fields"):
+        payment_request_create(
+            merchant=merchant, amount="6", currency="USD", order_id="ORD-1"
+        )
+    assert PaymentRequest.objects.count() == 1
+
+
+def test_idempotency_key_is_honoured_like_order_id(merchant):
+    first, _ = payment_request_create(
+        merchant=merchant, amount="5", currency="USD", idempotency_key="k-1"
+    )
+    again, replay = payment_request_create(
+        merchant=merchant, amount="5", currency="USD", idempotency_key="k-1"
+    )
+    assert (again.pk, replay) == (first.pk, True)
+    with pytest.raises(Conflict):
+        payment_request_create(
+            merchant=merchant, amount="7", currency="USD", idempotency_key="k-1"
+        )
+
+
+def test_order_id_of_another_merchant_is_not_a_replay(merchant, other_merchant):
+    mine, _ = payment_request_create(
+        merchant=merchant, amount="5", currency="USD", order_id="ORD-1"
+    )
+    theirs, replay = payment_request_create(
+        merchant=other_merchant, amount="5", currency="USD", order_id="ORD-1"
+    )
+    assert replay is False
+    assert theirs.pk != mine.pk
+
+
+def test_order_id_used_by_a_live_key_conflicts_for_a_test_key(merchant):
+    live, _ = api_key_create(merchant=merchant)
+    test, _ = api_key_create(merchant=merchant, is_test=True)
+    payment_request_create(
+        merchant=merchant, amount="5", currency="USD", order_id="O", api_key=live
+    )
+    with pytest.raises(Conflict, match="live API key"):
+        payment_request_create(
+            merchant=merchant, amount="5", currency="USD", order_id="O", api_key=test
+        )
+
+
+def test_payment_request_create_marks_test_key_requests(merchant):
+    test, _ = api_key_create(merchant=merchant, is_test=True)
+    pr, _ = payment_request_create(
+        merchant=merchant, amount="5", currency="USD", api_key=test
+    )
+    assert pr.is_test is True
+
+
+# --- apply ----------------------------------------------------------------------
+
+
+def test_apply_matching_transaction_marks_paid_and_queues_the_webhook(
+    merchant, django_capture_on_commit_callbacks
+):
+    # given a pending code and a webhook endpoint
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    endpoint = webhook_endpoint_make(merchant=merchant)
+    # when Bakong reports the same md5, amount and currency
+    with django_capture_on_commit_callbacks() as callbacks:
+        paid = bakong_transaction_apply(
+            payment_request_id=pr.pk,
+            info=_info(
+                md5=pr.md5, created_date_ms=int(pr.created_at.timestamp() * 1e3)
+            ),
+        )
+    # then
+    assert paid.status == PaymentStatus.PAID
+    assert paid.flag == ""
+    assert paid.bakong_hash == HASH
+    assert paid.paid_amount == Decimal("5.00")
+    assert paid.payer_account == "payer@aclb"
+    assert paid.next_check_at is None
+    assert BakongTransaction.objects.get().outcome == "matched"
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.endpoint == endpoint
+    assert delivery.payload["event"] == "transaction.paid"
+    assert delivery.payload["amount"] == "5.00"
+    assert delivery.status == DeliveryStatus.PENDING
+    assert len(callbacks) == 1
+    assert AuditEvent.objects.filter(action="payment_request.paid").count() == 1
+
+
+def test_apply_another_amount_is_recorded_and_flagged_not_paid(merchant):
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    webhook_endpoint_make(merchant=merchant)
+    result = bakong_transaction_apply(
+        payment_request_id=pr.pk, info=_info(amount=Decimal("4.00"))
+    )
+    assert result.status == PaymentStatus.PENDING
+    assert result.flag == PaymentFlag.AMOUNT_MISMATCH
+    assert result.paid_amount == Decimal("4.00")
+    assert BakongTransaction.objects.get().outcome == "amount_mismatch"
+    assert WebhookDelivery.objects.count() == 0
+    assert AuditEvent.objects.filter(action="payment_request.flagged").count() == 1
+
+
+def test_apply_another_currency_is_recorded_and_flagged(merchant):
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    result = bakong_transaction_apply(
+        payment_request_id=pr.pk, info=_info(currency="KHR", amount=Decimal("5"))
+    )
+    assert result.status == PaymentStatus.PENDING
+    assert result.flag == PaymentFlag.CURRENCY_MISMATCH
+    assert BakongTransaction.objects.get().outcome == "currency_mismatch"
+
+
+def test_apply_after_expiry_is_late_expired_and_flagged(merchant):
+    # given a code that expired a minute before Bakong says the payment was made
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    late_ms = int((pr.expires_at + dt.timedelta(minutes=1)).timestamp() * 1000)
+    # when
+    result = bakong_transaction_apply(
+        payment_request_id=pr.pk, info=_info(created_date_ms=late_ms)
+    )
+    # then
+    assert result.status == PaymentStatus.EXPIRED
+    assert result.flag == PaymentFlag.LATE
+    assert result.paid_at == dt.datetime.fromtimestamp(late_ms / 1000, tz=dt.UTC)
+    assert BakongTransaction.objects.get().outcome == "late"
+
+
+def test_apply_to_an_already_expired_request_is_late(merchant):
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    PaymentRequest.objects.filter(pk=pr.pk).update(status=PaymentStatus.EXPIRED)
+    result = bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+    assert result.status == PaymentStatus.EXPIRED
+    assert result.flag == PaymentFlag.LATE
+
+
+def test_apply_a_second_payment_is_a_flagged_duplicate(merchant):
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+    result = bakong_transaction_apply(
+        payment_request_id=pr.pk, info=_info(hash="b" * 64)
+    )
+    assert result.status == PaymentStatus.PAID
+    assert result.flag == PaymentFlag.DUPLICATE
+    assert result.bakong_hash == HASH
+    assert sorted(BakongTransaction.objects.values_list("outcome", flat=True)) == [
+        "duplicate",
+        "matched",
+    ]
+
+
+def test_apply_static_code_accepts_any_amount(merchant):
+    pr = payment_request_make(merchant=merchant, amount=None, currency="KHR")
+    result = bakong_transaction_apply(
+        payment_request_id=pr.pk,
+        info=_info(currency="KHR", amount=Decimal("12300")),
+    )
+    assert result.status == PaymentStatus.PAID
+    assert result.paid_amount == Decimal("12300")
+
+
+def test_apply_unknown_request_is_not_found(db):
+    with pytest.raises(NotFound, match="no payment request #999"):
+        bakong_transaction_apply(payment_request_id=999, info=_info())
+    assert BakongTransaction.objects.count() == 0
+
+
+def test_apply_another_md5_is_refused(merchant):
+    pr = payment_request_make(merchant=merchant)
+    with pytest.raises(InvalidInput, match="md5: the transaction is for"):
+        bakong_transaction_apply(payment_request_id=pr.pk, info=_info(md5="f" * 32))
+    assert BakongTransaction.objects.count() == 0
+
+
+def test_apply_same_transaction_twice_changes_nothing(merchant):
+    pr = payment_request_make(merchant=merchant)
+    webhook_endpoint_make(merchant=merchant)
+    bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+    again = bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+    assert again.status == PaymentStatus.PAID
+    assert again.flag == ""
+    assert BakongTransaction.objects.count() == 1
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_apply_same_hash_for_another_request_is_a_conflict(merchant):
+    first = payment_request_make(merchant=merchant)
+    second = payment_request_make(merchant=merchant)
+    bakong_transaction_apply(payment_request_id=first.pk, info=_info())
+    with pytest.raises(Conflict, match="already recorded for another"):
+        bakong_transaction_apply(payment_request_id=second.pk, info=_info())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_applying_one_payment_at_once_apply_it_once(merchant):
+    # given a pending code with a webhook endpoint
+    pr = payment_request_make(merchant=merchant)
+    webhook_endpoint_make(merchant=merchant)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            results.append(
+                bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+            )
+        except Exception as exc:  # collected for the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # when two threads (two database connections) apply the same transaction
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    # then it is recorded once, paid once and notified once
+    assert errors == []
+    assert [r.status for r in results] == ["paid", "paid"]
+    assert BakongTransaction.objects.count() == 1
+    assert WebhookDelivery.objects.count() == 1
+    assert AuditEvent.objects.filter(action="payment_request.paid").count() == 1
+
+
+def test_cancel_a_pending_code(merchant):
+    pr = payment_request_make(merchant=merchant)
+    cancelled = payment_request_cancel(merchant=merchant, payment_request_id=pr.pk)
+    assert cancelled.status == PaymentStatus.CANCELLED
+    bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+    pr.refresh_from_db()
+    assert pr.flag == PaymentFlag.LATE
+
+
+def test_cancel_a_paid_code_is_a_conflict(merchant):
+    pr = payment_request_make(merchant=merchant)
+    bakong_transaction_apply(payment_request_id=pr.pk, info=_info())
+    with pytest.raises(Conflict, match="only a pending code"):
+        payment_request_cancel(merchant=merchant, payment_request_id=pr.pk)
+
+
+@freeze_time("2026-11-30 16:30:00")  # 23:30 in Phnom Penh
+def test_create_late_evening_local_time_expires_the_next_day(merchant):
+    pr, _ = payment_request_create(
+        merchant=merchant, amount="1", currency="USD", expires_in_seconds=3600
+    )
+    assert pr.expires_at == dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC)
