@@ -172,6 +172,11 @@ def test_decode_refuses_non_text_and_unpaired_surrogates():
             "NaN",
         ),
         (
+            with_crc(STATIC[:-8].replace("5204", "30100006x@bank5204")),
+            "KHQR_INVALID",
+            "both tag 29 (individual) and tag 30 (merchant)",
+        ),
+        (
             with_crc("010211000201" + STATIC[12:-8]),
             "KHQR_INVALID",
             "tag 00) is not first",
