@@ -139,9 +139,11 @@ def _unb64(text: str) -> bytes:
 
 
 def issue_token(*, email: str, ttl_seconds: int | None = None) -> str:
-    """A sandbox JWT for `email` (HS256, with iat and exp)."""
+    """A sandbox JWT for `email` (HS256, with iat, exp and the sandbox's token
+    generation, which "expire tokens now" moves on)."""
+    switches = control()
     if ttl_seconds is None:
-        ttl_seconds = control().token_ttl_seconds
+        ttl_seconds = switches.token_ttl_seconds
     now = int(time.time())
     header = _b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
     payload = _b64(
@@ -150,6 +152,7 @@ def issue_token(*, email: str, ttl_seconds: int | None = None) -> str:
                 "exp": now + ttl_seconds,
                 "iat": now,
                 "data": {"id": hashlib.sha256(email.encode()).hexdigest()[:15]},
+                "gen": switches.token_generation,
             }
         ).encode()
     )
@@ -158,7 +161,7 @@ def issue_token(*, email: str, ttl_seconds: int | None = None) -> str:
 
 
 def token_is_valid(token: str, *, switches: SandboxControl | None = None) -> bool:
-    """Signed by this sandbox, not expired, not issued before an "expire now"."""
+    """Signed by this sandbox, not expired, of the current token generation."""
     parts = token.split(".")
     if len(parts) != 3:
         return False
@@ -172,13 +175,10 @@ def token_is_valid(token: str, *, switches: SandboxControl | None = None) -> boo
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int) or not isinstance(iat, int):
         return False
-    now = time.time()
-    if exp <= now:
+    if exp <= time.time():
         return False
     switches = switches or control()
-    return not (
-        switches.tokens_valid_after and iat < switches.tokens_valid_after.timestamp()
-    )
+    return claims.get("gen") == switches.token_generation
 
 
 # -- switches ----------------------------------------------------------------------
@@ -239,8 +239,7 @@ def control_set(
     if bulk_enabled is not None:
         switches.bulk_enabled = bulk_enabled
     if expire_tokens:
-        # Whole seconds: a token issued later this same second must still work.
-        switches.tokens_valid_after = timezone.now().replace(microsecond=0)
+        switches.token_generation += 1
     switches.save()
     return switches
 
@@ -706,9 +705,7 @@ def _switches_json(switches: SandboxControl) -> dict[str, Any]:
         "retry_after": switches.retry_after,
         "delay_ms": switches.delay_ms,
         "token_ttl_seconds": switches.token_ttl_seconds,
-        "tokens_valid_after": switches.tokens_valid_after.isoformat()
-        if switches.tokens_valid_after
-        else None,
+        "token_generation": switches.token_generation,
         "bulk_enabled": switches.bulk_enabled,
         "paused_until": switches.paused_until.isoformat()
         if switches.paused_until

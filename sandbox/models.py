@@ -76,8 +76,9 @@ class SandboxControl(models.Model):
     token_ttl_seconds = models.PositiveIntegerField(
         default=90 * 86400, help_text="Lifetime of the tokens the sandbox issues"
     )
-    tokens_valid_after = models.DateTimeField(
-        null=True, blank=True, help_text="Tokens issued before this are refused"
+    token_generation = models.PositiveIntegerField(
+        default=0,
+        help_text='Tokens of an older generation are refused ("expire tokens now")',
     )
     bulk_enabled = models.BooleanField(
         default=True, help_text="Offer /v1/check_transaction_by_md5_list"
