@@ -245,8 +245,11 @@ def _posted_apply(connection: Connection, event: dict[str, Any]) -> str | None:
         from statements.services.push import transaction_posted_apply
     except ImportError:
         return None
-    result = transaction_posted_apply(connection=connection, payload=event)
-    return f"posted: {result}" if result is not None else "posted"
+    line, created = transaction_posted_apply(connection=connection, payload=event)
+    if line is None:
+        return "already covered by the ledger; nothing to do"
+    ref = getattr(line, "external_id", line)
+    return f"ledger line {ref} {'created' if created else 'already there'}"
 
 
 def inbound_event_process(*, inbound_event_id: int) -> InboundEvent | None:

@@ -1,0 +1,330 @@
+import datetime as dt
+import json
+import random
+
+import httpx
+import pytest
+from django.utils import timezone
+from freezegun import freeze_time
+
+from core.exceptions import Conflict, InvalidInput, NotFound
+from core.signing import SignatureError, signature_verify
+from payments.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from payments.services import webhooks_out
+from payments.services.webhooks_out import (
+    MAX_ATTEMPTS,
+    webhook_deliveries_enqueue,
+    webhook_delivery_attempt,
+    webhook_delivery_redeliver,
+    webhook_endpoint_create,
+    webhook_endpoint_rotate_secret,
+    webhook_endpoint_set_active,
+)
+from tests.payments.makers import payment_request_make
+
+PUBLIC = lambda host, port: ["93.184.216.34"]  # noqa: E731 - a public address
+
+
+@pytest.fixture(autouse=True)
+def _production_like(settings):
+    # the address checks apply (the sandbox, which allows local delivery, is off)
+    settings.SANDBOX_ENABLED = False
+
+
+class Receiver:
+    """An httpx.MockTransport shop: answers in order, keeps what it saw."""
+
+    def __init__(self, *answers: httpx.Response) -> None:
+        self.answers = list(answers)
+        self.seen: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+
+@pytest.fixture
+def paid_delivery(merchant):
+    endpoint, secret = webhook_endpoint_create(
+        merchant=merchant, url="https://shop.example/hooks"
+    )
+    pr = payment_request_make(merchant=merchant, amount="5.00", order_id="ORD-9")
+    pr.status, pr.paid_amount, pr.paid_currency = "paid", pr.amount, "USD"
+    pr.bakong_hash, pr.paid_at = "c" * 64, timezone.now()
+    pr.save()
+    (delivery,) = webhook_deliveries_enqueue(
+        payment_request=pr, event="transaction.paid"
+    )
+    return delivery, secret
+
+
+def test_attempt_posts_a_body_signed_verifiably_with_core_signing(paid_delivery):
+    # given
+    delivery, secret = paid_delivery
+    shop = Receiver(httpx.Response(200, text="ok"))
+    # when
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+    )
+    # then the shop got one POST it can verify with its secret
+    (request,) = shop.seen
+    assert request.method == "POST"
+    assert str(request.url) == "https://shop.example/hooks"
+    signature_verify(
+        header=request.headers["X-Tonle-Signature"],
+        secrets=[secret],
+        body=request.content,
+    )
+    assert request.headers["X-Tonle-Delivery-Id"] == str(delivery.delivery_id)
+    assert request.headers["X-Tonle-Event"] == "transaction.paid"
+    body = json.loads(request.content)
+    assert body == {
+        "event": "transaction.paid",
+        "md5": delivery.payment_request.md5,
+        "amount": "5.00",
+        "currency": "USD",
+        "bill_number": delivery.payment_request.bill_number,
+        "paid_at": body["paid_at"],
+        "transaction_id": "c" * 64,
+        "external_order_id": "ORD-9",
+    }
+    assert body["paid_at"].endswith("Z")
+    assert result.status == DeliveryStatus.SUCCEEDED
+    assert result.attempt_log.get().status_code == 200
+
+
+def test_a_wrong_secret_does_not_verify(paid_delivery):
+    delivery, _ = paid_delivery
+    shop = Receiver(httpx.Response(200))
+    webhook_delivery_attempt(
+        delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+    )
+    with pytest.raises(SignatureError, match="does not match"):
+        signature_verify(
+            header=shop.seen[0].headers["X-Tonle-Signature"],
+            secrets=["whsec_other"],
+            body=shop.seen[0].content,
+        )
+
+
+def test_failures_back_off_exponentially_and_give_up_after_max_attempts(
+    paid_delivery, monkeypatch
+):
+    # given a shop that always answers 500, and no jitter
+    delivery, _ = paid_delivery
+    shop = Receiver(httpx.Response(500, text="boom"))
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    delays = []
+    start = timezone.now()
+    with freeze_time(start) as clock:
+        for _ in range(MAX_ATTEMPTS):
+            result = webhook_delivery_attempt(
+                delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+            )
+            if result.next_attempt_at is not None:
+                delay = (result.next_attempt_at - timezone.now()).total_seconds()
+                delays.append(delay)
+                # not due yet: a second attempt now is refused
+                assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+                clock.tick(dt.timedelta(seconds=delay))
+    # then the pauses double: 30 s, 60 s, 120 s, 240 s, 480 s, then it gives up
+    assert delays == [30, 60, 120, 240, 480]
+    assert result.status == DeliveryStatus.DEAD
+    assert result.attempts == MAX_ATTEMPTS >= 5
+    assert list(result.attempt_log.values_list("number", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
+    assert len(shop.seen) == MAX_ATTEMPTS
+
+
+def test_410_disables_the_endpoint(paid_delivery):
+    delivery, _ = paid_delivery
+    shop = Receiver(httpx.Response(410))
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+    )
+    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    assert result.status == DeliveryStatus.DEAD
+    assert endpoint.is_active is False
+    assert "410" in endpoint.disabled_reason
+
+
+def test_redirect_is_not_followed(paid_delivery):
+    delivery, _ = paid_delivery
+    shop = Receiver(
+        httpx.Response(302, headers={"Location": "http://169.254.169.254/latest"})
+    )
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+    )
+    assert len(shop.seen) == 1
+    assert result.status == DeliveryStatus.FAILED
+    assert "redirects are not followed" in result.last_error
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "::1",
+        "169.254.169.254",
+        "fe80::1",
+    ],
+)
+def test_private_or_loopback_address_is_refused(paid_delivery, address):
+    delivery, _ = paid_delivery
+    shop = Receiver(httpx.Response(200))
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk,
+        transport=shop.transport,
+        resolver=lambda host, port: [address],
+    )
+    assert shop.seen == []
+    assert result.status == DeliveryStatus.FAILED
+    assert "private or local address: refused" in result.last_error
+
+
+def test_private_address_is_allowed_in_sandbox_mode(paid_delivery, settings):
+    settings.SANDBOX_ENABLED = True
+    delivery, _ = paid_delivery
+    shop = Receiver(httpx.Response(204))
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk,
+        transport=shop.transport,
+        resolver=lambda host, port: ["127.0.0.1"],
+    )
+    assert result.status == DeliveryStatus.SUCCEEDED
+
+
+def test_connection_error_is_logged_and_retried(paid_delivery):
+    delivery, _ = paid_delivery
+
+    def refuse(request):
+        raise httpx.ConnectError("connection refused")
+
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk,
+        transport=httpx.MockTransport(refuse),
+        resolver=PUBLIC,
+    )
+    assert result.status == DeliveryStatus.FAILED
+    assert "ConnectError" in result.attempt_log.get().error
+
+
+def test_manual_redelivery_sends_again_with_a_fresh_series(paid_delivery):
+    # given a delivery that gave up
+    delivery, _ = paid_delivery
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.DEAD, attempts=MAX_ATTEMPTS, next_attempt_at=None
+    )
+    # when the owner redelivers (the task it enqueues runs after commit, which a
+    # test transaction never reaches: the attempt below stands in for it)
+    redelivered = webhook_delivery_redeliver(
+        merchant=delivery.merchant, delivery_id=delivery.pk
+    )
+    # then it is due again with a fresh budget
+    assert redelivered.status == DeliveryStatus.PENDING
+    assert redelivered.attempts == 0
+    shop = Receiver(httpx.Response(200))
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+    )
+    assert result.status == DeliveryStatus.SUCCEEDED
+
+
+def test_redelivery_of_another_merchants_delivery_is_not_found(
+    paid_delivery, other_merchant
+):
+    delivery, _ = paid_delivery
+    with pytest.raises(NotFound):
+        webhook_delivery_redeliver(merchant=other_merchant, delivery_id=delivery.pk)
+
+
+def test_redelivery_to_a_disabled_endpoint_is_a_conflict(paid_delivery):
+    delivery, _ = paid_delivery
+    webhook_endpoint_set_active(
+        merchant=delivery.merchant, endpoint_id=delivery.endpoint_id, active=False
+    )
+    with pytest.raises(Conflict, match="endpoint is disabled"):
+        webhook_delivery_redeliver(merchant=delivery.merchant, delivery_id=delivery.pk)
+
+
+def test_rotation_signs_with_both_secrets_for_a_day(paid_delivery):
+    # given
+    delivery, old = paid_delivery
+    _, new = webhook_endpoint_rotate_secret(
+        merchant=delivery.merchant, endpoint_id=delivery.endpoint_id
+    )
+    shop = Receiver(httpx.Response(200))
+    # when
+    webhook_delivery_attempt(
+        delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+    )
+    # then a shop holding either secret verifies it
+    request = shop.seen[0]
+    header = request.headers["X-Tonle-Signature"]
+    assert header.count("v1=") == 2
+    for secret in (old, new):
+        signature_verify(header=header, secrets=[secret], body=request.content)
+    # and a day later only the new one signs
+    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    with freeze_time(timezone.now() + dt.timedelta(hours=25)):
+        assert webhooks_out.endpoint_signing_secrets(endpoint) == [new]
+
+
+def test_enqueue_once_per_endpoint_and_event(paid_delivery):
+    delivery, _ = paid_delivery
+    again = webhook_deliveries_enqueue(
+        payment_request=delivery.payment_request, event="transaction.paid"
+    )
+    assert again == []
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_enqueue_skips_disabled_endpoints_and_other_events(merchant):
+    pr = payment_request_make(merchant=merchant)
+    off, _ = webhook_endpoint_create(merchant=merchant, url="https://a.example/h")
+    webhook_endpoint_set_active(merchant=merchant, endpoint_id=off.pk, active=False)
+    webhook_endpoint_create(
+        merchant=merchant, url="https://b.example/h", events=["transaction.refunded"]
+    )
+    assert (
+        webhook_deliveries_enqueue(payment_request=pr, event="transaction.paid") == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("ftp://x.example/", "http:// or https://"), ("https://u:p@x.example/", "user")],
+)
+def test_endpoint_create_rejects_bad_urls(merchant, url, message):
+    with pytest.raises(InvalidInput, match=message):
+        webhook_endpoint_create(merchant=merchant, url=url)
+    assert WebhookEndpoint.objects.count() == 0
+
+
+def test_endpoint_secret_is_encrypted_at_rest(merchant):
+    from django.db import connection
+
+    endpoint, secret = webhook_endpoint_create(
+        merchant=merchant, url="https://shop.example/h"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT secrets FROM payments_webhookendpoint WHERE id = %s", [endpoint.pk]
+        )
+        (raw,) = cursor.fetchone()
+    assert secret not in str(raw)
+    assert WebhookEndpoint.objects.get().secrets["current"] == secret

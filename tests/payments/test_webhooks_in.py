@@ -1,0 +1,332 @@
+import json
+import time
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from core.signing import signature_compute, signature_header
+from payments.models import InboundEvent, PaymentRequest, PaymentStatus
+from payments.services.webhooks_in import inbound_event_process
+from tests.factories import AccountFactory, ConnectionFactory
+from tests.payments.makers import payment_request_make
+
+SECRET = "gw-secret"
+
+
+@pytest.fixture
+def connection(merchant):
+    account = AccountFactory(merchant=merchant, provider="bakong", currency="USD")
+    return ConnectionFactory(
+        account=account,
+        merchant=merchant,
+        provider="khqr_gateway",
+        credentials={"webhook_secret": SECRET},
+    )
+
+
+@pytest.fixture
+def pending(merchant):
+    return payment_request_make(
+        merchant=merchant, amount="5.00", currency="USD", order_id="ORDER-1042"
+    )
+
+
+def _paid_event(pr: PaymentRequest, **overrides) -> dict:
+    event = {
+        "event": "transaction.paid",
+        "md5": pr.md5,
+        "amount": 5.00,
+        "currency": "USD",
+        "bill_number": pr.bill_number,
+        "paid_at": timezone.now().isoformat(),
+        "transaction_id": "6f1c2c1e-0000-4000-8000-00000000abcd",
+        "external_order_id": pr.order_id,
+    }
+    event.update(overrides)
+    return event
+
+
+def _post(
+    connection_id,
+    body: bytes,
+    *,
+    header=None,
+    delivery="dlv-1",
+    name="X-Tonle-Signature",
+):
+    headers = {}
+    if header is not None:
+        headers[f"HTTP_{name.upper().replace('-', '_')}"] = header
+    if delivery:
+        headers["HTTP_X_TONLE_DELIVERY_ID"] = delivery
+    return Client().post(
+        f"/webhooks/in/{connection_id}/",
+        data=body,
+        content_type="application/json",
+        **headers,
+    )
+
+
+def _signed(body: bytes, *, secret=SECRET, ts=None) -> str:
+    return signature_header(secret=secret, body=body, timestamp=ts)
+
+
+def test_signed_paid_event_is_stored_then_applied(
+    connection, pending, django_capture_on_commit_callbacks
+):
+    # given a gateway event in its own shape, signed with the connection's secret
+    body = json.dumps(_paid_event(pending)).encode()
+    # when it is posted (the task runs on commit, eagerly)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(connection.pk, body, header=_signed(body))
+    # then it was stored raw and answered 202, and the task paid the request
+    assert response.status_code == 202
+    assert response.json()["replay"] is False
+    event = InboundEvent.objects.get()
+    assert event.raw_body == body.decode()
+    assert event.delivery_id == "dlv-1"
+    assert event.status == InboundEvent.Status.PROCESSED
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PAID
+    assert pending.paid_amount == Decimal("5.00")
+
+
+def test_the_providers_own_signature_header_is_accepted(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(connection.pk, body, header=_signed(body), name="X-KHQR-Signature")
+    assert response.status_code == 202
+
+
+def test_event_is_stored_before_the_answer_even_if_processing_is_lost(
+    connection, pending
+):
+    # no on_commit callbacks run here: the task message is "lost"
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(connection.pk, body, header=_signed(body))
+    assert response.status_code == 202
+    assert InboundEvent.objects.get().status == InboundEvent.Status.RECEIVED
+    # and processing it later (as the sweeper does) applies it
+    inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PAID
+
+
+def test_replayed_delivery_answers_200_and_changes_nothing(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    first = _post(connection.pk, body, header=_signed(body))
+    again = _post(connection.pk, body, header=_signed(body))
+    assert first.status_code == 202
+    assert again.status_code == 200
+    assert again.json()["replay"] is True
+    assert "already received" in again.json()["message"]
+    assert InboundEvent.objects.count() == 1
+
+
+def test_delivery_id_falls_back_to_the_events_own_id(connection, pending):
+    body = json.dumps(_paid_event(pending, id="evt_77")).encode()
+    _post(connection.pk, body, header=_signed(body), delivery="")
+    assert InboundEvent.objects.get().delivery_id == "evt_77"
+
+
+def test_forged_signature_is_refused_and_not_stored(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(connection.pk, body, header=_signed(body, secret="guess"))
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "unauthorized",
+        "message": "signature: signature does not match",
+    }
+    assert InboundEvent.objects.count() == 0
+
+
+def test_body_changed_after_signing_is_refused(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    header = _signed(body)
+    tampered = body.replace(b'"amount": 5.0', b'"amount": 50.0')
+    assert tampered != body
+    assert _post(connection.pk, tampered, header=header).status_code == 401
+
+
+def test_missing_signature_is_refused(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(connection.pk, body)
+    assert response.status_code == 401
+    assert "missing signature" in response.json()["message"]
+
+
+def test_stale_timestamp_is_refused(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(
+        connection.pk, body, header=_signed(body, ts=int(time.time()) - 301)
+    )
+    assert response.status_code == 401
+    assert "tolerance ±300 s" in response.json()["message"]
+    assert InboundEvent.objects.count() == 0
+
+
+def test_future_timestamp_is_refused(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(
+        connection.pk, body, header=_signed(body, ts=int(time.time()) + 301)
+    )
+    assert response.status_code == 401
+    assert "tolerance" in response.json()["message"]
+
+
+def test_malformed_json_is_refused_after_the_signature(connection):
+    body = b'{"event": "transaction.paid", '
+    response = _post(connection.pk, body, header=_signed(body))
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_input",
+        "message": "body: not valid JSON",
+    }
+    assert InboundEvent.objects.count() == 0
+
+
+def test_json_that_is_not_an_object_is_refused(connection):
+    body = b"[1, 2]"
+    response = _post(connection.pk, body, header=_signed(body))
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["message"]
+
+
+def test_unknown_connection_is_not_found(db):
+    body = b"{}"
+    response = _post(999999, body, header=_signed(body))
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_revoked_connection_is_forbidden(connection, pending):
+    connection.revoked_at = timezone.now()
+    connection.save()
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(connection.pk, body, header=_signed(body))
+    assert response.status_code == 403
+    assert "revoked" in response.json()["message"]
+
+
+def test_connection_without_a_webhook_secret_is_forbidden(connection, pending):
+    connection.credentials = {"token": "x"}
+    connection.save()
+    body = json.dumps(_paid_event(pending)).encode()
+    response = _post(connection.pk, body, header=_signed(body))
+    assert response.status_code == 403
+    assert "no webhook_secret" in response.json()["message"]
+
+
+def test_get_is_not_allowed(connection):
+    assert Client().get(f"/webhooks/in/{connection.pk}/").status_code == 405
+
+
+def test_rotation_two_v1_values_one_matching_is_accepted(connection, pending):
+    # given a sender signing with its old and its new secret while rotating
+    body = json.dumps(_paid_event(pending)).encode()
+    ts = int(time.time())
+    header = (
+        f"t={ts},v1={signature_compute(secret='old-secret', timestamp=ts, body=body)}"
+        f",v1={signature_compute(secret=SECRET, timestamp=ts, body=body)}"
+    )
+    assert _post(connection.pk, body, header=header).status_code == 202
+
+
+def test_previous_secret_on_the_connection_is_accepted(connection, pending):
+    connection.credentials = {
+        "webhook_secret": "new",
+        "webhook_secret_previous": SECRET,
+    }
+    connection.save()
+    body = json.dumps(_paid_event(pending)).encode()
+    assert _post(connection.pk, body, header=_signed(body)).status_code == 202
+
+
+def test_paid_event_for_an_unknown_md5_fails_with_the_reason(connection, merchant):
+    body = json.dumps(
+        {
+            "event": "transaction.paid",
+            "md5": "0" * 32,
+            "amount": "1",
+            "currency": "USD",
+            "transaction_id": "t-1",
+        }
+    ).encode()
+    _post(connection.pk, body, header=_signed(body))
+    event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    assert event.status == InboundEvent.Status.FAILED
+    assert "no payment request of this merchant with md5 000" in event.error
+
+
+def test_paid_event_for_another_merchants_md5_does_not_touch_it(
+    connection, other_merchant
+):
+    theirs = payment_request_make(merchant=other_merchant, amount="5.00")
+    body = json.dumps(_paid_event(theirs)).encode()
+    _post(connection.pk, body, header=_signed(body))
+    event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    theirs.refresh_from_db()
+    assert event.status == InboundEvent.Status.FAILED
+    assert theirs.status == PaymentStatus.PENDING
+
+
+def test_paid_event_with_another_amount_flags_the_request(connection, pending):
+    body = json.dumps(_paid_event(pending, amount="4.00")).encode()
+    _post(connection.pk, body, header=_signed(body))
+    inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PENDING
+    assert pending.flag == "amount_mismatch"
+
+
+def test_processing_twice_applies_once(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    _post(connection.pk, body, header=_signed(body))
+    event_id = InboundEvent.objects.get().pk
+    inbound_event_process(inbound_event_id=event_id)
+    again = inbound_event_process(inbound_event_id=event_id)
+    assert again.status == InboundEvent.Status.PROCESSED
+    assert pending.bakong_transactions.count() == 1
+
+
+def test_posted_event_goes_to_the_statements_push_service(connection, monkeypatch):
+    # given the statements helper's service (stood in for here)
+    seen = []
+
+    def fake_apply(*, connection, payload):
+        seen.append((connection.pk, payload["ref"]))
+        return None, False
+
+    import statements.services.push as push
+
+    monkeypatch.setattr(push, "transaction_posted_apply", fake_apply)
+    body = json.dumps(
+        {
+            "event": "transaction.posted",
+            "acct_id": "001",
+            "direction": "credit",
+            "amount": "10.00",
+            "ccy": "USD",
+            "balance_after": "110.00",
+            "channel": "KHQR",
+            "ref": "R-1",
+            "occurred_at": "2026-11-30T10:00:00+07:00",
+        }
+    ).encode()
+    # when (no delivery header: the natural key names it)
+    _post(connection.pk, body, header=_signed(body), delivery="")
+    event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    # then
+    assert seen == [(connection.pk, "R-1")]
+    assert event.status == InboundEvent.Status.PROCESSED
+    assert event.delivery_id.startswith("posted:")
+
+
+def test_unknown_event_type_is_stored_and_ignored(connection):
+    body = json.dumps({"event": "customer.created", "id": "e1"}).encode()
+    response = _post(connection.pk, body, header=_signed(body))
+    assert response.status_code == 200
+    event = InboundEvent.objects.get()
+    assert event.status == InboundEvent.Status.IGNORED
+    assert "not one Tonle acts on" in event.error
