@@ -86,7 +86,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a live server, a Celery worker and the tests can share
     # the test database (pytest-xdist adds a suffix per worker).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("TEST_SQLITE_NAME", default=str(VAR_DIR / "test.sqlite3"))
+    }
     # WAL + a busy timeout let the web server and the Celery worker share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
