@@ -50,12 +50,43 @@ def _delivery_id(merchant: Merchant) -> int:
     return webhook_delivery_make(merchant=merchant).pk
 
 
+def _pack_id(merchant: Merchant) -> int:
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+
+    from statements.models import StatementPack
+
+    pack = StatementPack(
+        merchant=merchant,
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        status="ready",
+        progress=100,
+    )
+    pack.file.save("a.zip", ContentFile(b"Merchant-A-secret-marker"), save=True)
+    return pack.pk
+
+
+def _import_batch(merchant: Merchant) -> int:
+    from statements.services.imports import import_batch_stage
+
+    account = factories.AccountFactory(merchant=merchant, currency="USD")
+    data = (
+        b"txn_id,posted_at,amount,currency,counterparty\n"
+        b"A-SECRET-1,2026-04-03T09:21:04+07:00,12.50,USD,Merchant-A-secret-marker\n"
+    )
+    return import_batch_stage(account=account, file_bytes=data, filename="a.csv").pk
+
+
 OBJECT_OF_A: dict[str, Callable[[Merchant], object]] = {
     "account_id": _account,
     "api_key_id": _api_key,
     "connection_id": _connection,
+    "import_id": _import_batch,
     "payment_id": _payment_id,
     "md5": _md5,
     "endpoint_id": _endpoint_id,
     "delivery_id": _delivery_id,
+    "pack_id": _pack_id,
 }
