@@ -233,32 +233,39 @@ def _ask(
     def single_each(batch: list[_Due]) -> list[tuple[int, CheckResult | TonleError]]:
         return [single(d) for d in batch]
 
+    def run(work, units: list[Any]) -> None:
+        if concurrency <= 1 or len(units) <= 1:
+            outcomes = [work(unit) for unit in units]
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(concurrency, len(units)),
+                thread_name_prefix="bakong-poll",
+            ) as pool:
+                outcomes = list(pool.map(lambda unit: _in_thread(work, unit), units))
+        for outcome in outcomes:
+            answers.update(outcome if isinstance(outcome, list) else [outcome])
+
     if not remaining:
         return answers
     # The first call runs here, in this thread: a token renewal (a DB write) happens
     # on this connection, and a provider without bulk is found out once.
-    use_bulk = access.supports_bulk()
-    if use_bulk:
-        first, remaining = remaining[:MAX_BULK_MD5], remaining[MAX_BULK_MD5:]
-        answers.update(bulk(first))
-        use_bulk = access.supports_bulk()
-    else:
-        first, remaining = remaining[:1], remaining[1:]
-        answers.update([single(first[0])])
-    units: list[Any] = (
-        list(_chunks(remaining, MAX_BULK_MD5)) if use_bulk else list(remaining)
-    )
-    work = bulk if use_bulk else single
-    if concurrency <= 1 or len(units) <= 1:
-        for unit in units:
-            outcome = work(unit)
-            answers.update(outcome if use_bulk else [outcome])
-        return answers
-    with ThreadPoolExecutor(
-        max_workers=min(concurrency, len(units)), thread_name_prefix="bakong-poll"
-    ) as pool:
-        for outcome in pool.map(lambda unit: _in_thread(work, unit), units):
-            answers.update(outcome if use_bulk else [outcome])
+    if access.supports_bulk():
+        first = remaining[:MAX_BULK_MD5]
+        try:
+            _sent()
+            results = access.check_transaction_by_md5_list(md5s=[d.md5 for d in first])
+        except BakongBulkUnsupported:
+            pass  # check everything singly below
+        except TonleError as exc:
+            answers.update((d.pk, exc) for d in first)
+            run(bulk, list(_chunks(remaining[MAX_BULK_MD5:], MAX_BULK_MD5)))
+            return answers
+        else:
+            answers.update((d.pk, r) for d, r in zip(first, results, strict=True))
+            run(bulk, list(_chunks(remaining[MAX_BULK_MD5:], MAX_BULK_MD5)))
+            return answers
+    answers.update([single(remaining[0])])
+    run(single, remaining[1:])
     return answers
 
 
