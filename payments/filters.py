@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 import django_filters
 from django.db.models import Q, QuerySet
@@ -54,18 +55,18 @@ class PaymentRequestFilter(django_filters.FilterSet):
         _, end = period_bounds(value, value, PHNOM_PENH)
         return queryset.filter(created_at__lt=end)
 
-    def _minor(self, value: str) -> int | None:
-        from decimal import Decimal, InvalidOperation
-
+    def _amount(self, value: str) -> Decimal | None:
         try:
-            return to_minor(Decimal(value.strip().replace(",", "")))
+            amount = Decimal(value.strip().replace(",", ""))
+            to_minor(amount)  # refuses what cannot be an amount
         except (InvalidOperation, MoneyError):
             return None
+        return amount
 
     def amount_at_least(self, queryset: QuerySet, name: str, value: str):
-        minor = self._minor(value)
-        return queryset if minor is None else queryset.filter(amount__gte=minor)
+        amount = self._amount(value)
+        return queryset if amount is None else queryset.filter(amount__gte=amount)
 
     def amount_at_most(self, queryset: QuerySet, name: str, value: str):
-        minor = self._minor(value)
-        return queryset if minor is None else queryset.filter(amount__lte=minor)
+        amount = self._amount(value)
+        return queryset if amount is None else queryset.filter(amount__lte=amount)

@@ -1,0 +1,56 @@
+import pytest
+import yaml
+from django.core.management import call_command
+
+ROUTES = {
+    "/api/v1/qr": "post",
+    "/api/v1/transaction/check": "post",
+    "/api/v1/transaction/by-order": "post",
+    "/api/v1/me": "get",
+    "/api/v1/qr/{md5}.png": "get",
+    "/api/v1/qr/{md5}.svg": "get",
+}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory):
+    out = tmp_path_factory.mktemp("schema") / "schema.yml"
+    with django_db_blocker.unblock():
+        # --validate checks it against the OpenAPI 3 meta-schema; warnings fail
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    return yaml.safe_load(out.read_text())
+
+
+def test_schema_documents_every_shop_route(schema):
+    for path, method in ROUTES.items():
+        assert method in schema["paths"][path], path
+
+
+def test_schema_documents_requests_responses_and_errors(schema):
+    create = schema["paths"]["/api/v1/qr"]["post"]
+    assert set(create["responses"]) >= {"200", "201", "400", "401", "409", "422", "429"}
+    assert "requestBody" in create
+    assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+    error = schema["components"]["schemas"]["Error"]
+    assert set(error["properties"]) >= {"error", "message"}
+    assert "rate_limit_exceeded" in schema["components"]["schemas"]["ErrorEnum"]["enum"]
+    check = schema["paths"]["/api/v1/transaction/check"]["post"]
+    assert set(check["responses"]) >= {"200", "400", "401", "404", "429"}
+    assert "Retry-After" in check["responses"]["429"]["headers"]
+    assert "X-RateLimit-Remaining" in check["responses"]["200"]["headers"]
+
+
+def test_schema_uses_bearer_api_keys(schema):
+    assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/v1/me"]["get"]["security"] == [{"ApiKey": []}]
+
+
+def test_amounts_are_strings_in_answers(schema):
+    output = schema["components"]["schemas"]["QrCreateOutput"]
+    assert output["properties"]["amount"]["type"] == "string"
+
+
+def test_docs_page_works_offline(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"cdn" not in response.content.lower()
