@@ -86,7 +86,7 @@ def check_payment(self, payment_request_id: int) -> None:
     duplicate or late message is a no-op (the claim is a conditional update)."""
     from core.exceptions import TransientError
     from core.retry import backoff_seconds
-    from payments.services.polling import payment_request_check
+    from payments.services.polling import payment_request_check, payment_request_due_in
 
     try:
         payment_request_check(payment_request_id=payment_request_id)
@@ -94,13 +94,12 @@ def check_payment(self, payment_request_id: int) -> None:
         if self.request.retries >= POLL_MAX_RETRIES:
             # The row keeps its next_check_at: the beat's poller will look again.
             return
-        raise self.retry(
-            exc=exc,
-            countdown=backoff_seconds(
-                attempt=self.request.retries, retry_after=exc.retry_after
-            ),
-            max_retries=POLL_MAX_RETRIES,
+        # Never sooner than Retry-After, nor than the row's rescheduled check.
+        countdown = max(
+            backoff_seconds(attempt=self.request.retries, retry_after=exc.retry_after),
+            payment_request_due_in(payment_request_id=payment_request_id) or 0.0,
         )
+        raise self.retry(exc=exc, countdown=countdown, max_retries=POLL_MAX_RETRIES)
 
 
 @shared_task(name="payments.poll_due", bind=True, acks_late=True, ignore_result=True)

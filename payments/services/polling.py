@@ -476,6 +476,21 @@ def payment_request_check(
     return stats
 
 
+def payment_request_due_in(*, payment_request_id: int) -> float | None:
+    """Seconds until this pending request's next check (0 if due; None if it is
+    not polled any more)."""
+    next_at = (
+        PaymentRequest.objects.filter(
+            pk=payment_request_id, status=PaymentStatus.PENDING
+        )
+        .values_list("next_check_at", flat=True)
+        .first()
+    )
+    if next_at is None:
+        return None
+    return max(0.0, (next_at - timezone.now()).total_seconds())
+
+
 def payment_request_schedule_first_check(*, payment_request_id: int) -> None:
     """Set a new dynamic request's first check ~3 s after creation and enqueue a
     check_payment task for then (after the current transaction commits)."""
