@@ -82,6 +82,5 @@ def webhook_delivery_make(*, merchant: Merchant, **fields) -> WebhookDelivery:
         event="transaction.paid",
         event_key=f"transaction.paid:request:{payment_request.pk}",
         payload={"event": "transaction.paid", "md5": payment_request.md5},
-        next_attempt_at=timezone.now(),
-        **fields,
+        **{"next_attempt_at": timezone.now(), **fields},
     )
