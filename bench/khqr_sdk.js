@@ -65,6 +65,21 @@ infos.forEach((info, i) => {
 });
 rate(encodeOne, infos.slice(0, 200), 1); // warm-up (JIT)
 rate(decodeOne, codes.slice(0, 200), 1);
-const encodePerS = rate(encodeOne, infos);
-const decodePerS = rate(decodeOne, codes);
-console.log(JSON.stringify({ sdk: version, same_prefix: same, encode_per_s: encodePerS, decode_per_s: decodePerS }));
+const ready = { sdk: version, same_prefix: same };
+
+if (process.argv[3] === "--serve") {
+  // One round per line read ("encode" or "decode"), so that bench/khqr.py can
+  // interleave the SDK's rounds with Tonle's and both see the same machine load.
+  console.log(JSON.stringify(ready));
+  const readline = require("readline");
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on("line", (line) => {
+    const op = line.trim();
+    const perS = op === "encode" ? rate(encodeOne, infos, 1) : rate(decodeOne, codes, 1);
+    console.log(JSON.stringify({ op, per_s: perS }));
+  });
+} else {
+  const encodePerS = rate(encodeOne, infos);
+  const decodePerS = rate(decodeOne, codes);
+  console.log(JSON.stringify({ ...ready, encode_per_s: encodePerS, decode_per_s: decodePerS }));
+}

@@ -98,13 +98,14 @@ def parse(qr: str) -> tuple[Tlv, ...]:
     return tuple(tags)
 
 
-# "ttll" -> (tag, length, kind); kind 1 = a template scanned strictly, 2 = the CRC.
-# Prebuilt tag strings keep their hash, so the dict work below stays cheap.
+# "ttll" -> (tag, 4 + length, kind): the offset of the next data object, and kind
+# 1 = a template scanned strictly, 2 = the CRC. Prebuilt tag strings keep their
+# hash, so the dict work below stays cheap.
 _TAGS = [f"{t:02d}" for t in range(100)]
 _HEADER = {
     f"{t:02d}{n:02d}": (
         _TAGS[t],
-        n,
+        4 + n,
         1 if _TAGS[t] in _STRICT_TEMPLATES else 2 if t == 63 else 0,
     )
     for t in range(100)
@@ -132,8 +133,8 @@ def _scan(text: str, tag: str) -> tuple[dict[str, str], str | None]:
     end = len(text)
     try:
         while i < end:
-            sub, n, _ = header[text[i : i + 4]]
-            j = i + 4 + n
+            sub, step, _ = header[text[i : i + 4]]
+            j = i + step
             if j > end:
                 raise KeyError(sub)
             out[sub] = text[i + 4 : j]
@@ -187,8 +188,8 @@ def decode(qr: str) -> DecodedKhqr:
         i = 12
     try:
         while i < end:
-            tag, n, kind = header[text[i : i + 4]]
-            j = i + 4 + n
+            tag, step, kind = header[text[i : i + 4]]
+            j = i + step
             if j > end:
                 raise KeyError(tag)
             value = text[i + 4 : j]
@@ -202,7 +203,7 @@ def decode(qr: str) -> DecodedKhqr:
                         )
                 else:
                     if (
-                        n == 34
+                        step == 38
                         and tag == "99"
                         and value.startswith("0013")
                         and value.startswith("0113", 17)
