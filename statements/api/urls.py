@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Read API routes for accounting tools, mounted under /api/v1/ (no trailing slash)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from statements.api import views
+
+urlpatterns = [
+    path("accounts", views.AccountListApi.as_view(), name="api-accounts"),
+    path("transactions", views.TransactionListApi.as_view(), name="api-transactions"),
+    path("statements", views.StatementApi.as_view(), name="api-statements"),
+]
