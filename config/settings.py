@@ -212,15 +212,17 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_BROKER_URL.startswith("filesystem"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
+    # CELERY_FILESYSTEM_DIR lets a test give its own worker a private queue.
+    _celery_dir = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "celery")))
+    _queue_dir = _celery_dir / "queue"
     # Every process that sends or receives (web, worker, beat, commands) needs the
     # folder; kombu does not create it.
     _queue_dir.mkdir(parents=True, exist_ok=True)
-    (VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
+    (_celery_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "processed_folder": str(_celery_dir / "processed"),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
