@@ -213,7 +213,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_BROKER_URL.startswith("filesystem"):
     # CELERY_FILESYSTEM_DIR lets a test give its own worker a private queue.
-    _celery_dir = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "celery")))
+    _celery_dir = Path(
+        env.str("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "celery"))
+    )
     _queue_dir = _celery_dir / "queue"
     # Every process that sends or receives (web, worker, beat, commands) needs the
     # folder; kombu does not create it.
