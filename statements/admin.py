@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from statements.models import Statement, Transaction
+from statements.models import Statement, StatementPack, Transaction
 
 
 @admin.register(Transaction)
@@ -50,3 +50,36 @@ class StatementAdmin(admin.ModelAdmin):
     date_hierarchy = "period_start"
     list_select_related = ["account"]
     raw_id_fields = ["merchant", "account"]
+
+
+# --- documents (5b) ---------------------------------------------------------------
+
+
+@admin.register(StatementPack)
+class StatementPackAdmin(admin.ModelAdmin):
+    list_display = [
+        "merchant",
+        "period_start",
+        "period_end",
+        "status",
+        "progress",
+        "files_count",
+        "size_bytes",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["merchant", "created_by"]
+    raw_id_fields = ["merchant", "created_by"]
+    readonly_fields = [
+        "status",
+        "progress",
+        "progress_message",
+        "file",
+        "sha256",
+        "size_bytes",
+        "files_count",
+        "error",
+        "started_at",
+        "finished_at",
+    ]
