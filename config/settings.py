@@ -226,6 +226,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_celery_dir / "processed"),
         "store_processed": False,
+        # broadcast (pidbox) files, else kombu writes ./control in the working dir
+        "control_folder": str(_celery_dir / "control"),
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     # acks_late tasks that run longer than this are redelivered: keep it above the
