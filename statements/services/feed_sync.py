@@ -553,3 +553,29 @@ def _connection_status(
     Connection.objects.filter(pk=connection.pk).update(**changes)
     for key, value in changes.items():
         setattr(connection, key, value)
+
+
+def feed_connection_ids_due(*, nightly_hour: int = 1) -> list[int]:
+    """Active feed connections whose last good sync is older than the most recent
+    `nightly_hour`:00 Phnom Penh time (never synced ones included)."""
+    from core.periods import PHNOM_PENH
+
+    now = timezone.now().astimezone(PHNOM_PENH)
+    cutoff = now.replace(hour=nightly_hour, minute=0, second=0, microsecond=0)
+    if cutoff > now:
+        cutoff -= dt.timedelta(days=1)
+    return list(
+        Connection.objects.filter(
+            provider=ConnectionProvider.STATEMENT_FEED,
+            revoked_at__isnull=True,
+            account__isnull=False,
+            account__is_active=True,
+        )
+        .filter(
+            Q(last_sync_at__isnull=True)
+            | Q(last_sync_at__lt=cutoff)
+            | Q(last_sync_status=SyncStatus.FAILED)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

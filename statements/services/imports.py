@@ -29,6 +29,7 @@ from core.periods import zone_for_currency
 from merchants.models import Account, Merchant
 from merchants.services import audit_event_record
 from statements.imports import PRESETS, LineDraft, ParseResult, parse_table, read_table
+from statements.imports.presets import MAPPABLE_FIELDS
 from statements.models import ImportBatch, ImportStatus, Source, Transaction
 
 logger = logging.getLogger("tonle.statements")
@@ -188,6 +189,34 @@ def import_batch_stage(
     batch.file.save(_storage_name(filename), ContentFile(file_bytes), save=False)
     batch.save()
     return batch
+
+
+@transaction.atomic
+def import_batch_map(
+    *,
+    batch: ImportBatch,
+    preset: str | None,
+    mapping: dict[str, str] | None,
+) -> ImportBatch:
+    """Remember the preset and column mapping chosen for a pending import."""
+    if batch.status != ImportStatus.PENDING:
+        raise Conflict("import: this file was already imported or refused")
+    if preset and preset not in PRESETS:
+        raise InvalidInput(f"preset: {preset!r} is not a known preset", field="preset")
+    unknown = sorted(set(mapping or {}) - set(MAPPABLE_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"mapping: unknown field(s) {', '.join(unknown)}", field="mapping"
+        )
+    batch.preset = preset or ""
+    batch.mapping = {k: v for k, v in (mapping or {}).items() if v}
+    batch.save(update_fields=["preset", "mapping"])
+    return batch
+
+
+def import_batch_file_bytes(*, batch: ImportBatch) -> bytes:
+    with batch.file.open("rb") as handle:
+        return handle.read()
 
 
 def _storage_name(filename: str) -> str:

@@ -1,0 +1,74 @@
+"""Pull an account's statement feed for a period into the ledger (the same service
+the nightly Celery job runs); a re-run changes nothing."""
+
+import datetime as dt
+
+from core.commands import JsonCommand
+from core.exceptions import InvalidInput, NotFound
+from merchants.models import Account, Connection, ConnectionProvider
+from statements.services.feed_sync import statement_feed_sync
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{name}: {value!r} is not a date (use YYYY-MM-DD)", field=name
+        ) from None
+
+
+class Command(JsonCommand):
+    help = (
+        "Sync an account's statement feed. Without --from/--to: a 12-month backfill "
+        "on the first sync, then from the last sync with a 3-day overlap."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", type=int, required=True)
+        parser.add_argument("--from", dest="date_from")
+        parser.add_argument("--to", dest="date_to")
+        parser.add_argument(
+            "--channel",
+            action="append",
+            help="only this channel (KHQR, TRANSFER, BILL, TOPUP, CROSSBORDER); "
+            "repeat for several",
+        )
+
+    def run(self, **options):
+        account = Account.objects.filter(pk=options["account"]).first()
+        if account is None:
+            raise NotFound(f"account {options['account']} does not exist")
+        connection = (
+            Connection.objects.filter(
+                account=account,
+                provider=ConnectionProvider.STATEMENT_FEED,
+                revoked_at__isnull=True,
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if connection is None:
+            raise InvalidInput(
+                f"account: #{account.pk} has no statement feed connection "
+                "(connect_account --provider statement_feed)",
+                field="account",
+            )
+        result = statement_feed_sync(
+            connection_id=connection.pk,
+            date_from=_date(options.get("date_from"), "from"),
+            date_to=_date(options.get("date_to"), "to"),
+            channels=options.get("channel") or None,
+        )
+        return result.as_dict()
+
+    def describe(self, result):
+        lines = [
+            f"fetched {result['fetched']}, inserted {result['inserted']}, "
+            f"skipped {result['skipped']} ({result['windows']} window(s), "
+            f"{result['pages']} page(s)); status {result['status']}"
+        ]
+        lines += [f"warning: {w}" for w in result["warnings"]]
+        return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""Statement file import pages: upload -> map columns (preview and errors before
+anything is written) -> import -> result; a history of imports with their files.
+
+Accountants and owners import; every member (auditors, viewers) sees the history.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.exceptions import TonleError
+from merchants import selectors as merchant_selectors
+from merchants.permissions import READ_ROLES, WRITE_ROLES, has_role, member_required
+from statements.imports import PRESETS, preset_choices
+from statements.imports.presets import MAPPABLE_FIELDS
+from statements.models import ImportStatus
+from statements.services import imports as import_services
+
+FIELD_LABELS = {
+    "txn_id": "Bank transaction id",
+    "posted_at": "Posted at (date and time)",
+    "posted_time": "Time (when in its own column)",
+    "value_date": "Value date",
+    "amount": "Amount (signed, or with a direction column)",
+    "debit": "Debit / money out",
+    "credit": "Credit / money in",
+    "direction": "Direction (credit or debit words)",
+    "currency": "Currency",
+    "channel": "Channel / type",
+    "counterparty": "Counterparty",
+    "counterparty_account": "Counterparty account",
+    "reference": "Reference",
+    "bakong_hash": "Bakong hash / trace",
+    "description": "Description",
+    "balance_after": "Balance after",
+    "original_amount": "Original amount (cross-border)",
+    "original_currency": "Original currency",
+    "fx_rate": "FX rate",
+    "fee": "Fee",
+}
+
+
+class UploadForm(forms.Form):
+    account = forms.TypedChoiceField(coerce=int, label="Account")
+    file = forms.FileField(label="Statement file (CSV or XLSX)")
+    preset = forms.ChoiceField(label="Bank format", required=False)
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accounts = {
+            a.pk: a for a in merchant_selectors.account_list(merchant=merchant)
+        }
+        self.fields["account"].choices = [
+            (pk, a.label) for pk, a in self.accounts.items()
+        ]
+        self.fields["preset"].choices = [("", "Recognise from the header")] + list(
+            preset_choices()
+        )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.MAX_UPLOAD_MB * 1024 * 1024
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
+                f"{settings.MAX_UPLOAD_MB} MB."
+            )
+        return upload
+
+
+@member_required(READ_ROLES)
+def import_list(request: HttpRequest) -> HttpResponse:
+    batches = import_services.import_batch_list(merchant=request.merchant)
+    page = Paginator(batches, 25).get_page(request.GET.get("page"))
+    can_import = has_role(request, WRITE_ROLES)
+    return render(
+        request,
+        "statements/imports/list.html",
+        {
+            "page": page,
+            "form": UploadForm(merchant=request.merchant) if can_import else None,
+            "can_import": can_import,
+            "presets": PRESETS,
+            "max_mb": settings.MAX_UPLOAD_MB,
+            "max_rows": settings.MAX_IMPORT_ROWS,
+        },
+    )
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES, merchant=request.merchant)
+    if not form.is_valid():
+        batches = import_services.import_batch_list(merchant=request.merchant)
+        return render(
+            request,
+            "statements/imports/list.html",
+            {
+                "page": Paginator(batches, 25).get_page(1),
+                "form": form,
+                "can_import": True,
+                "presets": PRESETS,
+                "max_mb": settings.MAX_UPLOAD_MB,
+                "max_rows": settings.MAX_IMPORT_ROWS,
+            },
+            status=400,
+        )
+    account = form.accounts[form.cleaned_data["account"]]
+    upload = form.cleaned_data["file"]
+    try:
+        batch = import_services.import_batch_stage(
+            account=account,
+            file_bytes=upload.read(),
+            filename=upload.name,
+            preset=form.cleaned_data["preset"] or None,
+            actor=request.user,
+        )
+    except TonleError as exc:
+        messages.error(request, exc.message)
+        return redirect("statements:import-list")
+    return redirect("statements:import-detail", import_id=batch.pk)
+
+
+def _mapping_from(request: HttpRequest) -> dict[str, str]:
+    return {
+        name: request.POST.get(f"map_{name}", "").strip()
+        for name in MAPPABLE_FIELDS
+        if request.POST.get(f"map_{name}", "").strip()
+    }
+
+
+@member_required(READ_ROLES)
+def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    batch = import_services.import_batch_get(
+        merchant=request.merchant, batch_id=import_id
+    )
+    context = {
+        "batch": batch,
+        "account": batch.account,
+        "can_import": has_role(request, WRITE_ROLES),
+        "presets": preset_choices(),
+    }
+    if batch.status == ImportStatus.PENDING:
+        preview = import_services.statement_file_preview(
+            account=batch.account,
+            file_bytes=import_services.import_batch_file_bytes(batch=batch),
+            filename=batch.filename,
+            preset=batch.preset or None,
+            mapping=batch.mapping or None,
+        )
+        columns = preview.parse.columns
+        context.update(
+            preview=preview,
+            headers=preview.parse.headers,
+            fields=[
+                {
+                    "name": name,
+                    "label": FIELD_LABELS.get(name, name),
+                    "current": batch.mapping.get(name) or columns.get(name, ""),
+                }
+                for name in MAPPABLE_FIELDS
+            ],
+            errors=preview.errors[:100],
+            error_count=len(preview.errors),
+            detected=preview.parse.preset,
+        )
+    return render(request, "statements/imports/detail.html", context)
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
+    batch = import_services.import_batch_get(
+        merchant=request.merchant, batch_id=import_id
+    )
+    try:
+        import_services.import_batch_map(
+            batch=batch,
+            preset=request.POST.get("preset") or None,
+            mapping=_mapping_from(request),
+        )
+    except TonleError as exc:
+        messages.error(request, exc.message)
+    return redirect("statements:import-detail", import_id=batch.pk)
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
+    batch = import_services.import_batch_get(
+        merchant=request.merchant, batch_id=import_id
+    )
+    if batch.status != ImportStatus.PENDING:
+        messages.error(request, "This file was already imported or refused.")
+        return redirect("statements:import-detail", import_id=batch.pk)
+    try:
+        result = import_services.statement_file_import(
+            account=batch.account,
+            file_bytes=import_services.import_batch_file_bytes(batch=batch),
+            filename=batch.filename,
+            preset=batch.preset or None,
+            mapping=batch.mapping or None,
+            actor=request.user,
+            batch=batch,
+        )
+    except TonleError as exc:
+        messages.error(request, exc.message)
+        return redirect("statements:import-detail", import_id=batch.pk)
+    if result.errors:
+        messages.error(
+            request,
+            f"The file was refused: {len(result.errors)} error(s). Nothing was "
+            "imported.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Imported {result.inserted} new line(s); {result.skipped} were already "
+            "in the ledger and were skipped.",
+        )
+    return redirect("statements:import-detail", import_id=batch.pk)
+
+
+@member_required(READ_ROLES)
+def import_file(request: HttpRequest, import_id: int) -> HttpResponse:
+    batch = import_services.import_batch_get(
+        merchant=request.merchant, batch_id=import_id
+    )
+    return FileResponse(
+        batch.file.open("rb"), as_attachment=True, filename=batch.filename
+    )

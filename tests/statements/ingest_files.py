@@ -1,0 +1,67 @@
+"""Builders of statement files for the import tests (bytes, as a bank would send)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+
+CANONICAL_HEADER = [
+    "txn_id",
+    "posted_at",
+    "value_date",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty",
+    "counterparty_account",
+    "reference",
+    "bakong_hash",
+    "description",
+    "balance_after",
+    "original_amount",
+    "original_currency",
+    "fx_rate",
+    "fee",
+]
+
+
+def csv_bytes(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    bom: bool = False,
+) -> bytes:
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    text = out.getvalue()
+    data = text.encode(encoding)
+    if bom and encoding == "utf-8":
+        data = b"\xef\xbb\xbf" + data
+    return data
+
+
+def canonical(rows: Iterable[dict[str, object]]) -> bytes:
+    return csv_bytes(
+        CANONICAL_HEADER,
+        ([row.get(name, "") for name in CANONICAL_HEADER] for row in rows),
+    )
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
