@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from statements.models import Statement, StatementPack, Transaction
+from statements.models import (
+    FeedSyncRun,
+    ImportBatch,
+    PushEvent,
+    Statement,
+    StatementPack,
+    Transaction,
+)
 
 
 @admin.register(Transaction)
@@ -83,3 +90,68 @@ class StatementPackAdmin(admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
+
+
+# --- ingest (5a): imports, feed sync runs, push events (read-only records) -------
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "account",
+        "filename",
+        "preset",
+        "status",
+        "rows",
+        "inserted",
+        "skipped",
+        "created_by",
+    ]
+    list_filter = ["status", "preset"]
+    search_fields = ["filename", "sha256"]
+    list_select_related = ["account", "created_by"]
+
+
+@admin.register(FeedSyncRun)
+class FeedSyncRunAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "connection",
+        "window_start",
+        "window_end",
+        "status",
+        "pages",
+        "fetched",
+        "inserted",
+        "skipped",
+        "mismatch",
+    ]
+    list_filter = ["status", "mismatch"]
+    list_select_related = ["connection", "connection__merchant"]
+
+
+@admin.register(PushEvent)
+class PushEventAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "account",
+        "ref",
+        "amount",
+        "currency",
+        "confirmed_txn_id",
+        "confirmed_at",
+    ]
+    search_fields = ["ref", "confirmed_txn_id"]
+    list_select_related = ["account"]
