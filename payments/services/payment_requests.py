@@ -223,6 +223,9 @@ def deeplink_fetch(*, qr: str) -> str:
             timeout=httpx.Timeout(DEEPLINK_TIMEOUT_SECONDS, connect=2.0),
         )
         with BakongAccess(client=client) as access:
+            if not access.token():
+                # no token yet in this deployment: get one (the poller would too)
+                access.renew(stale="")
             link = access.call(
                 lambda c: c.generate_deeplink_by_qr(qr=qr, app_name="Tonle")
             )
