@@ -159,11 +159,11 @@ def day_items(acct_id: str, day: dt.date, currency: str) -> tuple[dict, ...]:
             "ref": "",
             "status": "SUCCESS",
         }
-        if roll < 0.45:
+        if roll < 0.5:
             amount = (
-                Decimal(rng.randint(5, 400) * 100)
+                Decimal(rng.randint(200, 10000) * 100)
                 if khr
-                else Decimal(rng.randint(150, 9000)) / 100
+                else Decimal(rng.randint(500, 25000)) / 100
             )
             item.update(
                 channel="KHQR",
@@ -172,14 +172,14 @@ def day_items(acct_id: str, day: dt.date, currency: str) -> tuple[dict, ...]:
             )
         elif roll < 0.65:
             amount = -(
-                Decimal(rng.randint(10, 800) * 100)
+                Decimal(rng.randint(200, 6000) * 100)
                 if khr
-                else Decimal(rng.randint(500, 40000)) / 100
+                else Decimal(rng.randint(500, 15000)) / 100
             )
             item.update(channel="TRANSFER", ref=f"SUP-{day:%y%m%d}{n}")
         elif roll < 0.75:
             amount = -(
-                Decimal(rng.randint(50, 300) * 100)
+                Decimal(rng.randint(400, 3600) * 100)
                 if khr
                 else Decimal(rng.randint(1000, 9000)) / 100
             )
@@ -198,7 +198,7 @@ def day_items(acct_id: str, day: dt.date, currency: str) -> tuple[dict, ...]:
                 biller_category="mobile",
             )
         elif currency != "THB":
-            original = Decimal(rng.randint(100, 5000)) * 10
+            original = Decimal(rng.randint(10, 300)) * 10
             rate = THB_RATES[currency]
             places = Decimal(1) if khr else Decimal("0.01")
             converted = (original * rate).quantize(places, ROUND_HALF_UP)

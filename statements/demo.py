@@ -1,4 +1,10 @@
-"""Demo ledger lines: a month of deterministic activity per account."""
+"""Demo ledger lines: a month of deterministic activity per account.
+
+The Hattha account is connected to the sandbox feed, so its lines are the sandbox
+feed's own (same txn_ids: a later feed sync finds them already posted and backfills
+the rest of the year). The ACLEDA account's month arrives as an ACLEDA-format CSV
+through the real import service, so the Imports page has a file to show. No HTTP at
+seed time (the web server is not running yet)."""
 
 from __future__ import annotations
 
@@ -27,6 +33,12 @@ def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
     today = timezone.localdate()
     for account in accounts:
         if Transaction.objects.filter(account=account).exists():
+            continue
+        if account.provider == "hattha":
+            _seed_from_sandbox_feed(merchant=merchant, account=account, today=today)
+            continue
+        if account.provider == "acleda" and account.currency == "KHR":
+            _seed_acleda_import(account=account, today=today)
             continue
         rng = random.Random(f"demo-{account.number}")  # noqa: S311 - demo data
         zone = zone_for_currency(account.currency)
@@ -75,3 +87,77 @@ def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
             available_balance=balance,
             balance_as_of=timezone.now(),
         )
+
+
+def _seed_from_sandbox_feed(*, merchant: Merchant, account: Account, today) -> None:
+    from sandbox.feed import balance_before, statement_items
+    from statements.clients.feed import parse_item
+    from statements.services.feed_sync import _draft
+    from statements.services.imports import transaction_rows_insert
+
+    start = today - dt.timedelta(days=30)
+    zone = zone_for_currency(account.currency)
+    items = statement_items(account.number, start, today, account.currency)
+    drafts = [_draft(parse_item(item), account, zone) for item in items]
+    transaction_rows_insert(account=account, lines=drafts, source=Source.FEED)
+    closing = balance_before(
+        account.number, today + dt.timedelta(days=1), account.currency
+    )
+    Account.objects.filter(pk=account.pk).update(
+        current_balance=closing, available_balance=closing, balance_as_of=timezone.now()
+    )
+
+
+def _seed_acleda_import(*, account: Account, today) -> None:
+    import csv
+    import io
+
+    from statements.services.imports import statement_file_import
+
+    rng = random.Random(f"demo-acleda-{account.number}")  # noqa: S311 - demo data
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["ACLEDA Bank Plc. - Account Statement"])
+    writer.writerow([f"Account: {account.number}", "Currency: KHR"])
+    writer.writerow([])
+    writer.writerow(
+        [
+            "Trans. Date",
+            "Value Date",
+            "Reference No.",
+            "Description",
+            "Debit",
+            "Credit",
+            "Balance",
+        ]
+    )
+    balance = 2_000_000
+    for day_offset in range(30, 0, -1):
+        day = today - dt.timedelta(days=day_offset)
+        for n in range(rng.randint(1, 3)):
+            credit = rng.random() < 0.7
+            amount = rng.randint(5, 500) * 100
+            balance += amount if credit else -amount
+            writer.writerow(
+                [
+                    f"{day:%d/%m/%Y} {8 + n * 4:02d}:{rng.randint(0, 59):02d}:00",
+                    f"{day:%d/%m/%Y}",
+                    f"FT{day:%y%m%d}{n}",
+                    "ទទួលប្រាក់ KHQR" if credit else "ផ្ទេរប្រាក់ទៅអ្នកផ្គត់ផ្គង់",
+                    "" if credit else f"{amount:,}",
+                    f"{amount:,}" if credit else "",
+                    f"{balance:,}",
+                ]
+            )
+    data = b"\xef\xbb\xbf" + out.getvalue().encode()
+    statement_file_import(
+        account=account,
+        file_bytes=data,
+        filename=f"ACLEDA_{account.number}_{today:%Y%m}.csv",
+        preset="acleda",
+    )
+    Account.objects.filter(pk=account.pk).update(
+        current_balance=Decimal(balance),
+        available_balance=Decimal(balance),
+        balance_as_of=timezone.now(),
+    )
