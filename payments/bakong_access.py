@@ -338,6 +338,9 @@ class BakongAccess:
         401 / errorCode 6 renew once and retry once."""
         self._gate()
         token = self.token()
+        if not token and self.email:
+            # Nothing stored and nothing configured: get one before the first call.
+            token = self.renew(stale="")
         try:
             return self._send(operation, token)
         except BakongUnauthorized as refused:

@@ -188,7 +188,8 @@ class BakongClient(HttpClient):
 
     def _post(self, endpoint: str, body: Any, *, auth: bool) -> dict[str, Any]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if auth:
+        if auth and self.token:
+            # No token at all: send none, Bakong answers 401 (a renewal follows).
             headers["Authorization"] = f"Bearer {self.token}"
         response = self.request(
             "POST", f"v1/{endpoint}", content=encode_json(body), headers=headers

@@ -43,3 +43,7 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# A real Celery worker subprocess (tests/e2e/worker.py) for end-to-end tests.
+from tests.e2e.worker import real_celery_worker  # noqa: E402, F401

@@ -672,3 +672,26 @@ def test_the_bulk_setting_turns_bulk_off(settings):
 def test_a_base_url_that_is_not_an_url_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="not an URL"):
         BakongClient(base_url="bakong.example", token="t")
+
+
+@pytest.mark.django_db
+def test_with_no_token_at_all_one_is_renewed_before_the_first_call(settings):
+    settings.BAKONG_TOKEN = ""
+    fake = (
+        FakeBakong()
+        .on("check_transaction_by_md5", fail(1))
+        .on("renew_token", ok({"token": "first"}))
+    )
+    access_for(fake, token="").check_transaction_by_md5(md5=MD5)
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.seen] == [
+        "renew_token",
+        "check_transaction_by_md5",
+    ]
+    assert fake.seen[1].headers["authorization"] == "Bearer first"
+
+
+def test_a_client_without_a_token_sends_no_authorization_header():
+    fake = FakeBakong().on("check_transaction_by_md5", httpx.Response(401))
+    with pytest.raises(BakongUnauthorized):
+        client_for(fake, token="").check_transaction_by_md5(md5=MD5)
+    assert "authorization" not in fake.seen[0].headers
