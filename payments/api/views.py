@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,7 @@ from payments.services.payment_requests import (
 from payments.services.qr_images import qr_image_etag, qr_image_get
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
+AMOUNT_TEXT = re.compile(r"[0-9]*\.?[0-9]*")
 STATUSES = [
     "pending",
     "paid",
@@ -76,8 +78,14 @@ class DecimalJSONParser(JSONParser):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "example": "5.00"},
-            {"type": "number", "example": 5.0},
+            {
+                "type": "string",
+                "pattern": r"^[0-9]*\.?[0-9]*$",
+                "minLength": 1,
+                "maxLength": 20,
+                "example": "5.00",
+            },
+            {"type": "number", "minimum": 0, "example": 5.0},
         ],
         "nullable": True,
         "description": "Omitted, null or 0: a static (reusable) code. KHR in whole "
@@ -88,10 +96,33 @@ class AmountInputField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, (str, int, Decimal)):
             raise serializers.ValidationError("must be a decimal number or string")
+        if isinstance(data, str) and not (
+            0 < len(data) <= 20 and AMOUNT_TEXT.fullmatch(data)
+        ):
+            raise serializers.ValidationError(
+                f"{data[:30]!r} is not a plain decimal amount (digits and one '.')"
+            )
         return data
 
     def to_representation(self, value: Any) -> Any:
         return str(value)
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: a number or a boolean where text is expected is refused (DRF's
+    CharField would quietly turn 0 into "0")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be a string")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be a string")
+        return super().to_internal_value(data)
 
 
 def _amount_text(amount: Decimal | None, currency: str) -> str | None:
@@ -101,7 +132,7 @@ def _amount_text(amount: Decimal | None, currency: str) -> str | None:
 
 
 def _md5_field() -> serializers.RegexField:
-    return serializers.RegexField(
+    return StrictRegexField(
         MD5_PATTERN,
         max_length=32,
         min_length=32,
@@ -162,13 +193,9 @@ class QrCreateApi(MerchantApiView):
             required=False,
             help_text="Defaults to the merchant's currency",
         )
-        bill_number = serializers.CharField(
-            max_length=25, required=False, allow_blank=True
-        )
-        store_label = serializers.CharField(
-            max_length=25, required=False, allow_blank=True
-        )
-        terminal_label = serializers.CharField(
+        bill_number = StrictCharField(max_length=25, required=False, allow_blank=True)
+        store_label = StrictCharField(max_length=25, required=False, allow_blank=True)
+        terminal_label = StrictCharField(
             max_length=25, required=False, allow_blank=True
         )
         expires_in_seconds = serializers.IntegerField(
@@ -177,7 +204,7 @@ class QrCreateApi(MerchantApiView):
             required=False,
             help_text=f"Default {EXPIRY_DEFAULT_SECONDS} (15 minutes)",
         )
-        order_id = serializers.CharField(
+        order_id = StrictCharField(
             max_length=ORDER_ID_MAX,
             required=False,
             allow_blank=True,
@@ -316,7 +343,7 @@ class TransactionByOrderApi(MerchantApiView):
 
     @extend_schema_serializer(component_name="TransactionByOrderInput")
     class InputSerializer(serializers.Serializer):
-        order_id = serializers.CharField(max_length=ORDER_ID_MAX)
+        order_id = StrictCharField(max_length=ORDER_ID_MAX)
 
     @extend_schema_serializer(component_name="TransactionByOrderOutput")
     class OutputSerializer(PaymentStatusOutput):
