@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont, shapeStr
 from reportlab.pdfgen.canvas import Canvas
@@ -115,6 +116,7 @@ class _Page:
     def __init__(self, canvas: Canvas) -> None:
         self.canvas = canvas
         self.text = canvas.beginText()
+        self.code = self.text._code.append
         self.font = (FONT, ROW_FONT_SIZE)
         self.text.setFont(*self.font)
 
@@ -127,9 +129,10 @@ class _Page:
         if not text:
             return
         if text.isascii():
+            # the hot path: a standard font and ASCII need no encoding and no
+            # cursor bookkeeping, so write the two operators straight away
             self.set_font(FONT_BOLD if bold else FONT, size)
-            self.text.setTextOrigin(x, y)
-            self.text.textOut(text)
+            self.code(f"1 0 0 1 {fp_str(x, y)} Tm ({escapePDF(text)}) Tj")
             return
         for kind, run in _runs(text):
             if kind == "khm":
@@ -151,10 +154,11 @@ class _Page:
             x += width
 
     def draw_right(self, right: float, y: float, text: str, size: float, bold=False):
+        """Right-aligned ASCII (amounts, page numbers) in Helvetica."""
         name = FONT_BOLD if bold else FONT
         self.set_font(name, size)
-        self.text.setTextOrigin(right - pdfmetrics.stringWidth(text, name, size), y)
-        self.text.textOut(text)
+        x = right - pdfmetrics.stringWidth(text, name, size)
+        self.code(f"1 0 0 1 {fp_str(x, y)} Tm ({escapePDF(text)}) Tj")
 
     def finish(self) -> None:
         self.canvas.drawText(self.text)
