@@ -169,6 +169,11 @@ def main() -> None:
         f"  re-import of the same lines (another file): {took:.2f} s, "
         f"{again.inserted} inserted, {again.skipped:,} skipped"
     )
+    # leave the scratch ledger as small as it was, so runs stay comparable
+    from statements.models import Transaction
+
+    with transaction.atomic():
+        Transaction.objects.filter(account__in=[account, raw_account]).delete()
 
 
 def _raw_kind(connection) -> str:
