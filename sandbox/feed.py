@@ -376,3 +376,43 @@ def statement(request: HttpRequest) -> HttpResponse:
             "items": list(chunk),
         }
     )
+
+
+# --- push events (the bank's side of `transaction.posted`) ------------------------
+
+
+def push_payload(acct_id: str, item: dict[str, Any], balance_after: str | None = None):
+    """The bank's push for one of its feed items (the Hattha brief's shape)."""
+    amount = Decimal(item["amount"])
+    return {
+        "event": "transaction.posted",
+        "acct_id": acct_id,
+        "direction": "CREDIT" if amount > 0 else "DEBIT",
+        "amount": _money(abs(amount), item["ccy"]),
+        "ccy": item["ccy"],
+        "balance_after": balance_after,
+        "channel": item["channel"],
+        "ref": item["ref"],
+        "occurred_at": item["posted_at"],
+    }
+
+
+def push_send(*, webhook_url: str, secret: str, payload: dict[str, Any]) -> int:
+    """POST a signed push to Tonle's inbound webhook (/webhooks/in/<connection>/),
+    as the bank would; returns the HTTP status."""
+    import httpx
+
+    from core.signing import signature_header
+
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    response = httpx.post(
+        webhook_url,
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Tonle-Signature": signature_header(secret=secret, body=body),
+            "X-Tonle-Event": "transaction.posted",
+        },
+        timeout=10,
+    )
+    return response.status_code

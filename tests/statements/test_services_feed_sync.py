@@ -373,3 +373,50 @@ def test_sync_connection_task_retries_on_429(connection, monkeypatch):
         tasks.sync_connection.apply(args=(connection.pk,), throw=True)
     # then
     assert countdowns and countdowns[0] >= 4
+
+
+def test_signed_push_through_the_webhook_then_the_feed_makes_one_line(
+    connection, live_server
+):
+    # given a bank push for a line its feed will list, signed with the shared secret
+    Connection.objects.filter(pk=connection.pk).update(
+        credentials={**connection.credentials, "webhook_secret": "bank-push-secret"}
+    )
+    item = next(i for i in bank_lines(connection) if i["channel"] == "TRANSFER")
+    payload = sandbox.push_payload(connection.account.number, item)
+    url = f"{live_server.url}/webhooks/in/{connection.pk}/"
+    # when the bank pushes it (twice, as banks retry) and the feed is synced
+    first = sandbox.push_send(
+        webhook_url=url, secret="bank-push-secret", payload=payload
+    )
+    second = sandbox.push_send(
+        webhook_url=url, secret="bank-push-secret", payload=payload
+    )
+    pushed = Transaction.objects.get(reference=item["ref"])
+    result = statement_feed_sync(
+        connection_id=connection.pk, date_from=MARCH[0], date_to=MARCH[1]
+    )
+    # then
+    assert first in (200, 202) and second == 200
+    assert pushed.source == "push" and pushed.amount == Decimal(item["amount"])
+    assert Transaction.objects.filter(reference=item["ref"]).count() == 1
+    assert PushEvent.objects.get().confirmed_txn_id == item["txn_id"]
+    assert result.confirmed == 1
+
+
+def test_a_push_signed_with_the_wrong_secret_posts_nothing(connection, live_server):
+    # given a push signed with a secret other than the connection's
+    Connection.objects.filter(pk=connection.pk).update(
+        credentials={**connection.credentials, "webhook_secret": "bank-push-secret"}
+    )
+    item = bank_lines(connection)[0]
+    payload = sandbox.push_payload(connection.account.number, item)
+    # when
+    status = sandbox.push_send(
+        webhook_url=f"{live_server.url}/webhooks/in/{connection.pk}/",
+        secret="not-the-secret",
+        payload=payload,
+    )
+    # then
+    assert status in (400, 401, 403)
+    assert Transaction.objects.count() == 0
