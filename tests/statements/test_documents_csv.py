@@ -147,3 +147,44 @@ def test_csv_statement_opening_is_the_banks_own_figure_when_there_is_one(
     # then
     assert (result.opening, result.closing) == (Decimal("1000.00"), Decimal("1012.50"))
     assert _read(result.path)[0]["balance"] == "1012.50"
+
+
+@pytest.mark.django_db
+def test_csv_statement_round_trips_through_the_importer_without_new_lines(
+    account, tmp_path
+):
+    # given lines of every kind, including Khmer, cross-border and formula text
+    from statements.models import Transaction
+    from statements.services.imports import statement_file_import
+
+    november_ledger(account, ["10.00", "-2.50"], counterparty_name="ហាងតេស្ត")
+    line(
+        account,
+        dt.datetime(2026, 11, 20, 23, 30, tzinfo=PP),
+        "-29.60",
+        channel="CROSSBORDER",
+        counterparty_name="=SUM(A1)",
+        original_amount=Decimal("1000.00"),
+        original_currency="THB",
+        fx_rate=Decimal("0.0301"),
+        fee=Decimal("0.50"),
+    )
+    result = render_statement(
+        account=account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="csv",
+        out=tmp_path / "s.csv",
+    )
+    before = Transaction.objects.filter(account=account).count()
+
+    # when the exported statement is imported into the same account
+    outcome = statement_file_import(
+        account=account,
+        file_bytes=result.path.read_bytes(),
+        filename="s.csv",
+    )
+
+    # then every line is recognised as already there
+    assert Transaction.objects.filter(account=account).count() == before == 3
+    assert (outcome.inserted, outcome.skipped) == (0, 3)
