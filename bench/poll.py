@@ -1,11 +1,19 @@
 """Bakong polling throughput: how many pending payment requests one polling round
-checks per second against a real local Bakong stand-in (the built-in sandbox served
-by gunicorn on a free loopback port, over a bench SQLite database), single checks at
-concurrency 1, 5 and 10 and bulk md5 checks; then a run with the sandbox answering
-429 + Retry-After, verifying that no request was sent inside the window.
+checks per second against a local Bakong stand-in, single checks at concurrency 1, 5
+and 10 and bulk md5 checks (50 per call); then rounds while the stand-in answers 429
++ Retry-After, verifying that no request was sent inside a known window.
 
-    .venv/bin/python bench/poll.py                 # 1000 requests per run
-    .venv/bin/python bench/poll.py --requests 3000 --paid 0.1
+Two stand-ins, each a real HTTP server on a free loopback port in its own process:
+
+- `sandbox`: Tonle's built-in Bakong sandbox (the full Django app) under gunicorn,
+  over a bench SQLite database: the real contract, JWTs and all; its own cost per
+  request (Django's middleware, two queries) is part of the figure;
+- `tiny`: a few dozen lines of http.server speaking the same contract (envelope,
+  bearer token, renew_token, md5 and bulk md5 checks, 429 switch), so the figure is
+  the poller's own: claim, ask, record, apply.
+
+    .venv/bin/python bench/poll.py                    # both, 1000 requests per run
+    .venv/bin/python bench/poll.py --stand-in tiny --requests 3000
 
 A round here is exactly what `poll_payments --once` and the beat's payments.poll_due
 do: claim the due rows, ask Bakong, write a PaymentCheck per request, reschedule,
@@ -101,9 +109,69 @@ class RecordingTransport(httpx.HTTPTransport):
         return response
 
 
-def access_with(transport: RecordingTransport) -> BakongAccess:
-    client = BakongClient(base_url=f"{BASE}/sandbox/bakong", transport=transport)
+TINY_PORT = free_port()
+STAND_INS = {
+    "sandbox": f"{BASE}/sandbox/bakong",
+    "tiny": f"http://127.0.0.1:{TINY_PORT}/bakong",
+}
+
+
+def access_with(transport: RecordingTransport, base: str) -> BakongAccess:
+    client = BakongClient(base_url=base, transport=transport)
     return BakongAccess(client=client, email=SANDBOX_EMAIL)
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the stand-in did not start:\n{log.read_text()}")
+
+
+def start_tiny(paid: list[PaymentRequest]) -> subprocess.Popen:
+    """The tiny stand-in, knowing the same paid codes as the sandbox."""
+    import json
+
+    data = {
+        tx.md5: {
+            "hash": tx.hash,
+            "fromAccountId": tx.from_account_id,
+            "toAccountId": tx.to_account_id,
+            "currency": tx.currency,
+            "amount": float(tx.amount),  # the wire sends numbers, as Bakong does
+            "description": "",
+            "createdDateMs": int(tx.created_at.timestamp() * 1000),
+            "acknowledgedDateMs": int(tx.created_at.timestamp() * 1000),
+        }
+        for tx in SandboxTransaction.objects.filter(md5__in=[r.md5 for r in paid])
+    }
+    (WORK / "paid.json").write_text(json.dumps(data))
+    log = WORK / "tiny.log"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "bakong_standin.py"), str(TINY_PORT)]
+        + [str(WORK / "paid.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "wb"),  # noqa: SIM115
+    )
+    wait_for_port(TINY_PORT, process, log)
+    return process
+
+
+def set_429(stand_in: str, *, retry_after: int) -> None:
+    if stand_in == "sandbox":
+        sandbox.control_set(fail_status=429, fail_times=1, retry_after=retry_after)
+    else:
+        httpx.post(
+            f"http://127.0.0.1:{TINY_PORT}/control",
+            json={"fail429": 1, "retry_after": retry_after},
+        )
 
 
 def start_server() -> subprocess.Popen:
@@ -196,20 +264,21 @@ def reset_round() -> None:
     cache.clear()
 
 
-def run(label: str, *, n: int, concurrency: int, bulk: bool) -> dict:
+def run(label: str, *, stand_in: str, n: int, concurrency: int, bulk: bool) -> dict:
     from django.conf import settings
 
     reset_round()
     settings.BAKONG_BULK_MD5 = bulk
     transport = RecordingTransport()
-    access = access_with(transport)
+    access = access_with(transport, STAND_INS[stand_in])
     access.token()  # a token is fetched once per process, not per round
     started = time.perf_counter()
     stats = payments_poll_due(limit=n, concurrency=concurrency, access=access)
     elapsed = time.perf_counter() - started
     http = sum(1 for _, _, status, _ in transport.log if status == 200)
+    label = f"{stand_in}: {label}"
     print(
-        f"{label:<28} {stats.checked:>6} checked {stats.paid:>5} paid "
+        f"{label:<36} {stats.checked:>6} checked {stats.paid:>5} paid "
         f"{stats.errors:>3} errors {http:>6} calls {elapsed:>7.2f} s "
         f"{stats.checked / elapsed:>8.0f} checks/s"
     )
@@ -217,7 +286,7 @@ def run(label: str, *, n: int, concurrency: int, bulk: bool) -> dict:
     return {"label": label, "rate": stats.checked / elapsed}
 
 
-def run_with_429(*, n: int, concurrency: int, seconds: float) -> None:
+def run_with_429(*, stand_in: str, concurrency: int, seconds: float) -> None:
     """Rounds every 0.2 s for `seconds` while the sandbox rate-limits now and
     then; verify no request was SENT inside a Retry-After window we had been told
     about (a request already in flight when the 429 arrived is not a violation)."""
@@ -226,7 +295,7 @@ def run_with_429(*, n: int, concurrency: int, seconds: float) -> None:
     reset_round()
     settings.BAKONG_BULK_MD5 = False
     transport = RecordingTransport()
-    access = access_with(transport)
+    access = access_with(transport, STAND_INS[stand_in])
     access.token()
     windows = 0
     deadline = time.monotonic() + seconds
@@ -234,7 +303,7 @@ def run_with_429(*, n: int, concurrency: int, seconds: float) -> None:
     checked = deferred = 0
     while time.monotonic() < deadline:
         if time.monotonic() >= next_429:
-            sandbox.control_set(fail_status=429, fail_times=1, retry_after=1)
+            set_429(stand_in, retry_after=1)
             windows += 1
             next_429 = time.monotonic() + 2.5
         # every request due again, as if the beat came round
@@ -254,7 +323,8 @@ def run_with_429(*, n: int, concurrency: int, seconds: float) -> None:
         ]
     limited = sum(1 for *_, status, _ in transport.log if status == 429)
     print(
-        f"429 + Retry-After: 1 s, single c={concurrency}: {len(transport.log)} "
+        f"{stand_in}: 429 + Retry-After 1 s every 2.5 s, single c={concurrency}: "
+        f"{len(transport.log)} "
         f"requests, {limited} answered 429, {checked} checks, {deferred} deferred; "
         f"requests sent inside a known Retry-After window: {len(violations)}"
     )
@@ -266,30 +336,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--paid", type=float, default=0.1, help="share already paid")
+    parser.add_argument(
+        "--stand-in", choices=["both", "sandbox", "tiny"], default="both"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench dir")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     paid = seed(args.requests, args.paid)
-    server = start_server()
+    stand_ins = ["sandbox", "tiny"] if args.stand_in == "both" else [args.stand_in]
+    servers = [start_server()]
+    if "tiny" in stand_ins:
+        servers.append(start_tiny(paid))
+    n = args.requests
+    results = []
     try:
         print(
-            f"Bakong stand-in: the sandbox under gunicorn (2 workers x 8 threads) at "
-            f"{BASE}; {args.requests} pending requests, {len(paid)} of them paid; "
-            f"{os.cpu_count()} CPUs shared by server and poller"
+            f"{n} pending requests, {len(paid)} of them paid; {os.cpu_count()} CPUs "
+            "shared by the stand-in and the poller. sandbox = the Django sandbox under "
+            "gunicorn (2 workers x 8 threads); tiny = bench/bakong_standin.py"
         )
-        results = [
-            run("single checks, c=1", n=args.requests, concurrency=1, bulk=False),
-            run("single checks, c=5", n=args.requests, concurrency=5, bulk=False),
-            run("single checks, c=10", n=args.requests, concurrency=10, bulk=False),
-            run("bulk md5 (50/call), c=1", n=args.requests, concurrency=1, bulk=True),
-            run("bulk md5 (50/call), c=5", n=args.requests, concurrency=5, bulk=True),
-        ]
-        run_with_429(n=args.requests, concurrency=5, seconds=6)
+        for stand_in in stand_ins:
+            for concurrency in (1, 5, 10):
+                results.append(
+                    run(
+                        f"single checks, c={concurrency}",
+                        stand_in=stand_in,
+                        n=n,
+                        concurrency=concurrency,
+                        bulk=False,
+                    )
+                )
+            for concurrency in (1, 5):
+                results.append(
+                    run(
+                        f"bulk md5 (50/call), c={concurrency}",
+                        stand_in=stand_in,
+                        n=n,
+                        concurrency=concurrency,
+                        bulk=True,
+                    )
+                )
+        for stand_in in stand_ins:
+            run_with_429(stand_in=stand_in, concurrency=5, seconds=6)
         best = max(results, key=lambda r: r["rate"])
         print(f"best: {best['label']} at {best['rate']:.0f} checks/s (target >= 300)")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
         if not args.keep:
             shutil.rmtree(WORK, ignore_errors=True)
 
