@@ -160,6 +160,12 @@ BAKONG_TOKEN = env.str("BAKONG_TOKEN", default="")
 BAKONG_EMAIL = env.str("BAKONG_EMAIL", default="")
 # Empty means the built-in sandbox at the server's own address (SITE_URL).
 BAKONG_BASE_URL = env.str("BAKONG_BASE_URL", default="")
+# Bakong polling: bulk md5 checks where offered, calls in flight per round, an
+# optional client-side pace, and how long after expiry late payments are looked for.
+BAKONG_BULK_MD5 = env.bool("BAKONG_BULK_MD5", default=True)
+BAKONG_POLL_CONCURRENCY = env.int("BAKONG_POLL_CONCURRENCY", default=5)
+BAKONG_MAX_REQUESTS_PER_SECOND = env.float("BAKONG_MAX_REQUESTS_PER_SECOND", default=0)
+PAYMENT_EXPIRY_GRACE_SECONDS = env.int("PAYMENT_EXPIRY_GRACE_SECONDS", default=300)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

@@ -294,6 +294,7 @@ def _record(
     now = timezone.now()
     checks: list[PaymentCheck] = []
     reschedule: dict[dt.datetime | None, list[int]] = {}
+    postpone: dict[dt.datetime, list[int]] = {}  # not asked: no attempt counted
     looked: list[int] = []
     for item in due:
         answer = answers.get(item.pk)
@@ -302,7 +303,7 @@ def _record(
         if isinstance(answer, ProviderPaused | CircuitOpen):
             stats.deferred += 1
             wait = dt.timedelta(seconds=max(1.0, answer.retry_after or 1.0))
-            reschedule.setdefault(now + wait, []).append(item.pk)
+            postpone.setdefault(now + wait, []).append(item.pk)
             continue
         next_at = next_check_at_for(
             created_at=item.created_at, expires_at=item.expires_at, now=now
@@ -392,6 +393,10 @@ def _record(
                 last_checked_at=now,
                 check_attempts=F("check_attempts") + 1,
             )
+        for next_at, pks in postpone.items():
+            PaymentRequest.objects.filter(
+                pk__in=pks, status=PaymentStatus.PENDING
+            ).update(next_check_at=next_at)
         if looked:
             PaymentRequest.objects.filter(pk__in=looked).update(
                 last_checked_at=now, check_attempts=F("check_attempts") + 1

@@ -695,3 +695,23 @@ def test_a_client_without_a_token_sends_no_authorization_header():
     with pytest.raises(BakongUnauthorized):
         client_for(fake, token="").check_transaction_by_md5(md5=MD5)
     assert "authorization" not in fake.seen[0].headers
+
+
+@pytest.mark.django_db
+def test_a_configured_pace_spaces_the_calls_out(settings, monkeypatch):
+    # given at most 4 calls a second
+    settings.BAKONG_MAX_REQUESTS_PER_SECOND = 4
+    from payments import bakong_access
+
+    waits = []
+    monkeypatch.setattr(bakong_access.time, "sleep", waits.append)
+    fake = FakeBakong().on("check_transaction_by_md5", fail(1))
+    access = BakongAccess(
+        client=client_for(fake, base="https://paced.example"), email="x@y"
+    )
+    # when three calls are made at once
+    with freeze_time(NOW):
+        for _ in range(3):
+            access.check_transaction_by_md5(md5=MD5)
+    # then the second and third waited their turn (a quarter second apart)
+    assert waits == pytest.approx([0.25, 0.5], abs=0.01)

@@ -315,6 +315,8 @@ def test_a_429_defers_the_rest_of_the_round_and_the_next_round_sends_nothing(
         for request in requests:
             request.refresh_from_db()
             assert request.next_check_at >= NOW + 33 * S
+        # (only the request actually asked counts an attempt)
+        assert [r.check_attempts for r in requests] == [1, 0, 0]
         # and a round inside the window (the requests made due again) sends nothing
         PaymentRequest.objects.update(next_check_at=NOW)
         clock.tick(10)
