@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from core.exceptions import TonleError
 from payments.models import (
     BakongTokenState,
     BakongTransaction,
@@ -100,8 +101,31 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "event"]
     search_fields = ["delivery_id", "endpoint__url"]
-    raw_id_fields = ["merchant", "endpoint", "payment_request"]
+    raw_id_fields = ["merchant", "endpoint", "payment_request", "refund"]
+    readonly_fields = ["delivery_id", "event_key", "payload", "attempts"]
     inlines = [WebhookAttemptInline]
+    actions = ["redeliver"]
+
+    @admin.action(description="Redeliver the selected webhooks now")
+    def redeliver(self, request, queryset):
+        from payments.services.webhooks_out import webhook_delivery_redeliver
+
+        sent = 0
+        for delivery in queryset.select_related("merchant"):
+            try:
+                webhook_delivery_redeliver(
+                    merchant=delivery.merchant,
+                    delivery_id=delivery.pk,
+                    actor=request.user,
+                )
+            except TonleError as exc:
+                self.message_user(
+                    request, f"{delivery.delivery_id}: {exc.message}", messages.ERROR
+                )
+            else:
+                sent += 1
+        if sent:
+            self.message_user(request, f"{sent} delivery(ies) queued again.")
 
 
 @admin.register(WebhookAttempt)

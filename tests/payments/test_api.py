@@ -362,3 +362,18 @@ def test_wrong_method_is_405_in_the_error_shape(api_client):
     response = api_client.get("/api/v1/qr")
     assert response.status_code == 405
     assert set(response.json()) >= {"error", "message"}
+
+
+@pytest.mark.parametrize(
+    ("route", "data", "field"),
+    [
+        ("/api/v1/qr", {"amount": "1", "order_id": 0}, "order_id"),
+        ("/api/v1/qr", {"amount": " 5"}, "amount"),
+        ("/api/v1/transaction/by-order", {"order_id": 12}, "order_id"),
+        ("/api/v1/transaction/check", {"md5": 5}, "md5"),
+    ],
+)
+def test_a_number_where_text_is_expected_is_refused(api_client, route, data, field):
+    response = api_client.post(route, data, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{field}:")

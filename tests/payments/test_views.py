@@ -231,3 +231,24 @@ def test_nav_links_to_payments_and_webhooks_for_the_owner(owner_client):
     page = owner_client.get("/").content.decode()
     assert 'href="/payments/"' in page
     assert 'href="/payments/webhooks/"' in page
+
+
+def test_admin_redeliver_action_queues_the_delivery(
+    client, merchant, django_user_model
+):
+    # given a superuser and a delivery that gave up
+    root = django_user_model.objects.create_superuser("root", "root@x.test", "pw")
+    client.force_login(root)
+    delivery = webhook_delivery_make(
+        merchant=merchant, status=DeliveryStatus.DEAD, attempts=6
+    )
+    # when the admin action runs on it
+    response = client.post(
+        "/admin/payments/webhookdelivery/",
+        {"action": "redeliver", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+    # then it is due again
+    assert "queued again" in response.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
