@@ -5,34 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('merchants', '0002_audit_event_append_only'),
-        ('payments', '0001_initial'),
+        ("merchants", "0002_audit_event_append_only"),
+        ("payments", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='webhookdelivery',
-            name='webhook_delivery_once_per_event',
+            model_name="webhookdelivery",
+            name="webhook_delivery_once_per_event",
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='event_key',
-            field=models.CharField(default='', help_text='What the event is about (e.g. transaction.paid:request:12): one delivery per endpoint and key', max_length=100),
+            model_name="webhookdelivery",
+            name="event_key",
+            field=models.CharField(
+                default="",
+                help_text="What the event is about (e.g. transaction.paid:request:12): one delivery per endpoint and key",
+                max_length=100,
+            ),
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='refund',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='webhook_deliveries', to='payments.refund'),
+            model_name="webhookdelivery",
+            name="refund",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="webhook_deliveries",
+                to="payments.refund",
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentrequest',
-            name='flag',
-            field=models.CharField(blank=True, choices=[('', 'None'), ('amount_mismatch', 'Paid another amount'), ('currency_mismatch', 'Paid in another currency'), ('late', 'Paid after expiry'), ('duplicate', 'Paid more than once')], default='', max_length=24),
+            model_name="paymentrequest",
+            name="flag",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "None"),
+                    ("amount_mismatch", "Paid another amount"),
+                    ("currency_mismatch", "Paid in another currency"),
+                    ("late", "Paid after expiry"),
+                    ("duplicate", "Paid more than once"),
+                ],
+                default="",
+                max_length=24,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('endpoint', 'event_key'), name='webhook_delivery_once_per_endpoint_event'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("endpoint", "event_key"),
+                name="webhook_delivery_once_per_endpoint_event",
+            ),
         ),
     ]
