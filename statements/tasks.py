@@ -22,6 +22,16 @@ def build_pack(self, pack_id: int) -> None:
     statement_pack_run(pack_id=pack_id)
 
 
+@shared_task(
+    name="statements.sweep_packs", bind=True, acks_late=True, ignore_result=True
+)
+def sweep_packs(self) -> None:
+    """Re-enqueue packs whose message was lost or whose worker died (beat, 5 min)."""
+    from statements.services.packs import statement_pack_sweep
+
+    statement_pack_sweep()
+
+
 # --- end of documents (5b) ------------------------------------------------------
 
 

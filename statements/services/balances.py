@@ -134,12 +134,43 @@ def balance_before(
     )
     if anchor is None:
         total = before.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        implied = _balance_from_next_anchor(
+            account=account, instant=instant, through_pk=through_pk
+        )
+        if implied is not None:
+            return implied, OPENING_HISTORY
         return total, OPENING_COMPUTED
     posted_at, pk, balance_after = anchor
     later = before.filter(
         Q(posted_at__gt=posted_at) | Q(posted_at=posted_at, pk__gt=pk)
     ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
     return balance_after + later, OPENING_HISTORY
+
+
+def _balance_from_next_anchor(
+    *, account: Account, instant: dt.datetime, through_pk: int | None
+) -> Decimal | None:
+    """With no bank balance before `instant`, the first one after it tells the
+    balance at `instant`: its balance_after minus the lines from `instant` up to and
+    including it."""
+    after = Transaction.objects.for_merchant(account.merchant).filter(
+        account=account, posted_at__gte=instant
+    )
+    if through_pk is not None:
+        after = after.filter(pk__lte=through_pk)
+    anchor = (
+        after.filter(balance_after__isnull=False)
+        .order_by("posted_at", "pk")
+        .values_list("posted_at", "pk", "balance_after")
+        .first()
+    )
+    if anchor is None:
+        return None
+    posted_at, pk, balance_after = anchor
+    upto = after.filter(
+        Q(posted_at__lt=posted_at) | Q(posted_at=posted_at, pk__lte=pk)
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return balance_after - upto
 
 
 def period_balance(

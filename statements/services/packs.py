@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 README = "README.txt"
 STALE_AFTER = dt.timedelta(minutes=30)
+QUEUED_GRACE = dt.timedelta(minutes=2)
 # Already compressed formats are stored, text is deflated.
 STORED_SUFFIXES = {".pdf", ".xlsx"}
 # The reconciliation app may provide `period_report_files(*, merchant, date_from,
@@ -418,6 +419,29 @@ def statement_pack_run(*, pack_id: int) -> StatementPack | None:
         details={"files": pack.files_count, "sha256": digest},
     )
     return pack
+
+
+def statement_pack_sweep() -> int:
+    """Re-enqueue packs the database says are due: queued for a while (a lost
+    message) or building for too long (a killed worker); the claim makes a
+    duplicate harmless. Returns how many were enqueued."""
+    from statements.tasks import build_pack
+
+    now = timezone.now()
+    due = list(
+        StatementPack.objects.filter(
+            status=PackStatus.QUEUED, created_at__lt=now - QUEUED_GRACE
+        ).values_list("pk", flat=True)
+    ) + list(
+        StatementPack.objects.filter(
+            status=PackStatus.RUNNING, started_at__lt=now - STALE_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for pack_id in due:
+        build_pack.delay(pack_id)
+    if due:
+        log.info("statements.pack.swept", extra={"packs": due})
+    return len(due)
 
 
 def statement_pack_download_record(

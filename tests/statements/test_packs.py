@@ -319,3 +319,41 @@ def test_pack_manifest_totals_match_each_accounts_ledger(merchant, ledger, tmp_p
     usd_entries = [e for e in result.files if e["account"] == usd.pk]
     assert {e["closing"] for e in usd_entries} == {"107.75"}  # 10.00 - 2.50 + 100.25
     assert {e["lines"] for e in usd_entries} == {3}
+
+
+@pytest.mark.django_db
+def test_the_sweeper_finishes_a_pack_whose_message_was_lost(merchant, ledger):
+    # given a pack queued ten minutes ago and never built, and one just queued
+    from django.utils import timezone
+    from freezegun import freeze_time
+
+    from statements.services.packs import statement_pack_sweep
+
+    with freeze_time(timezone.now() - dt.timedelta(minutes=10)):
+        lost = StatementPack.objects.create(
+            merchant=merchant, period_start=NOV_1, period_end=NOV_30
+        )
+    fresh = StatementPack.objects.create(
+        merchant=merchant, period_start=NOV_1, period_end=NOV_30
+    )
+
+    # when the sweeper runs (eager Celery builds what it enqueues)
+    enqueued = statement_pack_sweep()
+
+    # then
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert enqueued == 1
+    assert lost.status == PackStatus.READY
+    assert fresh.status == PackStatus.QUEUED
+
+
+@pytest.mark.django_db
+def test_the_sweeper_schedule_exists():
+    # given / when
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="statements.sweep_packs")
+
+    # then
+    assert task.enabled and task.interval.every == 5

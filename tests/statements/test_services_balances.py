@@ -289,3 +289,27 @@ def test_period_balance_keeps_each_currency_and_cross_border_totals(account):
         "CROSSBORDER": (1, Decimal("-29.60")),
         "KHQR": (1, Decimal("3.00")),
     }
+
+
+@pytest.mark.django_db
+def test_opening_is_implied_by_the_first_bank_balance_when_none_comes_before(account):
+    # given no earlier lines; the bank says 1,584.33 after the first line of +84.33
+    line(
+        account,
+        dt.datetime(2026, 11, 2, 9, tzinfo=PP),
+        "84.33",
+        balance_after=Decimal("1584.33"),
+    )
+    line(account, dt.datetime(2026, 11, 3, 9, tzinfo=PP), "-4.33")
+
+    # when
+    period = period_balance(account=account, date_from=NOV_1, date_to=NOV_30)
+    jumps, _ = balance_jumps(account=account, period=period)
+
+    # then the account held 1,500.00 before November and nothing jumps
+    assert (period.opening, period.opening_source) == (
+        Decimal("1500.00"),
+        OPENING_HISTORY,
+    )
+    assert period.closing == Decimal("1580.00")
+    assert jumps == 0
