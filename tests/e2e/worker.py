@@ -91,12 +91,23 @@ def broker_env(tmp_path: Path) -> dict[str, str]:
 
 
 def ensure_beat_schedule() -> None:
-    """The beat rows of the data migration (a transactional test's flush removed
-    them)."""
-    from django.apps import apps
+    """Re-run every data migration that writes django-celery-beat rows (Tonle's
+    beat schedule): a transactional test's flush removed them."""
+    import pkgutil
 
-    migration = importlib.import_module("payments.migrations.0003_bakong_beat_schedule")
-    migration.create_schedule(apps, None)
+    from django.apps import apps
+    from django.db import migrations
+
+    for app in ("payments", "statements", "reconciliation", "merchants"):
+        package = importlib.import_module(f"{app}.migrations")
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{app}.migrations.{info.name}")
+            source = Path(module.__file__).read_text()
+            if "django_celery_beat" not in source:
+                continue
+            for operation in module.Migration.operations:
+                if isinstance(operation, migrations.RunPython):
+                    operation.code(apps, None)  # they are idempotent
 
 
 def start_worker(

@@ -450,3 +450,16 @@ def test_sandbox_pay_command_refuses_when_the_sandbox_is_off(settings, merchant)
         call_command("sandbox_pay", request.md5, "--json", stdout=out)
     assert json.loads(out.getvalue())["error"] == "configuration_error"
     assert SandboxTransaction.objects.count() == 0
+
+
+def test_a_body_that_is_not_json_is_missing_fields(base, token):
+    answer = httpx.post(
+        f"{base}/v1/check_transaction_by_md5",
+        content=b'{"md5": ',
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errorCode"] == 5
