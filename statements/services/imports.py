@@ -2,9 +2,9 @@
 already present skipped and counted.
 
 Fast path: validated drafts become row tuples written in large batches — SQLite
-`INSERT OR IGNORE` through executemany, PostgreSQL `COPY` into a temporary table then
-`INSERT … ON CONFLICT DO NOTHING` — so the unique (account, external id) key, not a
-race-prone pre-check, is what finally keeps a line single.
+`INSERT … ON CONFLICT DO NOTHING` through executemany, PostgreSQL `COPY` into a
+temporary table then `INSERT … ON CONFLICT DO NOTHING` — so the unique (account,
+external id) key, not a race-prone pre-check, is what finally keeps a line single.
 """
 
 from __future__ import annotations
@@ -415,7 +415,8 @@ def transaction_rows_insert(
     import_batch_id: int | None = None,
 ) -> int:
     """Write drafts as ledger lines in big batches; a line whose (account, external
-    id) exists is left alone. Returns how many were inserted."""
+    id) exists is left alone, any other constraint violation raises. Returns how
+    many were inserted."""
     if not lines:
         return 0
     by_name = {f.name: f for f in Transaction._meta.concrete_fields}
@@ -480,10 +481,12 @@ def _insert_generic(table: str, columns: list[str], rows: list[tuple], vendor) -
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    if vendor == "sqlite":
-        sql = f"INSERT OR IGNORE INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608
-    else:  # pragma: no cover - MySQL and others are not supported deployments
-        sql = f"INSERT IGNORE INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608
+    # only a uniqueness conflict is skipped (SQLite's OR IGNORE would also drop a
+    # row that breaks a NOT NULL or CHECK constraint without a word)
+    sql = (
+        f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) "  # noqa: S608
+        "ON CONFLICT DO NOTHING"
+    )
     inserted = 0
     with connection.cursor() as cursor:
         for start in range(0, len(rows), SQLITE_BATCH):

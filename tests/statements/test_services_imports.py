@@ -206,3 +206,43 @@ def _database_url() -> str:
         return f"sqlite:///{sd['NAME']}"
     auth = sd["USER"] + (f":{sd['PASSWORD']}" if sd["PASSWORD"] else "")
     return f"postgres://{auth}@{sd['HOST']}:{sd['PORT'] or 5432}/{sd['NAME']}"
+
+
+def test_bulk_insert_skips_only_duplicates_and_raises_on_other_violations(khr_account):
+    # given a draft that breaks the whole-riel CHECK (bypassing the parser)
+    from django.db import IntegrityError, transaction
+
+    from statements.imports.parse import LineDraft
+    from statements.services.imports import transaction_rows_insert
+
+    good = LineDraft(
+        2,
+        "K1",
+        dt.datetime(2026, 4, 3, 2, 0, tzinfo=dt.UTC),
+        dt.date(2026, 4, 3),
+        Decimal("1000"),
+        "KHR",
+        "KHQR",
+        "",
+        "",
+        "",
+        "",
+        "",
+        None,
+        None,
+        "",
+        None,
+        None,
+        True,
+    )
+    bad = good._replace(external_id="K2", amount=Decimal("1000.50"))
+    assert (
+        transaction_rows_insert(account=khr_account, lines=[good], source="file") == 1
+    )
+    # when / then: the duplicate is skipped quietly, the broken line is not
+    assert (
+        transaction_rows_insert(account=khr_account, lines=[good], source="file") == 0
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        transaction_rows_insert(account=khr_account, lines=[bad], source="file")
+    assert Transaction.objects.filter(account=khr_account).count() == 1
