@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import unicodedata
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -56,6 +57,8 @@ PAID_STATUSES = (
 
 def _clean_text(value: str | None, *, field: str, limit: int) -> str:
     text = (value or "").strip()
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+        raise InvalidInput(f"{field}: control characters are not allowed", field=field)
     if len(text) > limit:
         raise InvalidInput(
             f"{field}: at most {limit} characters (got {len(text)})", field=field

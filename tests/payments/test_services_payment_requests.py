@@ -444,3 +444,10 @@ def test_create_late_evening_local_time_expires_the_next_day(merchant):
         merchant=merchant, amount="1", currency="USD", expires_in_seconds=3600
     )
     assert pr.expires_at == dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC)
+
+
+def test_payment_request_create_refuses_control_characters_in_labels(merchant):
+    with pytest.raises(InvalidInput, match="store_label: control characters"):
+        payment_request_create(
+            merchant=merchant, amount="1", currency="USD", store_label="Shop\x0b1"
+        )
