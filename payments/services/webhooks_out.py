@@ -313,11 +313,12 @@ def _refused_address(address: str) -> bool:
     )
 
 
-def destination_check(url: str, *, resolver: Resolver | None = None) -> None:
+def destination_check(url: str, *, resolver: Resolver | None = None) -> str | None:
     """Refuse (PermissionError) a URL whose host is or resolves to a private,
-    loopback or link-local address, unless the sandbox is enabled."""
+    loopback or link-local address, unless the sandbox is enabled; return the
+    address to connect to (None in sandbox mode: connect by name)."""
     if settings.SANDBOX_ENABLED:
-        return
+        return None
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -332,6 +333,23 @@ def destination_check(url: str, *, resolver: Resolver | None = None) -> None:
             raise PermissionError(
                 f"{host} resolves to {address}, a private or local address: refused"
             )
+    return addresses[0]
+
+
+def _pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict]:
+    """The URL with its host replaced by the checked address, so a second DNS
+    answer (rebinding) cannot send the request elsewhere; Host and TLS SNI keep
+    the name, so virtual hosts and certificate checks still work."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    literal = f"[{ip}]" if ip.version == 6 else str(ip)
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    host_header = parts.hostname + (f":{parts.port}" if parts.port else "")
+    pinned = parts._replace(netloc=netloc).geturl()
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return pinned, {"Host": host_header}, extensions
 
 
 def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
@@ -402,16 +420,19 @@ def webhook_delivery_attempt(
     error = ""
     started = time.monotonic()
     try:
-        destination_check(endpoint.url, resolver=resolver)
+        address = destination_check(endpoint.url, resolver=resolver)
+        url, host_header, extensions = _pinned(endpoint.url, address)
+        headers = signed_headers(
+            endpoint=endpoint, delivery=delivery, body=body, ts=int(time.time())
+        )
         with httpx.Client(
             timeout=TIMEOUT, follow_redirects=False, transport=transport
         ) as client:
             response = client.post(
-                endpoint.url,
+                url,
                 content=body,
-                headers=signed_headers(
-                    endpoint=endpoint, delivery=delivery, body=body, ts=int(time.time())
-                ),
+                headers={**headers, **host_header},
+                extensions=extensions,
             )
         status_code = response.status_code
         response_text = response.text[:1000]

@@ -73,7 +73,10 @@ def test_attempt_posts_a_body_signed_verifiably_with_core_signing(paid_delivery)
     # then the shop got one POST it can verify with its secret
     (request,) = shop.seen
     assert request.method == "POST"
-    assert str(request.url) == "https://shop.example/hooks"
+    # to the address that was checked, with the name kept for Host and TLS SNI
+    assert str(request.url) == "https://93.184.216.34/hooks"
+    assert request.headers["Host"] == "shop.example"
+    assert request.extensions["sni_hostname"] == "shop.example"
     signature_verify(
         header=request.headers["X-Tonle-Signature"],
         secrets=[secret],
