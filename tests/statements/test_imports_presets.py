@@ -384,7 +384,9 @@ def test_xlsx_export_is_read_with_native_dates_and_numbers():
     assert first.posted_at == dt.datetime(2026, 4, 3, 9, 21, tzinfo=PHNOM_PENH)
 
 
-@pytest.mark.parametrize("preset", ["aba", "acleda", "wing", "hattha", "bakong"])
+@pytest.mark.parametrize(
+    "preset", ["tonle", "aba", "acleda", "wing", "hattha", "bakong", "krungsri"]
+)
 def test_every_preset_is_recognised_from_its_own_header(preset):
     # given a header exactly as the preset documents it
     from statements.imports import PRESETS
