@@ -377,3 +377,18 @@ def test_a_number_where_text_is_expected_is_refused(api_client, route, data, fie
     response = api_client.post(route, data, format="json")
     assert response.status_code == 400
     assert response.json()["message"].startswith(f"{field}:")
+
+
+def test_an_unexpected_failure_is_internal_error_in_the_error_shape(
+    api_client, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("payments.api.views.selectors.payment_request_by_md5", broken)
+    response = api_client.post(
+        "/api/v1/transaction/check", {"md5": "0" * 32}, format="json"
+    )
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "message": "internal error"}
+    assert "on fire" not in response.content.decode()
