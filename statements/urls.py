@@ -40,4 +40,9 @@ urlpatterns: list = [
     path(
         "imports/<int:import_id>/file/", views_imports.import_file, name="import-file"
     ),
+    path(
+        "imports/feeds/<int:connection_id>/sync/",
+        views_imports.feed_sync_request,
+        name="import-feed-sync",
+    ),
 ]

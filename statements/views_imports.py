@@ -1,5 +1,6 @@
 """Statement file import pages: upload -> map columns (preview and errors before
-anything is written) -> import -> result; a history of imports with their files.
+anything is written) -> import -> result; a history of imports with their files;
+the statement feeds with their last sync runs (mismatches shown) and "sync now".
 
 Accountants and owners import; every member (auditors, viewers) sees the history.
 """
@@ -10,16 +11,18 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.exceptions import TonleError
 from merchants import selectors as merchant_selectors
+from merchants.models import ConnectionProvider
 from merchants.permissions import READ_ROLES, WRITE_ROLES, has_role, member_required
 from statements.imports import PRESETS, preset_choices
 from statements.imports.presets import MAPPABLE_FIELDS
-from statements.models import ImportStatus
+from statements.models import FeedSyncRun, ImportStatus
 from statements.services import imports as import_services
 
 FIELD_LABELS = {
@@ -74,6 +77,20 @@ class UploadForm(forms.Form):
         return upload
 
 
+def _feeds(merchant) -> dict:
+    connections = [
+        c
+        for c in merchant_selectors.connection_list(merchant=merchant)
+        if c.provider == ConnectionProvider.STATEMENT_FEED
+    ]
+    runs = (
+        FeedSyncRun.objects.for_merchant(merchant)
+        .select_related("account")
+        .order_by("-started_at", "-pk")[:12]
+    )
+    return {"feeds": connections, "runs": runs}
+
+
 @member_required(READ_ROLES)
 def import_list(request: HttpRequest) -> HttpResponse:
     batches = import_services.import_batch_list(merchant=request.merchant)
@@ -89,8 +106,32 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "presets": PRESETS,
             "max_mb": settings.MAX_UPLOAD_MB,
             "max_rows": settings.MAX_IMPORT_ROWS,
+            **_feeds(request.merchant),
         },
     )
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Ask the worker to sync one feed now (the same task the nightly job runs)."""
+    from statements.tasks import sync_connection
+
+    connection = merchant_selectors.connection_get(
+        merchant=request.merchant, connection_id=connection_id
+    )
+    if connection.provider != ConnectionProvider.STATEMENT_FEED or (
+        connection.revoked_at is not None
+    ):
+        messages.error(request, "Only an active statement feed can be synced.")
+        return redirect("statements:import-list")
+    transaction.on_commit(lambda: sync_connection.delay(connection.pk))
+    messages.success(
+        request,
+        f"Sync of {connection.account.label if connection.account else connection} "
+        "requested; new lines appear when the worker has read the feed.",
+    )
+    return redirect("statements:import-list")
 
 
 @require_POST
@@ -109,6 +150,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 "presets": PRESETS,
                 "max_mb": settings.MAX_UPLOAD_MB,
                 "max_rows": settings.MAX_IMPORT_ROWS,
+                **_feeds(request.merchant),
             },
             status=400,
         )

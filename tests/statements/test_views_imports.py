@@ -175,3 +175,73 @@ def test_another_merchants_import_is_not_found(owner_client, other_merchant):
     response = upload(owner_client, account_b, canonical(GOOD))
     assert response.status_code == 400
     assert ImportBatch.objects.count() == 1
+
+
+def test_feed_mismatch_is_shown_on_the_imports_page(viewer_client, merchant):
+    # given a feed connection whose last window did not add up
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from statements.models import FeedSyncRun
+    from tests.factories import ConnectionFactory
+
+    account = AccountFactory(merchant=merchant, name="Hattha current")
+    connection = ConnectionFactory(
+        account=account,
+        merchant=merchant,
+        last_sync_status="warning",
+        last_sync_message="2026-03-01..2026-03-31: the bank reports closing 105.00",
+    )
+    FeedSyncRun.objects.create(
+        merchant=merchant,
+        connection=connection,
+        account=account,
+        window_start=dt.date(2026, 3, 1),
+        window_end=dt.date(2026, 3, 31),
+        currency="USD",
+        reported_closing=Decimal("105.00"),
+        computed_closing=Decimal("100.00"),
+        mismatch=True,
+        status="warning",
+        started_at=timezone.now(),
+    )
+    # when
+    body = viewer_client.get(reverse("statements:import-list")).content.decode()
+    # then
+    assert "the bank reports closing 105.00" in body
+    assert "does not add up" in body and "105.00" in body and "100.00" in body
+    assert "Sync now" not in body  # viewers cannot start a sync
+
+
+def test_sync_now_enqueues_the_feed_task_by_id(
+    accountant_client, merchant, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a feed connection
+    from statements import tasks
+    from tests.factories import ConnectionFactory
+
+    connection = ConnectionFactory(account=AccountFactory(merchant=merchant))
+    sent = []
+    monkeypatch.setattr(tasks.sync_connection, "delay", lambda pk: sent.append(pk))
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = accountant_client.post(
+            reverse("statements:import-feed-sync", args=[connection.pk])
+        )
+    # then
+    assert response.status_code == 302
+    assert sent == [connection.pk]
+
+
+def test_sync_now_is_refused_for_viewers_and_other_merchants(
+    viewer_client, owner_client, other_merchant, merchant
+):
+    from tests.factories import ConnectionFactory
+
+    mine = ConnectionFactory(account=AccountFactory(merchant=merchant))
+    theirs = ConnectionFactory(account=AccountFactory(merchant=other_merchant))
+    url = "statements:import-feed-sync"
+    assert viewer_client.post(reverse(url, args=[mine.pk])).status_code == 403
+    assert owner_client.post(reverse(url, args=[theirs.pk])).status_code == 404
