@@ -420,3 +420,29 @@ def test_a_push_signed_with_the_wrong_secret_posts_nothing(connection, live_serv
     # then
     assert status in (400, 401, 403)
     assert Transaction.objects.count() == 0
+
+
+def test_a_riel_account_syncs_to_the_riel(feed_url, merchant):
+    # given a KHR account on the feed
+    account = AccountFactory(
+        merchant=merchant, provider="hattha", currency="KHR", number="001-KHR-9"
+    )
+    connection = ConnectionFactory(
+        account=account,
+        merchant=merchant,
+        base_url=feed_url,
+        credentials={"client_id": "demo", "client_secret": "demo-feed-secret"},
+    )
+    sandbox.switches_set(currency={account.number: "KHR"})
+    expected = sandbox.statement_items(account.number, *MARCH, "KHR")
+    # when
+    result = statement_feed_sync(
+        connection_id=connection.pk, date_from=MARCH[0], date_to=MARCH[1]
+    )
+    # then
+    amounts = list(
+        Transaction.objects.filter(account=account).values_list("amount", flat=True)
+    )
+    assert result.status == "ok" and len(amounts) == len(expected)
+    assert all(a == a.to_integral_value() for a in amounts)
+    assert sum(amounts) == sum(Decimal(i["amount"]) for i in expected)
