@@ -212,7 +212,10 @@ def _paid_apply(connection: Connection, event: dict[str, Any]) -> str:
     currency = str(event.get("currency") or "").strip().upper()
     if not currency:
         raise InvalidInput("currency: missing", field="currency")
-    hash_ = str(event.get("hash") or event.get("transaction_id") or "").strip()
+    raw_id = event.get("hash") or event.get("transaction_id") or ""
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        raise InvalidInput("transaction_id: must be text", field="transaction_id")
+    hash_ = str(raw_id).strip()
     if not hash_:
         raise InvalidInput("transaction_id: missing", field="transaction_id")
     if (
@@ -289,6 +292,12 @@ def inbound_event_process(*, inbound_event_id: int) -> InboundEvent | None:
             raise
         except TonleError as exc:
             status, message = InboundEvent.Status.FAILED, exc.message
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # a payload we could not read: mark it, so the sweeper does not
+            # retry it forever; the raw event stays for a person to look at
+            logger.exception("webhooks.in.crashed", extra={"id": inbound.pk})
+            status = InboundEvent.Status.FAILED
+            message = f"could not process: {type(exc).__name__}: {exc}"
         InboundEvent.objects.filter(pk=inbound.pk).update(
             status=status, error=message[:2000], processed_at=timezone.now()
         )

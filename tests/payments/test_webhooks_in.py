@@ -330,3 +330,27 @@ def test_unknown_event_type_is_stored_and_ignored(connection):
     event = InboundEvent.objects.get()
     assert event.status == InboundEvent.Status.IGNORED
     assert "not one Tonle acts on" in event.error
+
+
+def test_paid_event_with_a_transaction_id_that_is_not_text_fails(connection, pending):
+    body = json.dumps(_paid_event(pending, transaction_id=["not", "text"])).encode()
+    _post(connection.pk, body, header=_signed(body))
+    event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    assert event.status == InboundEvent.Status.FAILED
+    assert event.error == "transaction_id: must be text"
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PENDING
+
+
+def test_an_event_that_crashes_processing_is_marked_failed_not_retried_forever(
+    connection, pending, monkeypatch
+):
+    def crash(**kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("payments.services.webhooks_in.bakong_transaction_apply", crash)
+    body = json.dumps(_paid_event(pending)).encode()
+    _post(connection.pk, body, header=_signed(body))
+    event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    assert event.status == InboundEvent.Status.FAILED
+    assert "KeyError" in event.error
