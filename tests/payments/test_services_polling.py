@@ -531,8 +531,10 @@ def test_two_pollers_whose_claims_both_lapse_still_apply_once(merchant, monkeypa
     monkeypatch.setattr(polling, "CLAIM_LEASE", dt.timedelta(seconds=-60))
     request = pending_request(merchant)
     both_asked = threading.Barrier(2)
+    first_asking = threading.Event()
 
     def answer(http_request):
+        first_asking.set()
         both_asked.wait(timeout=10)  # both pollers are inside their Bakong call
         return bulk_answer({request.md5: paid_data(request)})(http_request)
 
@@ -547,9 +549,11 @@ def test_two_pollers_whose_claims_both_lapse_still_apply_once(merchant, monkeypa
         finally:
             connections.close_all()
 
+    # when the second poller claims while the first is asking Bakong
     threads = [threading.Thread(target=poller) for _ in range(2)]
-    for t in threads:
-        t.start()
+    threads[0].start()
+    assert first_asking.wait(timeout=10)
+    threads[1].start()
     for t in threads:
         t.join(timeout=30)
     # then both saw it paid, but it was applied once
