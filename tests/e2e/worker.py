@@ -79,7 +79,8 @@ def broker_env(tmp_path: Path) -> dict[str, str]:
         base = int(parts.path.lstrip("/") or 0)
         xdist = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
         offset = int(xdist[2:] or 0) if xdist.startswith("gw") else 0
-        db_number = (base + 1 + offset) % 16
+        # Below the tests' own database number, one per xdist worker (never db 0).
+        db_number = (base - 1 - offset) % 16 or 15
         private = urlunsplit(parts._replace(path=f"/{db_number}"))
         return {"CELERY_BROKER_URL": private, "CACHE_URL": private}
     folder = tmp_path / "celery"
