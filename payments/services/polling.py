@@ -48,6 +48,8 @@ CLAIM_LEASE = dt.timedelta(seconds=30)
 SWEEP_LAG = dt.timedelta(seconds=30)
 DEFAULT_LIMIT = 500
 DEFAULT_CONCURRENCY = 5
+# How long past the grace a request Bakong could not answer for keeps being asked.
+LAST_LOOK_WINDOW = dt.timedelta(hours=1)
 # Tolerance for a task that runs a moment before its request is due.
 DUE_TOLERANCE = dt.timedelta(seconds=1)
 
@@ -164,16 +166,23 @@ def payment_request_ids_due(
 
 def payment_requests_expire(*, now: dt.datetime | None = None) -> int:
     """Mark `expired` the pending requests whose grace after expiry is over and that
-    were looked at after expiry (or are no longer polled). Conditional: a request a
-    poller settles at the same moment keeps its new status."""
+    Bakong answered for after expiry (or that are no longer polled, or that Bakong
+    has not answered for an hour past the grace). Conditional: a request a poller
+    settles at the same moment keeps its new status."""
     now = now or timezone.now()
+    cutoff = now - grace_period()
     expired = (
         PaymentRequest.objects.filter(
             status=PaymentStatus.PENDING,
             expires_at__isnull=False,
-            expires_at__lt=now - grace_period(),
+            expires_at__lt=cutoff,
         )
-        .filter(Q(last_checked_at__gte=F("expires_at")) | Q(next_check_at=None))
+        .filter(
+            Q(last_checked_at__gte=F("expires_at"))
+            | Q(next_check_at=None)
+            # Bakong never answered for it: give up a while after the grace.
+            | Q(expires_at__lt=cutoff - LAST_LOOK_WINDOW)
+        )
         .update(status=PaymentStatus.EXPIRED, next_check_at=None)
     )
     if expired:
@@ -295,6 +304,8 @@ def _record(
     checks: list[PaymentCheck] = []
     reschedule: dict[dt.datetime | None, list[int]] = {}
     postpone: dict[dt.datetime, list[int]] = {}  # not asked: no attempt counted
+    # Asked, no answer: an attempt, but not a look (expiry waits for a real look).
+    failed: dict[dt.datetime, list[int]] = {}
     looked: list[int] = []
     for item in due:
         answer = answers.get(item.pk)
@@ -324,7 +335,7 @@ def _record(
             if next_at is None and item.expires_at is not None:
                 # Past the grace but Bakong could not say: look once more soon.
                 next_at = now + check_interval(age=now - item.created_at)
-            reschedule.setdefault(next_at, []).append(item.pk)
+            failed.setdefault(next_at, []).append(item.pk)
             continue
         stats.checked += 1
         if answer.status is CheckStatus.FOUND and answer.transaction is not None:
@@ -393,6 +404,10 @@ def _record(
                 last_checked_at=now,
                 check_attempts=F("check_attempts") + 1,
             )
+        for next_at, pks in failed.items():
+            PaymentRequest.objects.filter(
+                pk__in=pks, status=PaymentStatus.PENDING
+            ).update(next_check_at=next_at, check_attempts=F("check_attempts") + 1)
         for next_at, pks in postpone.items():
             PaymentRequest.objects.filter(
                 pk__in=pks, status=PaymentStatus.PENDING

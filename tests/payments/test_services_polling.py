@@ -563,3 +563,37 @@ def test_two_pollers_whose_claims_both_lapse_still_apply_once(merchant, monkeypa
     assert sum(r.paid for r in results) >= 1
     request.refresh_from_db()
     assert request.status == PaymentStatus.PAID
+
+
+@pytest.mark.django_db
+def test_a_last_look_that_fails_does_not_expire_the_request(merchant, settings):
+    # given a request past its grace that Bakong has not answered for since expiry
+    settings.PAYMENT_EXPIRY_GRACE_SECONDS = 300
+    with freeze_time(NOW - dt.timedelta(seconds=2000)):
+        request = pending_request(merchant, expires_in=900, next_check_at=NOW)
+    down = FakeBakong().on("check_transaction_by_md5_list", httpx.Response(503))
+    # when the last look fails
+    with freeze_time(NOW):
+        payments_poll_due(access=access_for(down))
+    # then it is still pending and asked again soon
+    request.refresh_from_db()
+    assert request.status == PaymentStatus.PENDING
+    assert request.next_check_at == NOW + 30 * S
+    # and once Bakong answers, it is expired
+    up = FakeBakong().on("check_transaction_by_md5_list", bulk_answer({}))
+    with freeze_time(NOW + 30 * S):
+        payments_poll_due(access=access_for(up))
+    request.refresh_from_db()
+    assert request.status == PaymentStatus.EXPIRED
+
+
+@pytest.mark.django_db
+def test_a_request_bakong_never_answers_for_expires_an_hour_after_the_grace(
+    merchant, settings
+):
+    settings.PAYMENT_EXPIRY_GRACE_SECONDS = 300
+    with freeze_time(NOW - dt.timedelta(hours=3)):
+        request = pending_request(merchant, expires_in=900, next_check_at=NOW)
+    assert polling.payment_requests_expire(now=NOW) == 1
+    request.refresh_from_db()
+    assert request.status == PaymentStatus.EXPIRED
