@@ -1,4 +1,4 @@
-"""Settings for the real worker of tests/statements/test_e2e_packs.py: the default
+"""Settings for the real worker of tests/e2e/test_statement_packs.py: the default
 settings with media in the folder the test process reads."""
 
 import os

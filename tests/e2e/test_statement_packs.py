@@ -12,7 +12,6 @@ from django.conf import settings as django_settings
 from merchants.models import AuditEvent
 from statements.models import PackStatus, StatementPack
 from statements.services.packs import statement_pack_verify
-from tests.e2e.conftest import browser, page  # noqa: F401
 from tests.e2e.worker import start_worker, stop_worker
 from tests.factories import MembershipFactory, UserFactory
 from tests.statements.factories import PP, line
@@ -22,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_auditor_builds_and_downloads_a_pack_built_by_a_real_worker(
     live_server,
-    page,  # noqa: F811
+    page,
     merchant,
     khr_account,
     tmp_path,
