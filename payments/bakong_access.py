@@ -153,7 +153,7 @@ class BakongAccess:
 
     @classmethod
     def from_settings(
-        cls, *, transport: httpx.BaseTransport | None = None
+        cls, transport: httpx.BaseTransport | None = None
     ) -> BakongAccess:
         """Access to the configured provider (BAKONG_BASE_URL or the sandbox)."""
         return cls(client=BakongClient.from_settings(transport=transport))

@@ -175,7 +175,7 @@ class BakongClient(HttpClient):
 
     @classmethod
     def from_settings(
-        cls, *, transport: httpx.BaseTransport | None = None
+        cls, transport: httpx.BaseTransport | None = None
     ) -> BakongClient:
         """A client for the configured provider (or the built-in sandbox)."""
         return cls(

@@ -39,7 +39,7 @@ def fake(monkeypatch) -> FakeBakong:
     """Every BakongAccess the tasks build talks to this scripted Bakong."""
     bakong = FakeBakong()
 
-    def from_settings(cls, *, transport=None):
+    def from_settings(cls, transport=None):
         client = BakongClient(base_url=BASE, token="tok", transport=bakong.transport())
         return cls(client=client, email="dev@shop.kh")
 
