@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -470,14 +472,15 @@ def transaction_rows_insert(
             *tail,
         )
 
-    rows = [row_of(d) for d in lines]
+    # rows are built as they are written, so only one batch of them is in memory
+    rows = (row_of(d) for d in lines)
     table = Transaction._meta.db_table
     if postgres:
         return _insert_postgres(table, columns, rows)
-    return _insert_generic(table, columns, rows, connection.vendor)
+    return _insert_generic(table, columns, rows)
 
 
-def _insert_generic(table: str, columns: list[str], rows: list[tuple], vendor) -> int:
+def _insert_generic(table: str, columns: list[str], rows: Iterator[tuple]) -> int:
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
@@ -489,14 +492,13 @@ def _insert_generic(table: str, columns: list[str], rows: list[tuple], vendor) -
     )
     inserted = 0
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), SQLITE_BATCH):
-            chunk = rows[start : start + SQLITE_BATCH]
+        while chunk := list(itertools.islice(rows, SQLITE_BATCH)):
             cursor.executemany(sql, chunk)
             inserted += max(cursor.rowcount, 0)
     return inserted
 
 
-def _insert_postgres(table: str, columns: list[str], rows: list[tuple]) -> int:
+def _insert_postgres(table: str, columns: list[str], rows: Iterator[tuple]) -> int:
     """COPY into a temp table shaped like the ledger, then one INSERT … SELECT …
     ON CONFLICT DO NOTHING (the unique key decides; rowcount is exact)."""
     qn = connection.ops.quote_name
