@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 
 from core.signing import signature_compute, signature_header
 from payments.models import InboundEvent, PaymentRequest, PaymentStatus
@@ -156,6 +157,7 @@ def test_missing_signature_is_refused(connection, pending):
     assert "missing signature" in response.json()["message"]
 
 
+@freeze_time("2026-12-01 10:00:00")
 def test_stale_timestamp_is_refused(connection, pending):
     body = json.dumps(_paid_event(pending)).encode()
     response = _post(
@@ -166,6 +168,7 @@ def test_stale_timestamp_is_refused(connection, pending):
     assert InboundEvent.objects.count() == 0
 
 
+@freeze_time("2026-12-01 10:00:00")
 def test_future_timestamp_is_refused(connection, pending):
     body = json.dumps(_paid_event(pending)).encode()
     response = _post(
@@ -354,3 +357,16 @@ def test_an_event_that_crashes_processing_is_marked_failed_not_retried_forever(
     event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
     assert event.status == InboundEvent.Status.FAILED
     assert "KeyError" in event.error
+
+
+@freeze_time("2026-12-01 10:00:00")
+def test_timestamp_300_seconds_off_is_still_accepted(connection, pending):
+    body = json.dumps(_paid_event(pending)).encode()
+    ahead = _post(connection.pk, body, header=_signed(body, ts=int(time.time()) + 300))
+    behind = _post(
+        connection.pk,
+        body,
+        header=_signed(body, ts=int(time.time()) - 300),
+        delivery="dlv-2",
+    )
+    assert (ahead.status_code, behind.status_code) == (202, 202)
