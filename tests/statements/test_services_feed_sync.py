@@ -446,3 +446,19 @@ def test_a_riel_account_syncs_to_the_riel(feed_url, merchant):
     assert result.status == "ok" and len(amounts) == len(expected)
     assert all(a == a.to_integral_value() for a in amounts)
     assert sum(amounts) == sum(Decimal(i["amount"]) for i in expected)
+
+
+def test_reading_stops_at_the_page_bound_and_says_so(
+    connection, small_pages, monkeypatch
+):
+    # given a bound of 2 pages of 10 per window (the month has more)
+    monkeypatch.setattr(feed_sync, "MAX_PAGES", 2)
+    sandbox.switches_set(pages_lie="more")
+    # when
+    result = statement_feed_sync(
+        connection_id=connection.pk, date_from=MARCH[0], date_to=MARCH[1]
+    )
+    # then the sync did not run away, and the gap is not hidden
+    assert len(ledger_ids(connection.account)) <= 2 * 10
+    assert result.status == "warning"
+    assert any("stopped after 2 pages" in w for w in result.warnings)
