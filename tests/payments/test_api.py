@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from freezegun import freeze_time
 from rest_framework.test import APIClient
 
 from merchants.services import api_key_create, api_key_revoke
@@ -338,6 +339,7 @@ def test_qr_image_png_and_svg_with_etag_and_304(api_client, merchant):
     assert again.content == b""
 
 
+@freeze_time("2026-12-01 10:00:30")  # one rate-limit minute
 def test_rate_limit_answers_429_with_retry_after(api_client, settings):
     settings.API_RATE_LIMIT_PER_MINUTE = 3
     answers = [api_client.get("/api/v1/me") for _ in range(4)]
@@ -345,10 +347,11 @@ def test_rate_limit_answers_429_with_retry_after(api_client, settings):
     assert [a["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
     limited = answers[-1]
     assert limited.json()["error"] == "rate_limit_exceeded"
-    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert limited["Retry-After"] == "30"  # until the minute ends
     assert limited["X-RateLimit-Limit"] == "3"
 
 
+@freeze_time("2026-12-01 10:00:30")  # one rate-limit minute
 def test_rate_limit_is_per_key(merchant, settings):
     settings.API_RATE_LIMIT_PER_MINUTE = 1
     first = _client(api_key_create(merchant=merchant)[1])
