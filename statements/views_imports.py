@@ -105,7 +105,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "can_import": can_import,
             "presets": PRESETS,
             "max_mb": settings.MAX_UPLOAD_MB,
-            "max_rows": settings.MAX_IMPORT_ROWS,
+            "max_rows": f"{settings.MAX_IMPORT_ROWS:,}",
             **_feeds(request.merchant),
         },
     )
@@ -149,7 +149,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 "can_import": True,
                 "presets": PRESETS,
                 "max_mb": settings.MAX_UPLOAD_MB,
-                "max_rows": settings.MAX_IMPORT_ROWS,
+                "max_rows": f"{settings.MAX_IMPORT_ROWS:,}",
                 **_feeds(request.merchant),
             },
             status=400,
