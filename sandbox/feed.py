@@ -416,3 +416,56 @@ def push_send(*, webhook_url: str, secret: str, payload: dict[str, Any]) -> int:
         timeout=10,
     )
     return response.status_code
+
+
+@csrf_exempt
+@require_POST
+def push(request: HttpRequest) -> HttpResponse:
+    """Demo helper: the bank posts a new KHQR sale on a connected account and
+    pushes it to Tonle's signed inbound webhook. Body {"connection_id": N}."""
+    from merchants.models import Connection
+
+    data = _body(request)
+    connection = (
+        Connection.objects.select_related("account")
+        .filter(pk=data.get("connection_id"), provider="statement_feed")
+        .first()
+    )
+    if connection is None or connection.account is None:
+        return _error(404, "no statement feed connection with that connection_id")
+    secret = (connection.credentials or {}).get("webhook_secret")
+    if not secret:
+        return _error(400, "the connection has no webhook_secret credential")
+    account = connection.account
+    # a new KHQR sale "now", which the feed will also list from now on (for an hour),
+    # so a later sync confirms the pushed line instead of adding a second one
+    zone = zone_for_currency(account.currency)
+    now = timezone.now().astimezone(zone).replace(microsecond=0)
+    token = secrets.token_hex(4).upper()
+    khr = account.currency == "KHR"
+    amount = Decimal(secrets.randbelow(900) + 100) * (100 if khr else Decimal("0.01"))
+    item = {
+        "txn_id": f"SBXP{token}",
+        "posted_at": now.isoformat(),
+        "value_date": now.date().isoformat(),
+        "amount": _money(amount, account.currency),
+        "ccy": account.currency,
+        "channel": "KHQR",
+        "counterparty": "Walk-in customer",
+        "bakong_trace": hashlib.sha256(token.encode()).hexdigest(),
+        "ref": f"PUSH-DEMO-{token}",
+        "status": "SUCCESS",
+    }
+    extra = dict(switches_get()["extra_items"])
+    extra[account.number] = [*extra.get(account.number, []), item]
+    switches_set(extra_items=extra)
+    closing = balance_before(
+        account.number, now.date() + dt.timedelta(days=1), account.currency
+    ) + sum(Decimal(i["amount"]) for i in extra[account.number])
+    payload = push_payload(account.number, item, _money(closing, account.currency))
+    status = push_send(
+        webhook_url=request.build_absolute_uri(f"/webhooks/in/{connection.pk}/"),
+        secret=secret,
+        payload=payload,
+    )
+    return JsonResponse({"pushed": payload, "webhook_status": status})

@@ -1,4 +1,5 @@
-"""The sandbox bank statement feed (see sandbox/feed.py): POST token/, statement/."""
+"""The sandbox bank statement feed (see sandbox/feed.py): POST token, statement,
+and push (a demo helper that sends a signed transaction.posted to Tonle)."""
 
 from django.urls import path
 
@@ -7,4 +8,5 @@ from sandbox import feed
 urlpatterns = [
     path("token", feed.token, name="sandbox-feed-token"),
     path("statement", feed.statement, name="sandbox-feed-statement"),
+    path("push", feed.push, name="sandbox-feed-push"),
 ]

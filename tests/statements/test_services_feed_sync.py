@@ -462,3 +462,31 @@ def test_reading_stops_at_the_page_bound_and_says_so(
     assert len(ledger_ids(connection.account)) <= 2 * 10
     assert result.status == "warning"
     assert any("stopped after 2 pages" in w for w in result.warnings)
+
+
+def test_sandbox_push_posts_a_new_sale_that_the_next_sync_confirms(
+    connection, live_server
+):
+    # given a connection with a webhook secret
+    import httpx
+
+    Connection.objects.filter(pk=connection.pk).update(
+        credentials={**connection.credentials, "webhook_secret": "demo-secret"}
+    )
+    # when the sandbox bank pushes a new sale
+    answer = httpx.post(
+        f"{live_server.url}/sandbox/feed/push", json={"connection_id": connection.pk}
+    ).json()
+    # then it is in the ledger at once, as a push line
+    assert answer["webhook_status"] in (200, 202)
+    ref = answer["pushed"]["ref"]
+    line = Transaction.objects.get(reference=ref)
+    assert line.source == "push"
+    assert line.amount == Decimal(answer["pushed"]["amount"])
+    # and today's feed sync confirms it without a second line
+    today = timezone.localdate()
+    result = statement_feed_sync(
+        connection_id=connection.pk, date_from=today, date_to=today
+    )
+    assert result.confirmed == 1
+    assert Transaction.objects.filter(reference=ref).count() == 1
