@@ -235,12 +235,74 @@ def run_case(case: str, account_id: int, out_dir: Path) -> dict:
     }
 
 
+def page_bench(size: int) -> list[dict]:
+    """The Transactions page and API over a ledger of `size` lines (one merchant):
+    first page, a page deep in (by cursor), filtered pages; each timed."""
+    prepare_ledger = size
+    _django()
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from merchants.models import Membership, Merchant
+    from merchants.services import api_key_create
+    from statements.models import Transaction
+
+    setup_test_environment()
+    merchant = Merchant.objects.get(legal_name="Bench Trading Co., Ltd.")
+    have = Transaction.objects.filter(merchant=merchant).count()
+    if have < prepare_ledger:
+        raise SystemExit(f"the bench ledger has {have} lines; run --prepare first")
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-owner")
+    Membership.objects.get_or_create(user=user, merchant=merchant, role="owner")
+    client = Client()
+    client.force_login(user)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {api_key_create(merchant=merchant)[1]}")
+    results = []
+
+    def timed(label: str, fetch) -> object:
+        started = time.perf_counter()
+        response = fetch()
+        seconds = time.perf_counter() - started
+        assert response.status_code == 200, (label, response.status_code)
+        results.append({"case": label, "seconds": round(seconds, 3)})
+        return response
+
+    client.get("/statements/transactions/")  # warm up: templates, caches
+    first = timed("page 1", lambda: client.get("/statements/transactions/"))
+    cursor = first.context["page"].next_cursor
+    for _ in range(20):  # walk 20 pages in
+        page = client.get("/statements/transactions/", {"after": cursor})
+        cursor = page.context["page"].next_cursor
+    timed("page 22 (cursor)", lambda: client.get(
+        "/statements/transactions/", {"after": cursor}))  # fmt: skip
+    timed("channel=BILL", lambda: client.get(
+        "/statements/transactions/", {"channel": "BILL"}))  # fmt: skip
+    timed("q=Lucky", lambda: client.get(
+        "/statements/transactions/", {"q": "Lucky"}))  # fmt: skip
+    timed("sort=-amount", lambda: client.get(
+        "/statements/transactions/", {"sort": "-amount"}))  # fmt: skip
+    timed("one day (totals)", lambda: client.get(
+        "/statements/transactions/",
+        {"date_from": "2026-06-01", "date_to": "2026-06-01"}))  # fmt: skip
+    timed("API limit=500", lambda: api.get(
+        "/api/v1/transactions", {"limit": 500}))  # fmt: skip
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--case")
     parser.add_argument("--account", type=int)
     parser.add_argument("--prepare", action="store_true")
+    parser.add_argument(
+        "--pages",
+        type=int,
+        metavar="N",
+        help="time the Transactions page and API over an N-line ledger instead",
+    )
     args = parser.parse_args()
     out_dir = BENCH_DIR / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -250,6 +312,15 @@ def main() -> None:
         return
     if args.prepare:  # a child process: the bench database
         print(json.dumps(prepare(sizes)))
+        return
+    if args.pages:
+        subprocess.run(
+            [sys.executable, __file__, "--prepare", "--sizes", str(args.pages)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        print(f"Transactions page and API, merchant ledger of {args.pages:,}+ lines")
+        for row in page_bench(args.pages):
+            print(f"{row['case']:<20}{row['seconds']:>8.3f} s")
         return
     # The parent stays small (no Django): Linux keeps ru_maxrss across exec, so a
     # child forked from a big parent would report the parent's size.
