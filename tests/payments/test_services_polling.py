@@ -535,7 +535,7 @@ def test_two_pollers_whose_claims_both_lapse_still_apply_once(merchant, monkeypa
 
     def answer(http_request):
         first_asking.set()
-        both_asked.wait(timeout=10)  # both pollers are inside their Bakong call
+        both_asked.wait(timeout=60)  # both pollers are inside their Bakong call
         return bulk_answer({request.md5: paid_data(request)})(http_request)
 
     fake = FakeBakong().on("check_transaction_by_md5_list", answer)
@@ -552,10 +552,10 @@ def test_two_pollers_whose_claims_both_lapse_still_apply_once(merchant, monkeypa
     # when the second poller claims while the first is asking Bakong
     threads = [threading.Thread(target=poller) for _ in range(2)]
     threads[0].start()
-    assert first_asking.wait(timeout=10)
+    assert first_asking.wait(timeout=60)
     threads[1].start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=120)
     # then both saw it paid, but it was applied once
     assert failures == []
     assert len(fake.seen) == 2
