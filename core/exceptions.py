@@ -20,7 +20,7 @@ class InvalidInput(TonleError):
 
 class MerchantNotConfigured(TonleError):
     code = "merchant_not_configured"
-    http_status = 422
+    http_status = 400  # as the KHQR gateways shops already integrate with
 
 
 class Unauthorized(TonleError):

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from core.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
+from core.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from core.money import CURRENCIES
 from merchants.models import (
     Account,
@@ -263,7 +263,8 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     ):
         raise Unauthorized("the API key is not valid")
     if api_key.revoked_at is not None:
-        raise Unauthorized("the API key has been revoked")
+        # 403 as the KHQR gateways answer: the key is known, but no longer allowed
+        raise Forbidden("the API key has been revoked")
     if not api_key.merchant.is_active:
         raise Unauthorized("the merchant behind this API key is not active")
     now = timezone.now()

@@ -61,7 +61,8 @@ def error(description: str) -> OpenApiResponse:
 
 
 COMMON_ERRORS = {
-    401: error("`unauthorized`: no API key, a malformed, unknown or revoked key"),
+    401: error("`unauthorized`: no API key, or a malformed or unknown key"),
+    403: error("`forbidden`: the API key was revoked"),
     429: error(
         "`rate_limit_exceeded`: too many calls this minute; wait `Retry-After` seconds"
     ),

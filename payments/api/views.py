@@ -252,9 +252,11 @@ class QrCreateApi(MerchantApiView):
                 description="The same order_id / Idempotency-Key again: the code "
                 "made the first time, with `idempotent_replay: true`",
             ),
-            400: error("`invalid_input`: a field is wrong (the message names it)"),
+            400: error(
+                "`invalid_input`: a field is wrong (the message names it); "
+                "`merchant_not_configured`: the merchant has no Bakong account id yet"
+            ),
             409: error("`conflict`: this order_id was used with other fields"),
-            422: error("`merchant_not_configured`: no Bakong account id yet"),
             **COMMON_ERRORS,
         },
         examples=[

@@ -34,11 +34,12 @@ def test_a_missing_key_is_unauthorized_with_the_error_shape(db):
     assert response.data["error"] == "unauthorized"
 
 
-def test_a_revoked_key_is_unauthorized(merchant):
+def test_a_revoked_key_is_forbidden(merchant):
     api_key, raw = api_key_create(merchant=merchant)
     api_key_revoke(merchant=merchant, api_key_id=api_key.pk)
     response = _call(raw)
-    assert response.status_code == 401
+    assert response.status_code == 403
+    assert response.data["error"] == "forbidden"
     assert "revoked" in response.data["message"]
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from core.exceptions import Conflict, InvalidInput, Unauthorized
+from core.exceptions import Conflict, Forbidden, InvalidInput, Unauthorized
 from merchants.models import ApiKey, AuditEvent
 from merchants.services import (
     account_create,
@@ -77,5 +77,5 @@ def test_api_key_with_a_wrong_secret_is_refused(merchant):
 def test_revoked_key_is_refused(merchant):
     api_key, plaintext = api_key_create(merchant=merchant)
     api_key_revoke(merchant=merchant, api_key_id=api_key.pk)
-    with pytest.raises(Unauthorized, match="revoked"):
+    with pytest.raises(Forbidden, match="revoked"):
         api_key_authenticate(raw_key=plaintext)

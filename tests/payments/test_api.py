@@ -155,7 +155,7 @@ def test_qr_create_without_bakong_account_id_is_merchant_not_configured(
     merchant.save()
     response = api_client.post("/api/v1/qr", {"amount": "1"}, format="json")
     assert response.json()["error"] == "merchant_not_configured"
-    assert response.status_code == 422
+    assert response.status_code == 400
 
 
 def test_qr_create_defaults_to_the_merchants_currency(api_client, merchant):
@@ -192,7 +192,8 @@ def test_a_revoked_key_is_refused(merchant):
     key, raw = api_key_create(merchant=merchant)
     api_key_revoke(merchant=merchant, api_key_id=key.pk)
     response = _client(raw).get("/api/v1/me")
-    assert response.status_code == 401
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
     assert "revoked" in response.json()["message"]
 
 
