@@ -117,10 +117,15 @@ def _bank_statement(*, account: Account, date_from: dt.date) -> Statement | None
 
 
 def balance_before(
-    *, account: Account, instant: dt.datetime, through_pk: int | None = None
+    *,
+    account: Account,
+    instant: dt.datetime,
+    through_pk: int | None = None,
+    until: dt.datetime | None = None,
 ) -> tuple[Decimal, str]:
     """The account's balance just before `instant` from its history: the last line's
-    bank balance_after plus any later lines without one; else Σ of every line."""
+    bank balance_after plus any later lines without one; else what the first bank
+    balance after `instant` (and before `until`) implies; else Σ of every line."""
     before = Transaction.objects.for_merchant(account.merchant).filter(
         account=account, posted_at__lt=instant
     )
@@ -133,12 +138,12 @@ def balance_before(
         .first()
     )
     if anchor is None:
-        total = before.aggregate(total=Sum("amount"))["total"] or Decimal(0)
         implied = _balance_from_next_anchor(
-            account=account, instant=instant, through_pk=through_pk
+            account=account, instant=instant, through_pk=through_pk, until=until
         )
         if implied is not None:
             return implied, OPENING_HISTORY
+        total = before.aggregate(total=Sum("amount"))["total"] or Decimal(0)
         return total, OPENING_COMPUTED
     posted_at, pk, balance_after = anchor
     later = before.filter(
@@ -148,7 +153,11 @@ def balance_before(
 
 
 def _balance_from_next_anchor(
-    *, account: Account, instant: dt.datetime, through_pk: int | None
+    *,
+    account: Account,
+    instant: dt.datetime,
+    through_pk: int | None,
+    until: dt.datetime | None,
 ) -> Decimal | None:
     """With no bank balance before `instant`, the first one after it tells the
     balance at `instant`: its balance_after minus the lines from `instant` up to and
@@ -158,6 +167,8 @@ def _balance_from_next_anchor(
     )
     if through_pk is not None:
         after = after.filter(pk__lte=through_pk)
+    if until is not None:  # bounded: never scan the rest of a long history
+        after = after.filter(posted_at__lt=until)
     anchor = (
         after.filter(balance_after__isnull=False)
         .order_by("posted_at", "pk")
@@ -185,7 +196,7 @@ def period_balance(
     through_pk = last_line_pk(account=account)
 
     history, history_source = balance_before(
-        account=account, instant=start, through_pk=through_pk
+        account=account, instant=start, through_pk=through_pk, until=end
     )
     bank = _bank_statement(account=account, date_from=date_from)
     if bank is not None:
