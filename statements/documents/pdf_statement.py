@@ -4,11 +4,11 @@ Why not platypus: one LongTable of 100k rows takes about a minute and holds ever
 row; the canvas draws ~15k rows a second in bounded memory. The page count is known
 before the first page (rows per page are fixed), so "page X of Y" needs one pass.
 
-Khmer: Noto Sans Khmer is embedded and Khmer runs are shaped with HarfBuzz
-(uharfbuzz) so coeng subscripts and pre-base vowels sit where they belong. Shaped
-glyphs map to private-use code points in the PDF, so each Khmer run is also written
-as invisible text (render mode 3) in logical order, which is what search and copy
-find, as OCR'd PDFs do.
+Khmer and Thai: Noto Sans Khmer and Noto Sans Thai are embedded and their runs are
+shaped with HarfBuzz (uharfbuzz) so coeng subscripts, pre-base vowels and Thai
+marks sit where they belong. Shaped glyphs map to private-use code points in the
+PDF, so each such run is also written as invisible text (render mode 3) in logical
+order, which is what search and copy find, as OCR'd PDFs do.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ FONT = "Helvetica"
 FONT_BOLD = "Helvetica-Bold"
 UNICODE_FONT = "TonleNotoSans"
 KHMER_FONT = "TonleNotoSansKhmer"
+THAI_FONT = "TonleNotoSansThai"
+# scripts drawn shaped (HarfBuzz) in their own font, with an invisible text layer
+SHAPED_FONTS = {"khm": KHMER_FONT, "tha": THAI_FONT}
 ROW_FONT_SIZE = 7.5
 ROW_HEIGHT = 10.5
 HEADER_HEIGHT = 58  # merchant, account, period on every page
@@ -69,27 +72,34 @@ def _is_khmer(char: str) -> bool:
     return "\u1780" <= char <= "\u17ff" or "\u19e0" <= char <= "\u19ff"
 
 
+def _is_thai(char: str) -> bool:
+    return "\u0e00" <= char <= "\u0e7f"
+
+
 @lru_cache(maxsize=1)
 def fonts_register() -> None:
     """Register the embedded TrueType fonts once per process."""
     fonts = Path(settings.BASE_DIR) / "static" / "fonts"
     pdfmetrics.registerFont(TTFont(UNICODE_FONT, fonts / "NotoSans-Regular.ttf"))
     pdfmetrics.registerFont(TTFont(KHMER_FONT, fonts / "NotoSansKhmer-Regular.ttf"))
+    pdfmetrics.registerFont(TTFont(THAI_FONT, fonts / "NotoSansThai-Regular.ttf"))
 
 
 @lru_cache(maxsize=20000)
-def _shaped(text: str, size: float):
-    return shapeStr(text, KHMER_FONT, size)
+def _shaped(text: str, size: float, font: str = KHMER_FONT):
+    return shapeStr(text, font, size)
 
 
 @lru_cache(maxsize=20000)
 def _runs(text: str) -> tuple[tuple[str, str], ...]:
-    """Split text into (font, run): Khmer in the Khmer font, what WinAnsi can
-    show in Helvetica, anything else in Noto Sans."""
+    """Split text into (font, run): Khmer and Thai in their own fonts, what
+    WinAnsi can show in Helvetica, anything else in Noto Sans."""
     runs: list[list[str]] = []
     for char in text:
         if _is_khmer(char) or (char in " \u200b" and runs and runs[-1][0] == "khm"):
             kind = "khm"
+        elif _is_thai(char) or (char in " \u200b" and runs and runs[-1][0] == "tha"):
+            kind = "tha"
         else:
             try:
                 char.encode("cp1252")
@@ -135,9 +145,10 @@ class _Page:
             self.code(f"1 0 0 1 {fp_str(x, y)} Tm ({escapePDF(text)}) Tj")
             return
         for kind, run in _runs(text):
-            if kind == "khm":
-                self.set_font(KHMER_FONT, size)
-                shaped = _shaped(run, size)
+            if kind in SHAPED_FONTS:
+                font = SHAPED_FONTS[kind]
+                self.set_font(font, size)
+                shaped = _shaped(run, size, font)
                 width = sum(g.x_advance for g in shaped.__shapeData__) * size / 1000
                 self.text.setTextOrigin(x, y)
                 self.text.textOut(shaped)

@@ -167,3 +167,23 @@ def test_pdf_statement_shows_cross_border_original_amount_rate_and_fee(
     text = _text(result.path)[0]
     assert "1,000.00 THB × 0.0291 + fee 0.50" in text
     assert "original amounts -1,000.00 THB; fees 0.50 USD" in text
+
+
+@pytest.mark.django_db
+def test_pdf_statement_shows_thai_names_of_a_baht_account(merchant, tmp_path):
+    # given a Krungsri baht account paid by a Thai shop (tone marks above vowels)
+    thb = AccountFactory(merchant=merchant, currency="THB", provider="krungsri")
+    name = "ร้านกาแฟ สุขใจ"
+    line(thb, dt.datetime(2026, 11, 5, 9, tzinfo=PP), "250.00", counterparty_name=name)
+
+    # when
+    result = render_statement(
+        account=thb, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=tmp_path / "t.pdf"
+    )
+
+    # then the Thai name is searchable and drawn in the embedded Thai font
+    assert name in _text(result.path)[0]
+    fonts = pypdf.PdfReader(result.path).pages[0]["/Resources"]["/Font"]
+    names = {str(font.get_object()["/BaseFont"]) for font in fonts.values()}
+    assert any("NotoSansThai" in n for n in names)
+    assert _runs("Café ร้าน")[1] == ("tha", "ร้าน")
