@@ -29,6 +29,28 @@ class Source(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+# The ledger columns behind the canonical statement CSV, in its column order
+# (txn_id is external_id, counterparty is counterparty_name).
+CANONICAL_LEDGER_FIELDS = (
+    "external_id",
+    "posted_at",
+    "value_date",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty_name",
+    "counterparty_account",
+    "reference",
+    "bakong_hash",
+    "description",
+    "balance_after",
+    "original_amount",
+    "original_currency",
+    "fx_rate",
+    "fee",
+)
+
+
 class Transaction(models.Model):
     """A posted ledger line: signed (credit +, debit −), immutable once posted;
     a correction is a new line."""

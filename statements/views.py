@@ -32,7 +32,8 @@ from statements.documents import FORMATS, render_statement
 from statements.documents.common import inert_text, plain_amount
 from statements.filters import TransactionFilter
 from statements.forms import PackRequestForm, StatementPeriodForm
-from statements.models import PackStatus
+from statements.imports.presets import CANONICAL_FIELDS
+from statements.models import CANONICAL_LEDGER_FIELDS, PackStatus
 from statements.services.balances import balance_jumps, period_balance
 from statements.services.packs import (
     statement_pack_download_record,
@@ -42,26 +43,7 @@ from statements.services.packs import (
 PAGE_SIZE = 50
 XLSX_EXPORT_MAX = 200_000
 JUMP_CHECK_MAX_LINES = 200_000
-EXPORT_COLUMNS = (
-    "account",
-    "txn_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-    "source",
-)
+EXPORT_COLUMNS = ("account", *CANONICAL_FIELDS, "source")
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -125,22 +107,7 @@ def _export_rows(queryset):
         queryset.order_by("posted_at", "pk")
         .values_list(
             "account__number",
-            "external_id",
-            "posted_at",
-            "value_date",
-            "amount",
-            "currency",
-            "channel",
-            "counterparty_name",
-            "counterparty_account",
-            "reference",
-            "bakong_hash",
-            "description",
-            "balance_after",
-            "original_amount",
-            "original_currency",
-            "fx_rate",
-            "fee",
+            *CANONICAL_LEDGER_FIELDS,
             "source",
             "account__currency",
         )

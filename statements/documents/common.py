@@ -13,28 +13,11 @@ from zoneinfo import ZoneInfo
 from core.money import CURRENCIES, quantize
 from core.periods import zone_for_currency
 from merchants.models import Account, Merchant
+from statements.imports.presets import CANONICAL_FIELDS
 from statements.services.balances import PeriodBalance, running_lines
 
 # The canonical statement CSV (DESIGN.md) plus the running balance.
-CSV_COLUMNS = (
-    "txn_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-    "balance",
-)
+CSV_COLUMNS = (*CANONICAL_FIELDS, "balance")
 
 # Index of each field in a running_lines() row (LINE_FIELDS + balance).
 EXTERNAL_ID, POSTED_AT, VALUE_DATE, AMOUNT, CURRENCY, CHANNEL = range(6)

@@ -16,32 +16,14 @@ from django.db.models import Count, Max, Q, Sum
 from core.money import format_amount
 from core.periods import period_bounds, zone_for_currency
 from merchants.models import Account
-from statements.models import Statement, Transaction
+from statements.models import CANONICAL_LEDGER_FIELDS, Statement, Transaction
 
 OPENING_BANK = "bank"
 OPENING_HISTORY = "history"
 OPENING_COMPUTED = "computed"
 
 # The line columns every document reads, in this order (values_list, streamed).
-LINE_FIELDS = (
-    "external_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty_name",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-    "source",
-)
+LINE_FIELDS = (*CANONICAL_LEDGER_FIELDS, "source")
 CHUNK_SIZE = 5000
 MAX_LISTED_JUMPS = 5
 

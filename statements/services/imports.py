@@ -32,7 +32,13 @@ from merchants.models import Account, Merchant
 from merchants.services import audit_event_record
 from statements.imports import PRESETS, LineDraft, ParseResult, parse_table, read_table
 from statements.imports.presets import MAPPABLE_FIELDS
-from statements.models import ImportBatch, ImportStatus, Source, Transaction
+from statements.models import (
+    CANONICAL_LEDGER_FIELDS,
+    ImportBatch,
+    ImportStatus,
+    Source,
+    Transaction,
+)
 
 logger = logging.getLogger("tonle.statements")
 
@@ -385,24 +391,7 @@ def _new_lines(*, account: Account, lines: list[LineDraft]) -> list[LineDraft]:
 
 
 # Ledger columns the drafts fill, in this order (see _row_of).
-_DRAFT_FIELDS = [
-    "external_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty_name",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-]
+_DRAFT_FIELDS = list(CANONICAL_LEDGER_FIELDS)
 
 
 def _minor(value: Decimal | None) -> int | None:
