@@ -84,6 +84,22 @@ def _is_plain_decimal(raw: str) -> bool:
     )
 
 
+def decimal_from_wire(value: object) -> Decimal:
+    """An amount as a wire format carries it (a JSON number or a string) as an exact
+    Decimal, via its text; refuses missing values, booleans, containers, NaN and
+    infinities. Floats go through repr, the shortest text that is that float."""
+    if value is None or isinstance(value, bool | dict | list | tuple):
+        raise MoneyError(f"{value!r} is not an amount")
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise MoneyError(f"{value!r} is not an amount") from None
+    if not amount.is_finite():
+        raise MoneyError(f"{value!r} is not a finite amount")
+    return amount
+
+
 def to_minor(amount: Decimal, currency: str | None = None) -> int:
     """Decimal major units -> integer minor units; refuses anything inexact."""
     if not isinstance(amount, Decimal):

@@ -24,6 +24,7 @@ from core.exceptions import (
     TransientError,
 )
 from core.http import HttpClient
+from core.money import MoneyError, decimal_from_wire
 from payments.clients.bakong_types import (
     BakongTransactionInfo,
     CheckResult,
@@ -81,15 +82,10 @@ class BakongBulkUnsupported(BakongError):
 
 def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
     """A Bakong amount (a JSON number or a string) as an exact Decimal."""
-    if value is None or isinstance(value, bool | dict | list):
-        raise PermanentError(f"bakong: {field} {value!r} is not an amount")
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
+        return decimal_from_wire(value)
+    except MoneyError:
         raise PermanentError(f"bakong: {field} {value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise PermanentError(f"bakong: {field} {value!r} is not an amount")
-    return amount
 
 
 def _optional_int(value: Any) -> int | None:

@@ -31,13 +31,14 @@ import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from core.exceptions import PermanentError, Unauthorized
 from core.http import HttpClient
+from core.money import MoneyError, decimal_from_wire
 
 CHANNELS = ("KHQR", "TRANSFER", "BILL", "TOPUP", "CROSSBORDER")
 POSTED_STATUSES = {"SUCCESS", "POSTED", "COMPLETED", ""}
@@ -104,17 +105,10 @@ class StatementPage:
 
 
 def _decimal(value: Any, name: str) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise FeedProtocolError(f"feed: {name} is missing or not a number")
-    if isinstance(value, float):  # pragma: no cover - the JSON parser never makes one
-        value = repr(value)
     try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
+        return decimal_from_wire(value)
+    except MoneyError:
         raise FeedProtocolError(f"feed: {name} {value!r} is not a number") from None
-    if not result.is_finite():
-        raise FeedProtocolError(f"feed: {name} {value!r} is not a finite number")
-    return result
 
 
 def _optional_decimal(value: Any, name: str) -> Decimal | None:

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from core.money import (
     Money,
     MoneyError,
+    decimal_from_wire,
     format_amount,
     from_minor,
     parse_amount,
@@ -70,3 +71,24 @@ def test_format_amount_groups_and_uses_currency_places():
 def test_money_refuses_mixing_currencies():
     with pytest.raises(MoneyError, match="cannot mix KHR and USD"):
         Money(Decimal(1), "KHR") + Money(Decimal(1), "USD")
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        (12.5, "12.5"),
+        ("40000", "40000"),
+        (" 0.10 ", "0.10"),
+        (100, "100"),
+        (0.1, "0.1"),
+    ],
+)
+def test_decimal_from_wire_reads_numbers_and_strings_exactly(wire, expected):
+    assert decimal_from_wire(wire) == Decimal(expected)
+    assert str(decimal_from_wire(wire)) == expected
+
+
+@pytest.mark.parametrize("wire", [None, True, [], {}, "abc", "NaN", "Infinity", ""])
+def test_decimal_from_wire_refuses_what_is_not_an_amount(wire):
+    with pytest.raises(MoneyError, match="amount"):
+        decimal_from_wire(wire)
