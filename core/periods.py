@@ -9,8 +9,26 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from core.exceptions import InvalidInput
+
 PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")
 BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+def date_parse(
+    value: str | None, *, field: str, required: bool = True
+) -> dt.date | None:
+    """A YYYY-MM-DD option or query parameter; InvalidInput names the field."""
+    if not value:
+        if required:
+            raise InvalidInput(f"{field}: required (YYYY-MM-DD)", field=field)
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{field}: {value!r} is not a date (use YYYY-MM-DD)", field=field
+        ) from None
 
 
 def zone_for_currency(currency: str) -> ZoneInfo:

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.exceptions import InvalidInput, NotFound
-from core.periods import zone_for_currency
+from core.periods import date_parse, zone_for_currency
 from merchants.api.base import MerchantApiView
 from merchants.models import Account
 from merchants.selectors import account_list
@@ -50,19 +50,6 @@ def _account(merchant, value: str | None, *, required: bool) -> Account | None:
     if account is None:
         raise NotFound(f"account {pk} does not exist")
     return account
-
-
-def _date(value: str | None, name: str, *, required: bool) -> dt.date | None:
-    if not value:
-        if required:
-            raise InvalidInput(f"{name}: required (YYYY-MM-DD)", field=name)
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"{name}: {value!r} is not a date (use YYYY-MM-DD)", field=name
-        ) from None
 
 
 class AccountListApi(MerchantApiView):
@@ -303,8 +290,8 @@ class StatementApi(MerchantApiView):
     def get(self, request):
         params = request.query_params
         account = _account(self.merchant, params.get("account"), required=True)
-        date_from = _date(params.get("from"), "from", required=True)
-        date_to = _date(params.get("to"), "to", required=True)
+        date_from = date_parse(params.get("from"), field="from")
+        date_to = date_parse(params.get("to"), field="to")
         if date_to < date_from:
             raise InvalidInput("to: the period ends before it starts", field="to")
         if (date_to - date_from).days > MAX_PERIOD_DAYS:

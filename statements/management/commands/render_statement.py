@@ -1,19 +1,9 @@
-import datetime as dt
-
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput, NotFound
+from core.periods import date_parse
 from merchants.models import Account
 from statements.documents import FORMATS, render_statement
 from statements.documents.common import plain_amount
-
-
-def date_option(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(
-            f"{name}: {value!r} is not a date (use YYYY-MM-DD)", field=name
-        ) from None
 
 
 class Command(JsonCommand):
@@ -41,8 +31,8 @@ class Command(JsonCommand):
             raise NotFound(f"account {options['account']} does not exist")
         result = render_statement(
             account=account,
-            date_from=date_option(options["date_from"], "from"),
-            date_to=date_option(options["date_to"], "to"),
+            date_from=date_parse(options["date_from"], field="from"),
+            date_to=date_parse(options["date_to"], field="to"),
             fmt=options["fmt"],
             out=options["out"],
         )

@@ -1,7 +1,7 @@
 from core.commands import JsonCommand
 from core.exceptions import NotFound
+from core.periods import date_parse
 from merchants.models import Merchant
-from statements.management.commands.render_statement import date_option
 from statements.services.packs import statement_pack_build
 
 
@@ -23,8 +23,8 @@ class Command(JsonCommand):
             raise NotFound(f"merchant {options['merchant']} does not exist")
         result = statement_pack_build(
             merchant=merchant,
-            date_from=date_option(options["date_from"], "from"),
-            date_to=date_option(options["date_to"], "to"),
+            date_from=date_parse(options["date_from"], field="from"),
+            date_to=date_parse(options["date_to"], field="to"),
             out=options["out"],
         )
         return {"path": str(result.path), "files": result.files}

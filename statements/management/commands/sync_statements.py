@@ -1,23 +1,11 @@
 """Pull an account's statement feed for a period into the ledger (the same service
 the nightly Celery job runs); a re-run changes nothing."""
 
-import datetime as dt
-
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput, NotFound
+from core.periods import date_parse
 from merchants.models import Account, Connection, ConnectionProvider
 from statements.services.feed_sync import statement_feed_sync
-
-
-def _date(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"{name}: {value!r} is not a date (use YYYY-MM-DD)", field=name
-        ) from None
 
 
 class Command(JsonCommand):
@@ -58,8 +46,10 @@ class Command(JsonCommand):
             )
         result = statement_feed_sync(
             connection_id=connection.pk,
-            date_from=_date(options.get("date_from"), "from"),
-            date_to=_date(options.get("date_to"), "to"),
+            date_from=date_parse(
+                options.get("date_from"), field="from", required=False
+            ),
+            date_to=date_parse(options.get("date_to"), field="to", required=False),
             channels=options.get("channel") or None,
         )
         return result.as_dict()
