@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from core.exceptions import NotFound
 from merchants.models import (
     Account,
     ApiKey,
@@ -53,3 +54,21 @@ def api_key_list(*, merchant: Merchant) -> QuerySet[ApiKey]:
 
 def audit_event_list(*, merchant: Merchant) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_merchant(merchant).select_related("actor")
+
+
+# Operator commands address merchants and accounts by id across tenants (the
+# DESIGN.md command contract); pages and the API never use these.
+
+
+def merchant_by_id(*, merchant_id: int) -> Merchant:
+    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if merchant is None:
+        raise NotFound(f"merchant {merchant_id} does not exist")
+    return merchant
+
+
+def account_by_id(*, account_id: int) -> Account:
+    account = Account.objects.select_related("merchant").filter(pk=account_id).first()
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return account

@@ -1,8 +1,9 @@
 import json
 
 from core.commands import JsonCommand
-from core.exceptions import InvalidInput, NotFound
-from merchants.models import Account, Environment
+from core.exceptions import InvalidInput
+from merchants.models import Environment
+from merchants.selectors import account_by_id
 from merchants.services import connection_create
 
 
@@ -23,13 +24,7 @@ class Command(JsonCommand):
         )
 
     def run(self, **options):
-        account = (
-            Account.objects.select_related("merchant")
-            .filter(pk=options["account"])
-            .first()
-        )
-        if account is None:
-            raise NotFound(f"account {options['account']} does not exist")
+        account = account_by_id(account_id=options["account"])
         try:
             credentials = json.loads(options["credentials"])
         except json.JSONDecodeError as exc:

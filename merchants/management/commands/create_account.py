@@ -1,15 +1,6 @@
 from core.commands import JsonCommand
-from merchants.models import Merchant
+from merchants.selectors import merchant_by_id
 from merchants.services import account_create
-
-
-def merchant_by_id(merchant_id: int) -> Merchant:
-    from core.exceptions import NotFound
-
-    merchant = Merchant.objects.filter(pk=merchant_id).first()
-    if merchant is None:
-        raise NotFound(f"merchant {merchant_id} does not exist")
-    return merchant
 
 
 class Command(JsonCommand):
@@ -28,7 +19,7 @@ class Command(JsonCommand):
 
     def run(self, **options):
         account = account_create(
-            merchant=merchant_by_id(options["merchant"]),
+            merchant=merchant_by_id(merchant_id=options["merchant"]),
             provider=options["provider"],
             currency=options["currency"],
             number=options["number"],

@@ -1,5 +1,5 @@
 from core.commands import JsonCommand
-from merchants.management.commands.create_account import merchant_by_id
+from merchants.selectors import merchant_by_id
 from merchants.services import api_key_create
 
 
@@ -13,7 +13,7 @@ class Command(JsonCommand):
 
     def run(self, **options):
         _, plaintext = api_key_create(
-            merchant=merchant_by_id(options["merchant"]),
+            merchant=merchant_by_id(merchant_id=options["merchant"]),
             is_test=options["test"],
             name=options["name"],
         )

@@ -1,5 +1,5 @@
 from core.commands import JsonCommand
-from merchants.management.commands.create_account import merchant_by_id
+from merchants.selectors import merchant_by_id
 from merchants.services import member_create
 
 
@@ -19,7 +19,7 @@ class Command(JsonCommand):
 
     def run(self, **options):
         user = member_create(
-            merchant=merchant_by_id(options["merchant"]),
+            merchant=merchant_by_id(merchant_id=options["merchant"]),
             username=options["username"],
             password=options["password"],
             role=options["role"],

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from core.commands import JsonCommand
-from core.exceptions import InvalidInput, NotFound
-from merchants.models import Account
+from core.exceptions import InvalidInput
+from merchants.selectors import account_by_id
 from statements.imports import PRESETS
 from statements.services.imports import statement_file_import
 
@@ -29,13 +29,7 @@ class Command(JsonCommand):
         )
 
     def run(self, **options):
-        account = (
-            Account.objects.select_related("merchant")
-            .filter(pk=options["account"])
-            .first()
-        )
-        if account is None:
-            raise NotFound(f"account {options['account']} does not exist")
+        account = account_by_id(account_id=options["account"])
         path = Path(options["file"])
         if not path.is_file():
             raise InvalidInput(f"file: {path} does not exist", field="file")

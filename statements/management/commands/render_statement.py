@@ -1,7 +1,7 @@
 from core.commands import JsonCommand
-from core.exceptions import InvalidInput, NotFound
+from core.exceptions import InvalidInput
 from core.periods import date_parse
-from merchants.models import Account
+from merchants.selectors import account_by_id
 from statements.documents import FORMATS, render_statement
 from statements.documents.common import plain_amount
 
@@ -22,13 +22,7 @@ class Command(JsonCommand):
                 f"format: {options['fmt']!r}; use one of {', '.join(FORMATS)}",
                 field="format",
             )
-        account = (
-            Account.objects.select_related("merchant")
-            .filter(pk=options["account"])
-            .first()
-        )
-        if account is None:
-            raise NotFound(f"account {options['account']} does not exist")
+        account = account_by_id(account_id=options["account"])
         result = render_statement(
             account=account,
             date_from=date_parse(options["date_from"], field="from"),

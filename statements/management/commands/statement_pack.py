@@ -1,7 +1,6 @@
 from core.commands import JsonCommand
-from core.exceptions import NotFound
 from core.periods import date_parse
-from merchants.models import Merchant
+from merchants.selectors import merchant_by_id
 from statements.services.packs import statement_pack_build
 
 
@@ -18,9 +17,7 @@ class Command(JsonCommand):
         parser.add_argument("--out", required=True)
 
     def run(self, **options):
-        merchant = Merchant.objects.filter(pk=options["merchant"]).first()
-        if merchant is None:
-            raise NotFound(f"merchant {options['merchant']} does not exist")
+        merchant = merchant_by_id(merchant_id=options["merchant"])
         result = statement_pack_build(
             merchant=merchant,
             date_from=date_parse(options["date_from"], field="from"),

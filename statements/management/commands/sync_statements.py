@@ -2,9 +2,10 @@
 the nightly Celery job runs); a re-run changes nothing."""
 
 from core.commands import JsonCommand
-from core.exceptions import InvalidInput, NotFound
+from core.exceptions import InvalidInput
 from core.periods import date_parse
-from merchants.models import Account, Connection, ConnectionProvider
+from merchants.models import Connection, ConnectionProvider
+from merchants.selectors import account_by_id
 from statements.services.feed_sync import statement_feed_sync
 
 
@@ -26,9 +27,7 @@ class Command(JsonCommand):
         )
 
     def run(self, **options):
-        account = Account.objects.filter(pk=options["account"]).first()
-        if account is None:
-            raise NotFound(f"account {options['account']} does not exist")
+        account = account_by_id(account_id=options["account"])
         connection = (
             Connection.objects.filter(
                 account=account,
