@@ -93,7 +93,7 @@ def _seed_from_sandbox_feed(*, merchant: Merchant, account: Account, today) -> N
     from sandbox.feed import balance_before, statement_items
     from statements.clients.feed import parse_item
     from statements.services.feed_sync import _draft
-    from statements.services.imports import transaction_rows_insert
+    from statements.services.ledger_rows import transaction_rows_insert
 
     start = today - dt.timedelta(days=30)
     zone = zone_for_currency(account.currency)

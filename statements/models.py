@@ -56,18 +56,22 @@ class Transaction(models.Model):
     a correction is a new line."""
 
     # No single-column FK indexes: the composite indexes below start with these
-    # columns, and every index costs time on each imported line.
+    # columns, and every index costs time on each imported line. No FK constraints
+    # either: triggers hold that (account, merchant) is an account and its
+    # merchant, checked once per statement on PostgreSQL (migration 0007).
     merchant = models.ForeignKey(
         "merchants.Merchant",
         on_delete=models.PROTECT,
         related_name="transactions",
         db_index=False,
+        db_constraint=False,
     )
     account = models.ForeignKey(
         "merchants.Account",
         on_delete=models.PROTECT,
         related_name="transactions",
         db_index=False,
+        db_constraint=False,
     )
     external_id = models.CharField(max_length=128)
     posted_at = models.DateTimeField()
@@ -89,11 +93,16 @@ class Transaction(models.Model):
     fee = AmountField(null=True, blank=True)
     biller_category = models.CharField(max_length=64, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
+    # provenance, not money: checked by Django (PROTECT) rather than by a
+    # database trigger on every imported line, and not indexed (nothing looks
+    # lines up by batch; batches are never deleted)
     import_batch = models.ForeignKey(
         "statements.ImportBatch",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_constraint=False,
+        db_index=False,
         related_name="lines",
         help_text="The statement file this line came from (source file)",
     )
@@ -127,8 +136,13 @@ class Transaction(models.Model):
             models.Index(
                 fields=["merchant", "amount", "id"], name="txn_merchant_amount_idx"
             ),
-            # exact look-ups only (a plain index: no LIKE twin on PostgreSQL)
-            models.Index(fields=["bakong_hash"], name="txn_bakong_hash_idx"),
+            # exact look-ups only (a plain index: no LIKE twin on PostgreSQL), and
+            # only lines that have a hash (most file and feed lines do not)
+            models.Index(
+                fields=["bakong_hash"],
+                name="txn_bakong_hash_idx",
+                condition=~Q(bakong_hash=""),
+            ),
         ]
 
     def __str__(self) -> str:

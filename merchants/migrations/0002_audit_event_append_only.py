@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from core.migration_sql import vendor_sql
+
 SQLITE = [
     """CREATE TRIGGER merchants_auditevent_no_update BEFORE UPDATE ON merchants_auditevent
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
@@ -20,20 +22,12 @@ POSTGRES_REVERSE = [
 ]
 
 
-def _run(statements_by_vendor):
-    def apply(apps, schema_editor):
-        for sql in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("merchants", "0001_initial")]
 
     operations = [
-        migrations.RunPython(
-            _run({"sqlite": SQLITE, "postgresql": POSTGRES}),
-            _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE}),
+        vendor_sql(
+            {"sqlite": SQLITE, "postgresql": POSTGRES},
+            {"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE},
         )
     ]

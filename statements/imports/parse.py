@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
@@ -166,6 +167,30 @@ def parse_table(
     limit: int | None = None,
 ) -> ParseResult:
     """Validate every row (or the first `limit`, for a preview)."""
+    result, lines = parse_stream(
+        table,
+        preset=preset,
+        mapping=mapping,
+        currency=currency,
+        zone=zone,
+        limit=limit,
+    )
+    result.lines.extend(lines)
+    return result
+
+
+def parse_stream(
+    table: Table,
+    *,
+    preset: str | None,
+    mapping: dict[str, str] | None,
+    currency: str,
+    zone: ZoneInfo,
+    limit: int | None = None,
+) -> tuple[ParseResult, Iterator[LineDraft]]:
+    """The header checked now, the lines validated as they are iterated: the
+    result's `errors` and `rows` are complete once the iterator is exhausted, and
+    its `lines` stay empty (the caller keeps what it needs)."""
     key = preset or detect_preset(table) or ""
     if key and key not in PRESETS:
         raise KeyError(key)
@@ -190,33 +215,50 @@ def parse_table(
                 "or map the columns",
             )
         )
-        return result
+        return result, iter(())
     for name in missing:
         spelled = " or ".join(repr(s) for s in spec["columns"].get(name, [name]))
         result.errors.append(
             RowError(header_line, name, f"required column missing (expected {spelled})")
         )
     if result.errors:
-        return result
-    data = table.rows[header_at + 1 :]
+        return result, iter(())
+    data: Iterator[list[Cell]] = itertools.chain(
+        table.rows[header_at + 1 :], table.more
+    )
     if limit is not None:
-        data = data[:limit]
+        data = itertools.islice(data, limit)
     parse_row = _row_parser(spec, positions, currency=currency, zone=zone)
     width = max(positions.values(), default=-1) + 1
+    return result, _lines(result, data, parse_row, width, first=header_line + 1)
+
+
+def _lines(
+    result: ParseResult,
+    data: Iterator[list[Cell]],
+    parse_row: Callable[[int, list[Cell]], LineDraft],
+    width: int,
+    *,
+    first: int,
+) -> Iterator[LineDraft]:
     pad: list[Cell] = [""] * (width + 1)
     seen_ids: dict[str, int] = {}
     occurrences: dict[tuple, int] = {}
-    lines = result.lines
     errors = result.errors
-    first = header_line + 1
     rows = 0
     for offset, row in enumerate(data):
-        if not row or all(c in (None, "") for c in row):
+        # any() settles the usual row at once; the all() only runs on a row with
+        # no truthy cell (which may still hold a 0 from a spreadsheet)
+        if not any(row) and all(c in (None, "") for c in row):
             continue
         rows += 1
         number = first + offset
-        # exactly `width` cells plus one empty sentinel for unmapped fields
-        row = row[:width] + pad[: width + 1 - min(len(row), width)]
+        # exactly `width` cells, stripped, plus one empty sentinel for unmapped
+        # fields
+        row = [
+            c.strip() if c.__class__ is str else c
+            for c in (row[:width] + pad[: width + 1 - min(len(row), width)])
+        ]
         try:
             line = parse_row(number, row)
         except _RowProblem as problem:
@@ -243,13 +285,12 @@ def parse_table(
             n = occurrences.get(triple, 0)
             occurrences[triple] = n + 1
             line = line._replace(external_id=synthetic_id(*triple, n))
-        lines.append(line)
+        yield line
     result.rows = rows
     if rows == 0 and not errors:
         errors.append(
-            RowError(header_line, "file", "no statement lines under the header row")
+            RowError(first - 1, "file", "no statement lines under the header row")
         )
-    return result
 
 
 def synthetic_id(value_date: dt.date, amount: Decimal, reference: str, n: int) -> str:
@@ -261,10 +302,10 @@ def synthetic_id(value_date: dt.date, amount: Decimal, reference: str, n: int) -
     return f"F-{digest[:32]}"
 
 
-def _text(row: list[Cell], i: int) -> str:
-    value = row[i]
+def _text(value: Cell) -> str:
+    """A cell as text (cells arrive stripped)."""
     if value.__class__ is str:
-        return value.strip()
+        return value
     return "" if value is None else str(value)
 
 
@@ -308,6 +349,11 @@ def _row_parser(
     credit_words = {w.lower() for w in spec.get("credit_words", [])}
     debit_words = {w.lower() for w in spec.get("debit_words", [])}
 
+    # the canonical format's common case skips the general date loop
+    iso_only = date_formats == ["iso"] and not year_offset
+    value_iso = value_formats[:1] == ["iso"] and not year_offset
+    from_iso = dt.datetime.fromisoformat
+    date_from_iso = dt.date.fromisoformat
     places = CURRENCIES[currency].places
     plain = _PLAIN.fullmatch
 
@@ -329,12 +375,8 @@ def _row_parser(
         except MoneyError as exc:
             raise _RowProblem(name, str(exc)) from None
 
-    def cell(row: list[Cell], i: int) -> Cell:
-        value = row[i]
-        return value.strip() if value.__class__ is str else value
-
     def instant(row: list[Cell]) -> dt.datetime:
-        raw = cell(row, i_posted)
+        raw = row[i_posted]
         if raw in (None, ""):
             raise _RowProblem("posted_at", "is empty")
         if isinstance(raw, dt.datetime):
@@ -343,10 +385,17 @@ def _row_parser(
             parsed = dt.datetime.combine(raw, dt.time.min)
         else:
             text = str(raw)
-            extra = _text(row, i_time)
-            parsed = _parse_datetime(
-                text, extra, date_formats, time_formats, year_offset
-            )
+            extra = _text(row[i_time])
+            parsed = None
+            if iso_only and not extra:
+                try:
+                    parsed = from_iso(text)
+                except ValueError:
+                    parsed = None
+            else:
+                parsed = _parse_datetime(
+                    text, extra, date_formats, time_formats, year_offset
+                )
             if parsed is None:
                 shown = f"{text} {extra}".strip()
                 raise _RowProblem(
@@ -364,12 +413,12 @@ def _row_parser(
 
     def signed_amount(row: list[Cell]) -> Decimal:
         if mode == "signed":
-            raw = cell(row, i_amount)
+            raw = row[i_amount]
             if raw in (None, ""):
                 raise _RowProblem("amount", "is empty")
             value = money(raw, "amount")
         elif mode == "debit_credit":
-            debit_raw, credit_raw = cell(row, i_debit), cell(row, i_credit)
+            debit_raw, credit_raw = row[i_debit], row[i_credit]
             debit = money(debit_raw, "debit") if debit_raw not in (None, "") else None
             credit = (
                 money(credit_raw, "credit") if credit_raw not in (None, "") else None
@@ -382,11 +431,11 @@ def _row_parser(
                 raise _RowProblem("amount", "neither debit nor credit is filled")
             value = -abs(debit) if debit is not None else abs(credit)
         else:
-            raw = cell(row, i_amount)
+            raw = row[i_amount]
             if raw in (None, ""):
                 raise _RowProblem("amount", "is empty")
             value = abs(money(raw, "amount"))
-            word = _text(row, i_direction).lower()
+            word = _text(row[i_direction]).lower()
             if word in debit_words:
                 value = -value
             elif word not in credit_words:
@@ -400,7 +449,7 @@ def _row_parser(
         return value
 
     def channel_of(row: list[Cell], description: str) -> str:
-        raw = _text(row, i_channel)
+        raw = _text(row[i_channel])
         upper = raw.upper()
         if upper in CHANNELS:
             return upper
@@ -418,13 +467,13 @@ def _row_parser(
         return default_channel
 
     def parse(number: int, row: list[Cell]) -> LineDraft:
-        txn_id = _text(row, i_id)
+        txn_id = _text(row[i_id])
         if not txn_id and "txn_id" in spec["required"]:
             raise _RowProblem("txn_id", "is empty")
         if len(txn_id) > 128:
             raise _RowProblem("txn_id", "is longer than 128 characters")
         posted = instant(row)
-        ccy = _text(row, i_ccy).upper() or currency
+        ccy = _text(row[i_ccy]).upper() or currency
         if ccy != currency:
             if ccy not in CURRENCIES:
                 raise _RowProblem("currency", f"{ccy!r} is not KHR, USD or THB")
@@ -432,7 +481,7 @@ def _row_parser(
                 "currency", f"{ccy} line in a {currency} account's statement"
             )
         amount = signed_amount(row)
-        value_raw = cell(row, i_value)
+        value_raw = row[i_value]
         if value_raw in (None, ""):
             value_date = posted.astimezone(zone).date()
         elif isinstance(value_raw, dt.date):
@@ -440,16 +489,25 @@ def _row_parser(
                 value_raw.date() if isinstance(value_raw, dt.datetime) else value_raw
             )
         else:
-            parsed = _parse_datetime(str(value_raw), "", value_formats, [], year_offset)
-            if parsed is None:
-                raise _RowProblem("value_date", f"{value_raw!r} is not a date")
-            value_date = parsed.date()
-        description = _text(row, i_desc)
-        bal_raw = cell(row, i_bal)
+            value_date = None
+            if value_iso:
+                try:
+                    value_date = date_from_iso(value_raw)
+                except (TypeError, ValueError):
+                    value_date = None
+            if value_date is None:
+                parsed = _parse_datetime(
+                    str(value_raw), "", value_formats, [], year_offset
+                )
+                if parsed is None:
+                    raise _RowProblem("value_date", f"{value_raw!r} is not a date")
+                value_date = parsed.date()
+        description = _text(row[i_desc])
+        bal_raw = row[i_bal]
         balance = money(bal_raw, "balance_after") if bal_raw not in (None, "") else None
-        orig_raw, rate_raw = cell(row, i_orig), cell(row, i_rate)
-        orig_ccy = _text(row, i_origccy).upper()
-        fee_raw = cell(row, i_fee)
+        orig_raw, rate_raw = row[i_orig], row[i_rate]
+        orig_ccy = _text(row[i_origccy]).upper()
+        fee_raw = row[i_fee]
         original = rate = fee = None
         if orig_raw not in (None, "") or rate_raw not in (None, "") or orig_ccy:
             original, rate, fee = _cross_border(
@@ -465,10 +523,10 @@ def _row_parser(
             amount,
             currency,
             channel_of(row, description),
-            _text(row, i_cp)[:200],
-            _text(row, i_cpacct)[:100],
-            _text(row, i_ref)[:200],
-            _text(row, i_hash)[:64],
+            _text(row[i_cp])[:200],
+            _text(row[i_cpacct])[:100],
+            _text(row[i_ref])[:200],
+            _text(row[i_hash])[:64],
             description,
             balance,
             original,

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,13 +22,16 @@ DELIMITERS = [",", ";", "\t", "|"]
 XLSX_MAX_RATIO = 100  # uncompressed / compressed, per member
 XLSX_MAX_MEMBERS = 500
 XLSX_MAX_TOTAL_FACTOR = 25  # total uncompressed size vs. the upload limit
+HEAD_ROWS = 100  # read before parsing starts: enough to find the header row
 
 Cell = str | Decimal | int | dt.datetime | dt.date | None
 
 
 @dataclass(frozen=True)
 class Table:
-    """Rows as read; `rows[i]` is line `first_line + i` of the file (1-based)."""
+    """Rows as read; `rows[i]` is line `first_line + i` of the file (1-based).
+    A CSV's `rows` are its first HEAD_ROWS rows and `more` reads the rest as it is
+    iterated (once), so parsing can start before the whole file is split."""
 
     rows: list[list[Cell]]
     first_line: int = 1
@@ -36,6 +39,7 @@ class Table:
     encoding: str = "utf-8"
     delimiter: str = ","
     notes: list[str] = field(default_factory=list)
+    more: Iterator[list[Cell]] = field(default_factory=lambda: iter(()))
 
 
 def is_xlsx(file_bytes: bytes, filename: str = "") -> bool:
@@ -116,7 +120,8 @@ def _strict(data: bytes, codec: str, label: str) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first non-empty line into the most fields."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    # the head of the text is enough (splitting a whole 15 MB file is not free)
+    first = next((line for line in text[:65536].splitlines() if line.strip()), "")
     counts = {d: _count_outside_quotes(first, d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
@@ -135,17 +140,32 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
 def read_csv_text(text: str, *, max_rows: int, encoding: str = "utf-8") -> Table:
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[list[Cell]] = []
+    allowed = max_rows + 1  # and the header row
+    rows = list(_csv_rows(reader, allowed=allowed, max_rows=max_rows, stop=HEAD_ROWS))
+    more = _csv_rows(reader, allowed=allowed - len(rows), max_rows=max_rows)
+    return Table(
+        rows=rows, kind="csv", encoding=encoding, delimiter=delimiter, more=more
+    )
+
+
+def _csv_rows(
+    reader: Any, *, allowed: int, max_rows: int, stop: int | None = None
+) -> Iterator[list[Cell]]:
+    """Rows from `reader`, at most `stop` of them; more than `allowed` refuses the
+    file, and so does text that is not CSV."""
+    count = 0
     try:
         for row in reader:
-            rows.append(row)
-            if len(rows) > max_rows + 1:
+            count += 1
+            if count > allowed:
                 raise _too_many(max_rows)
+            yield row
+            if count == stop:
+                return
     except csv.Error as exc:
         raise InvalidInput(
             f"file: line {reader.line_num} is not valid CSV ({exc})", field="file"
         ) from None
-    return Table(rows=rows, kind="csv", encoding=encoding, delimiter=delimiter)
 
 
 def _too_many(max_rows: int) -> InvalidInput:

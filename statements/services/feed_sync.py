@@ -46,7 +46,7 @@ from statements.models import (
     Statement,
     Transaction,
 )
-from statements.services.imports import transaction_rows_insert
+from statements.services.ledger_rows import transaction_rows_insert
 
 logger = logging.getLogger("tonle.statements")
 

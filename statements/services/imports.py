@@ -1,24 +1,24 @@
 """Statement files into the ledger: all or nothing, each file once per account, lines
 already present skipped and counted.
 
-Fast path: validated drafts become row tuples written in large batches — SQLite
-`INSERT … ON CONFLICT DO NOTHING` through executemany, PostgreSQL `COPY` into a
-temporary table then `INSERT … ON CONFLICT DO NOTHING` — so the unique (account,
-external id) key, not a race-prone pre-check, is what finally keeps a line single.
+The file is parsed on a worker thread while the main thread writes what was parsed
+before, in chunks: the lines a chunk shares with the ledger are dropped, the rest
+go in (PostgreSQL `COPY` straight into the ledger, SQLite `INSERT … ON CONFLICT DO
+NOTHING`). A row error anywhere, or a line that another writer put in meanwhile
+(the unique key refuses the COPY), rolls the chunks back; the first is reported,
+the second is imported again on the exact path (`transaction_rows_insert`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import itertools
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+import psycopg.errors
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
@@ -28,22 +28,24 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput
 from core.periods import zone_for_currency
+from core.pipeline import chunks_in_background, collector_paused
 from merchants.models import Account, Merchant
 from merchants.services import audit_event_record
-from statements.imports import PRESETS, LineDraft, ParseResult, parse_table, read_table
+from statements.imports import PRESETS, LineDraft, ParseResult, read_table
+from statements.imports.parse import parse_stream
 from statements.imports.presets import MAPPABLE_FIELDS
-from statements.models import (
-    CANONICAL_LEDGER_FIELDS,
-    ImportBatch,
-    ImportStatus,
-    Source,
-    Transaction,
+from statements.models import ImportBatch, ImportStatus, Source, Transaction
+from statements.services.ledger_rows import (
+    LedgerCopy,
+    insert_ignoring_duplicates,
+    ledger_ids_present,
+    row_shape,
+    transaction_rows_insert,
 )
 
 logger = logging.getLogger("tonle.statements")
 
-SQLITE_BATCH = 5_000
-ID_CHUNK = 900
+CHUNK = 10_000
 PREVIEW_ROWS = 10
 
 
@@ -104,7 +106,9 @@ def _parse(
     preset: str | None,
     mapping: dict[str, str] | None,
     limit: int | None = None,
-) -> ParseResult:
+) -> tuple[ParseResult, Iterator[LineDraft]]:
+    """Read the file and check its header now; the lines are validated as the
+    iterator is consumed (see parse_stream)."""
     if preset and preset not in PRESETS:
         raise InvalidInput(
             f"preset: {preset!r} is not one of {', '.join(PRESETS)}", field="preset"
@@ -118,7 +122,7 @@ def _parse(
         max_bytes=max_bytes,
         encodings=encodings,
     )
-    return parse_table(
+    return parse_stream(
         table,
         preset=preset or None,
         mapping=mapping or None,
@@ -126,6 +130,12 @@ def _parse(
         zone=zone_for_currency(account.currency),
         limit=limit,
     )
+
+
+def _parse_all(**kwargs: Any) -> ParseResult:
+    result, lines = _parse(**kwargs)
+    result.lines.extend(lines)
+    return result
 
 
 def statement_file_preview(
@@ -139,13 +149,14 @@ def statement_file_preview(
     """Parse and validate the whole file, write nothing: for the mapping step."""
     duplicate = _already_imported(account, _sha256(file_bytes))
     try:
-        parsed = _parse(
-            account=account,
-            file_bytes=file_bytes,
-            filename=filename,
-            preset=preset,
-            mapping=mapping,
-        )
+        with collector_paused():
+            parsed = _parse_all(
+                account=account,
+                file_bytes=file_bytes,
+                filename=filename,
+                preset=preset,
+                mapping=mapping,
+            )
     except InvalidInput as exc:
         parsed = ParseResult(preset=preset or "", headers=[], header_line=0, columns={})
         return ImportPreview(
@@ -259,31 +270,79 @@ def statement_file_import(
         )
     elif batch.account_id != account.pk or batch.sha256 != sha256:
         raise InvalidInput("batch: does not belong to this account and file")
-    try:
-        parsed = _parse(
-            account=account,
-            file_bytes=file_bytes,
-            filename=filename,
-            preset=preset,
-            mapping=mapping,
-        )
-    except InvalidInput as exc:
-        errors = [{"row": 0, "field": exc.field or "file", "message": exc.message}]
-        return _fail(batch, errors=errors, rows=0, preset=preset, mapping=mapping)
+    source = {
+        "account": account,
+        "file_bytes": file_bytes,
+        "filename": filename,
+        "preset": preset,
+        "mapping": mapping,
+    }
+    record = {"account": account, "batch": batch, "mapping": mapping, "actor": actor}
+    with collector_paused():
+        try:
+            parsed, lines = _parse(**source)
+        except InvalidInput as exc:
+            errors = [{"row": 0, "field": exc.field or "file", "message": exc.message}]
+            return _fail(batch, errors=errors, rows=0, preset=preset, mapping=mapping)
+        try:
+            if not parsed.errors:
+                inserted, skipped = _record(
+                    **record,
+                    parsed=parsed,
+                    write=lambda: _stream_lines(account, batch, parsed, lines),
+                )
+        except _RowsRefused:
+            pass
+        except InvalidInput as exc:  # the file broke off part way (rows, CSV)
+            errors = [{"row": 0, "field": exc.field or "file", "message": exc.message}]
+            return _fail(batch, errors=errors, rows=0, preset=preset, mapping=mapping)
+        except _LedgerMovedMeanwhile:
+            logger.info("statements.import.exact_path", extra={"batch": batch.pk})
+            parsed = _parse_all(**source)
+            if not parsed.errors:
+                inserted, skipped = _record(
+                    **record,
+                    parsed=parsed,
+                    write=lambda: _write_lines(account, batch, parsed),
+                )
     if parsed.errors:
-        errors = [e.as_dict() for e in parsed.errors]
         return _fail(
             batch,
-            errors=errors,
+            errors=[e.as_dict() for e in parsed.errors],
             rows=parsed.rows,
             preset=parsed.preset,
             mapping=mapping,
         )
+    logger.info(
+        "statements.import.done",
+        extra={"batch": batch.pk, "inserted": inserted, "skipped": skipped},
+    )
+    return ImportResult(
+        inserted=inserted, skipped=skipped, batch_id=batch.pk, rows=parsed.rows
+    )
+
+
+class _RowsRefused(Exception):
+    """A row error turned up after earlier chunks were written: roll them back."""
+
+
+class _LedgerMovedMeanwhile(Exception):
+    """The COPY met a line the ledger did not have when its chunk was checked."""
+
+
+def _record(
+    *,
+    account: Account,
+    batch: ImportBatch,
+    parsed: ParseResult,
+    write: Callable[[], tuple[int, int]],
+    mapping: dict[str, str] | None,
+    actor: Any,
+) -> tuple[int, int]:
+    """The lines, the batch marked imported and the audit event: one transaction."""
     try:
         with transaction.atomic():
-            inserted, skipped = _write_lines(
-                account=account, batch=batch, lines=parsed.lines
-            )
+            inserted, skipped = write()
             batch.status = ImportStatus.IMPORTED
             batch.preset = parsed.preset
             batch.mapping = mapping or {}
@@ -301,7 +360,7 @@ def statement_file_import(
                 details={
                     "account": account.pk,
                     "filename": batch.filename,
-                    "sha256": sha256,
+                    "sha256": batch.sha256,
                     "preset": parsed.preset,
                     "inserted": inserted,
                     "skipped": skipped,
@@ -309,17 +368,11 @@ def statement_file_import(
             )
     except IntegrityError:
         # another import of the same file won the unique (account, sha256) claim
-        other = _already_imported(account, sha256)
+        other = _already_imported(account, batch.sha256)
         if other is not None:
             raise _refuse_duplicate(other) from None
         raise
-    logger.info(
-        "statements.import.done",
-        extra={"batch": batch.pk, "inserted": inserted, "skipped": skipped},
-    )
-    return ImportResult(
-        inserted=inserted, skipped=skipped, batch_id=batch.pk, rows=parsed.rows
-    )
+    return inserted, skipped
 
 
 def _fail(
@@ -341,179 +394,98 @@ def _fail(
     return ImportResult(inserted=0, skipped=0, errors=errors, batch_id=batch.pk)
 
 
-def _write_lines(
-    *, account: Account, batch: ImportBatch, lines: list[LineDraft]
+def _stream_lines(
+    account: Account,
+    batch: ImportBatch,
+    parsed: ParseResult,
+    lines: Iterable[LineDraft],
 ) -> tuple[int, int]:
-    """Drop the lines the ledger already has, write the rest; (inserted, skipped)."""
-    fresh = _new_lines(account=account, lines=lines)
+    """Write the lines chunk by chunk as the worker thread validates them;
+    (inserted, skipped). Raises _RowsRefused or _LedgerMovedMeanwhile (see above)."""
+    shape = row_shape(account=account, source=Source.FILE, import_batch_id=batch.pk)
+    postgres = connection.vendor == "postgresql"
+    seen = inserted = 0
+    with chunks_in_background(lines, size=CHUNK) as chunks:
+        ledger = _LedgerMatch(account, batch)
+        copier = LedgerCopy(shape) if postgres else None
+        for chunk in chunks:
+            seen += len(chunk)
+            if parsed.errors:
+                continue  # refused: read on for the other errors, write nothing
+            fresh = ledger.fresh(chunk)
+            if copier is not None:
+                try:
+                    inserted += copier.write(fresh)
+                except IntegrityError as exc:
+                    if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                        raise _LedgerMovedMeanwhile from None
+                    raise
+            else:
+                rows = (shape.row_of(d) for d in fresh)
+                inserted += insert_ignoring_duplicates(shape, rows)
+    if parsed.errors:
+        raise _RowsRefused
+    return inserted, seen - inserted
+
+
+def _write_lines(
+    account: Account, batch: ImportBatch, parsed: ParseResult
+) -> tuple[int, int]:
+    """The exact path: drop the lines the ledger already has, write the rest with
+    the unique key deciding any race; (inserted, skipped)."""
+    ledger = _LedgerMatch(account, batch)
     inserted = transaction_rows_insert(
         account=account,
-        lines=fresh,
+        lines=ledger.fresh(parsed.lines),
         source=Source.FILE,
         import_batch_id=batch.pk,
     )
-    return inserted, len(lines) - inserted
+    return inserted, len(parsed.lines) - inserted
 
 
-def _new_lines(*, account: Account, lines: list[LineDraft]) -> list[LineDraft]:
-    with_id = [line for line in lines if line.has_bank_id]
-    without = [line for line in lines if not line.has_bank_id]
-    known: set[str] = set()
-    ids = [line.external_id for line in with_id]
-    if ids:
-        low = min(line.posted_at for line in with_id)
-        high = max(line.posted_at for line in with_id)
-        span = Transaction.objects.filter(
-            account=account,
-            posted_at__gte=low - timezone.timedelta(days=2),
-            posted_at__lte=high + timezone.timedelta(days=2),
+class _LedgerMatch:
+    """Which lines of a file the ledger already holds: the same bank id, or (for a
+    bank that gives none) the same value date + amount + reference, each ledger
+    line matching at most one line of the file. Asked chunk by chunk."""
+
+    def __init__(self, account: Account, batch: ImportBatch) -> None:
+        self.account = account
+        self.batch = batch
+        self.present: Counter = Counter()
+        self.dates_read: set = set()
+
+    def fresh(self, lines: list[LineDraft]) -> list[LineDraft]:
+        # a file's bank ids are unique within it (the parser refuses a repeat), so
+        # no id of this chunk is among the lines earlier chunks wrote
+        known = ledger_ids_present(
+            self.account, [line.external_id for line in lines if line.has_bank_id]
         )
-        known.update(span.values_list("external_id", flat=True))
-        # ids outside the window (a bank that re-dated a line) are caught by the
-        # unique key on insert; this read only makes the counts exact quickly
-    fresh = [line for line in with_id if line.external_id not in known]
-    if without:
-        low_d = min(line.value_date for line in without)
-        high_d = max(line.value_date for line in without)
-        present = Counter(
-            (value_date, amount, reference)
-            for value_date, amount, reference in Transaction.objects.filter(
-                account=account, value_date__gte=low_d, value_date__lte=high_d
-            ).values_list("value_date", "amount", "reference")
+        fresh = [
+            line for line in lines if line.has_bank_id and line.external_id not in known
+        ]
+        without = [line for line in lines if not line.has_bank_id]
+        if without:
+            self._read_dates({line.value_date for line in without})
+            present = self.present
+            for line in without:
+                triple = (line.value_date, line.amount, line.reference)
+                if present[triple] > 0:
+                    present[triple] -= 1
+                    continue
+                fresh.append(line)
+        return fresh
+
+    def _read_dates(self, dates: set) -> None:
+        new = dates - self.dates_read
+        if not new:
+            return
+        self.dates_read |= new
+        # this file's own lines (earlier chunks) are not "already present"
+        self.present.update(
+            Transaction.objects.filter(account=self.account, value_date__in=new)
+            .exclude(import_batch=self.batch)
+            .values_list("value_date", "amount", "reference")
         )
-        for line in without:
-            triple = (line.value_date, line.amount, line.reference)
-            if present[triple] > 0:
-                present[triple] -= 1
-                continue
-            fresh.append(line)
-    return fresh
-
-
-# Ledger columns the drafts fill, in this order (see _row_of).
-_DRAFT_FIELDS = list(CANONICAL_LEDGER_FIELDS)
-
-
-def _minor(value: Decimal | None) -> int | None:
-    return None if value is None else int(value.scaleb(2))
-
-
-def transaction_rows_insert(
-    *,
-    account: Account,
-    lines: list[LineDraft],
-    source: str,
-    import_batch_id: int | None = None,
-) -> int:
-    """Write drafts as ledger lines in big batches; a line whose (account, external
-    id) exists is left alone, any other constraint violation raises. Returns how
-    many were inserted."""
-    if not lines:
-        return 0
-    by_name = {f.name: f for f in Transaction._meta.concrete_fields}
-    constants: dict[str, Any] = {
-        "merchant": account.merchant_id,
-        "account": account.pk,
-        "source": source,
-        "import_batch": import_batch_id,
-        "created_at": timezone.now(),
-    }
-    # every other column (one another app may add) gets its model default
-    rest = [
-        f
-        for f in Transaction._meta.concrete_fields
-        if not f.primary_key and f.name not in _DRAFT_FIELDS
-    ]
-    tail = tuple(
-        f.get_db_prep_save(
-            constants[f.name] if f.name in constants else f.get_default(), connection
-        )
-        for f in rest
-    )
-    columns = [by_name[name].column for name in _DRAFT_FIELDS] + [
-        f.column for f in rest
-    ]
-    postgres = connection.vendor == "postgresql"
-    utc = dt.UTC
-
-    def row_of(d: LineDraft) -> tuple:
-        posted = d.posted_at
-        if not postgres:  # Django's SQLite form: naive UTC text
-            posted = posted.astimezone(utc).replace(tzinfo=None).isoformat(" ")
-        rate = d.fx_rate
-        return (
-            d.external_id,
-            posted,
-            d.value_date if postgres else d.value_date.isoformat(),
-            int(d.amount.scaleb(2)),
-            d.currency,
-            d.channel,
-            d.counterparty_name,
-            d.counterparty_account,
-            d.reference,
-            d.bakong_hash,
-            d.description,
-            _minor(d.balance_after),
-            _minor(d.original_amount),
-            d.original_currency,
-            None if rate is None else format(rate, "f"),
-            _minor(d.fee),
-            *tail,
-        )
-
-    # rows are built as they are written, so only one batch of them is in memory
-    rows = (row_of(d) for d in lines)
-    table = Transaction._meta.db_table
-    if postgres:
-        return _insert_postgres(table, columns, rows)
-    return _insert_generic(table, columns, rows)
-
-
-def _insert_generic(table: str, columns: list[str], rows: Iterator[tuple]) -> int:
-    qn = connection.ops.quote_name
-    cols = ", ".join(qn(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    # only a uniqueness conflict is skipped (SQLite's OR IGNORE would also drop a
-    # row that breaks a NOT NULL or CHECK constraint without a word)
-    sql = (
-        f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) "  # noqa: S608
-        "ON CONFLICT DO NOTHING"
-    )
-    inserted = 0
-    with connection.cursor() as cursor:
-        while chunk := list(itertools.islice(rows, SQLITE_BATCH)):
-            cursor.executemany(sql, chunk)
-            inserted += max(cursor.rowcount, 0)
-    return inserted
-
-
-def _insert_postgres(table: str, columns: list[str], rows: Iterator[tuple]) -> int:
-    """COPY into a temp table shaped like the ledger, then one INSERT … SELECT …
-    ON CONFLICT DO NOTHING (the unique key decides; rowcount is exact)."""
-    qn = connection.ops.quote_name
-    cols = ", ".join(qn(c) for c in columns)
-    temp = "tonle_import_lines"
-    with connection.cursor() as cursor:
-        # This transaction (lines, batch row, audit event) is all or nothing either
-        # way; not waiting for its WAL flush only means a crash in the next few
-        # hundred ms loses the whole import, which is then simply made again.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {cols} FROM {qn(table)} WITH NO DATA"
-        )
-        raw = cursor.cursor
-        with raw.copy(f"COPY {temp} ({cols}) FROM STDIN") as copy:  # noqa: S608
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM {temp} "  # noqa: S608
-            "ON CONFLICT DO NOTHING"
-        )
-        inserted = cursor.rowcount
-        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
-    return inserted
 
 
 # --- reads for the import pages (always merchant-scoped) -------------------------

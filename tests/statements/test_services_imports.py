@@ -213,7 +213,7 @@ def test_bulk_insert_skips_only_duplicates_and_raises_on_other_violations(khr_ac
     from django.db import IntegrityError, transaction
 
     from statements.imports.parse import LineDraft
-    from statements.services.imports import transaction_rows_insert
+    from statements.services.ledger_rows import transaction_rows_insert
 
     good = LineDraft(
         2,

@@ -1,0 +1,135 @@
+"""The ledger's tenant rule, held by the database whatever the client: a line's
+(account, merchant) is an account and that account's merchant, and (PostgreSQL)
+an account with lines can be neither deleted nor moved; Django's PROTECT refuses
+that on both. Triggers on both databases (migration
+statements 0007); a table rebuild that drops them fails here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from statements.imports.parse import LineDraft
+from statements.models import Transaction
+from statements.services.ledger_rows import (
+    LedgerCopy,
+    row_shape,
+    transaction_rows_insert,
+)
+from tests.factories import AccountFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def draft(external_id: str = "K1") -> LineDraft:
+    return LineDraft(
+        2,
+        external_id,
+        dt.datetime(2026, 4, 3, 2, 0, tzinfo=dt.UTC),
+        dt.date(2026, 4, 3),
+        Decimal("10.00"),
+        "USD",
+        "KHQR",
+        "",
+        "",
+        "",
+        "",
+        "",
+        None,
+        None,
+        "",
+        None,
+        None,
+        True,
+    )
+
+
+def refused(write) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        write()
+
+
+def test_a_line_of_one_merchant_on_another_merchants_account_is_refused(
+    account, other_merchant
+):
+    # when / then: the ORM lets the pair through, the database does not
+    refused(lambda: TransactionFactory(account=account, merchant=other_merchant))
+    assert not Transaction.objects.exists()
+
+
+def test_a_line_for_an_account_that_does_not_exist_is_refused(account):
+    missing = account.pk + 1000
+    refused(
+        lambda: Transaction.objects.create(
+            merchant=account.merchant,
+            account_id=missing,
+            external_id="X",
+            posted_at=dt.datetime(2026, 4, 3, tzinfo=dt.UTC),
+            value_date=dt.date(2026, 4, 3),
+            amount=Decimal("1.00"),
+            currency="USD",
+            source="feed",
+        )
+    )
+
+
+def test_bulk_writes_are_held_to_the_same_rule(account, other_merchant):
+    # given an account object that claims the other merchant
+    account.merchant_id = other_merchant.pk
+    # when / then: neither the ON CONFLICT path nor the COPY path gets a line in
+    refused(
+        lambda: transaction_rows_insert(account=account, lines=[draft()], source="file")
+    )
+    if connection.vendor == "postgresql":
+        shape = row_shape(account=account, source="file")
+        refused(lambda: LedgerCopy(shape).write([draft("K2")]))
+    assert not Transaction.objects.exists()
+
+
+def test_a_line_cannot_be_moved_to_another_merchants_account(account, other_merchant):
+    line = TransactionFactory(account=account)
+    theirs = AccountFactory(merchant=other_merchant)
+    refused(lambda: Transaction.objects.filter(pk=line.pk).update(account=theirs))
+    line.refresh_from_db()
+    assert line.account_id == account.pk
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL holds this in the database; SQLite through Django's PROTECT",
+)
+def test_an_account_with_lines_cannot_be_deleted_or_moved_under_the_orm(
+    account, other_merchant
+):
+    # given an account with a line, and one without
+    TransactionFactory(account=account)
+    empty = AccountFactory(merchant=account.merchant, number="EMPTY-1")
+    table = connection.ops.quote_name("merchants_account")
+
+    def raw(sql: str, *params) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    # when / then: raw SQL (no Django PROTECT in the way) is refused too
+    refused(lambda: raw(f"DELETE FROM {table} WHERE id = %s", account.pk))  # noqa: S608
+    refused(
+        lambda: raw(
+            f"UPDATE {table} SET merchant_id = %s WHERE id = %s",  # noqa: S608
+            other_merchant.pk,
+            account.pk,
+        )
+    )
+    raw(f"DELETE FROM {table} WHERE id = %s", empty.pk)  # noqa: S608
+    assert account.__class__.objects.filter(pk=account.pk).exists()
+    assert not account.__class__.objects.filter(pk=empty.pk).exists()
+
+
+def test_the_orm_refuses_to_delete_an_account_with_lines(account):
+    from django.db.models import ProtectedError
+
+    TransactionFactory(account=account)
+    with pytest.raises(ProtectedError):
+        account.delete()
