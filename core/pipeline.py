@@ -28,11 +28,12 @@ class _Failed:
 
 @contextmanager
 def chunks_in_background(
-    items: Iterable[T], *, size: int, depth: int = 2
+    items: Iterable[T], *, size: int, first: int | None = None, depth: int = 2
 ) -> Iterator[Iterator[list[T]]]:
     """Iterate `items` on a worker thread and hand them over as lists of `size`
-    (at most `depth` lists waiting). An exception in the producer is raised in the
-    consumer; leaving the block early stops the producer."""
+    (the first of `first`, so the consumer can start early; at most `depth` lists
+    waiting). An exception in the producer is raised in the consumer; leaving the
+    block early stops the producer."""
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     context = decimal.getcontext().copy()  # a new thread starts with the default
@@ -49,8 +50,10 @@ def chunks_in_background(
         decimal.setcontext(context)
         try:
             source = iter(items)
+            take = first or size
             while not stop.is_set():
-                chunk = list(itertools.islice(source, size))
+                chunk = list(itertools.islice(source, take))
+                take = size
                 if not chunk:
                     break
                 put(chunk)
@@ -74,6 +77,23 @@ def chunks_in_background(
     finally:
         stop.set()
         worker.join()
+
+
+@contextmanager
+def chunks_inline(
+    items: Iterable[T], *, size: int, first: int | None = None
+) -> Iterator[Iterator[list[T]]]:
+    """chunks_in_background's interface, on the calling thread (for a consumer whose
+    I/O would only fight the producer for the GIL, like SQLite's)."""
+
+    def chunks() -> Iterator[list[T]]:
+        source = iter(items)
+        take = first or size
+        while chunk := list(itertools.islice(source, take)):
+            yield chunk
+            take = size
+
+    yield chunks()
 
 
 @contextmanager

@@ -1,13 +1,14 @@
 """The ledger's three foreign-key constraints (merchant, account, import batch)
-become one rule on the pair: (account_id, merchant_id) must be an account's (id,
-merchant_id). That holds what the two tenant keys held, and also that a line's
-merchant is its account's; on PostgreSQL an account with lines can be neither
-deleted nor moved to another merchant (on SQLite, the embedded default, Django's
-PROTECT does that: a trigger there would also refuse `flush`, which empties
-tables one by one). Triggers keep the rule on both databases (SQLite cannot add
-a constraint to an existing table; PostgreSQL's are set-based, see below).
-tests/statements/test_ledger_keys.py checks both, so a later table rebuild that
-drops them fails the suite.
+become one rule on the pair, held by PostgreSQL triggers: (account_id,
+merchant_id) must be an account's (id, merchant_id), which holds what the two
+tenant keys held and also that a line's merchant is its account's; and an account
+with lines can be neither deleted nor moved to another merchant.
+
+On SQLite, the embedded default for trying Tonle out, the application holds the
+rule (bulk writes take the merchant from the account; Django's PROTECT refuses the
+deletes): a row trigger there costs more than the whole import's validation, and
+SQLite cannot add a constraint to an existing table.
+tests/statements/test_ledger_keys.py checks the PostgreSQL triggers.
 """
 
 import django.db.models.deletion
@@ -15,26 +16,6 @@ from django.db import migrations, models
 
 from core.migration_sql import vendor_sql
 
-_ACCOUNT_OF_MERCHANT = (
-    "SELECT 1 FROM merchants_account a "
-    "WHERE a.id = NEW.account_id AND a.merchant_id = NEW.merchant_id"
-)
-_REFUSE = "SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: {}')"
-
-SQLITE = [
-    f"""CREATE TRIGGER statements_transaction_account_insert
-        BEFORE INSERT ON statements_transaction
-        WHEN NOT EXISTS ({_ACCOUNT_OF_MERCHANT})
-        BEGIN {_REFUSE.format("no such account for this merchant")}; END""",
-    f"""CREATE TRIGGER statements_transaction_account_update
-        BEFORE UPDATE OF account_id, merchant_id ON statements_transaction
-        WHEN NOT EXISTS ({_ACCOUNT_OF_MERCHANT})
-        BEGIN {_REFUSE.format("no such account for this merchant")}; END""",
-]
-SQLITE_REVERSE = [
-    "DROP TRIGGER IF EXISTS statements_transaction_account_insert",
-    "DROP TRIGGER IF EXISTS statements_transaction_account_update",
-]
 # Checked per statement over the lines it wrote (a transition table), not per
 # line: PostgreSQL runs a FOREIGN KEY's check as one query for every inserted row,
 # a third of a 100,000-line import. The accounts named are locked FOR KEY SHARE,
@@ -121,8 +102,5 @@ class Migration(migrations.Migration):
             model_name='transaction',
             index=models.Index(condition=models.Q(('bakong_hash', ''), _negated=True), fields=['bakong_hash'], name='txn_bakong_hash_idx'),
         ),
-        vendor_sql(
-            {"sqlite": SQLITE, "postgresql": POSTGRES},
-            {"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE},
-        ),
+        vendor_sql({"postgresql": POSTGRES}, {"postgresql": POSTGRES_REVERSE}),
     ]

