@@ -410,7 +410,9 @@ def _stream_lines(
     # SQLite works in this process and drops the GIL on every row it writes, so a
     # parser thread would only fight it; PostgreSQL works in its own
     chunked = chunks_in_background if postgres else chunks_inline
-    with chunked(lines, size=CHUNK, first=FIRST_CHUNK) as chunks:
+    # room to parse ahead while the database finishes a chunk (~8 MB of drafts)
+    ahead = {"depth": 6} if postgres else {}
+    with chunked(lines, size=CHUNK, first=FIRST_CHUNK, **ahead) as chunks:
         ledger = _LedgerMatch(account, batch)
         copier = LedgerCopy(shape) if postgres else None
         for chunk in chunks:
