@@ -162,10 +162,7 @@ def statement_file_preview(
     except InvalidInput as exc:
         parsed = ParseResult(preset=preset or "", headers=[], header_line=0, columns={})
         return ImportPreview(
-            parse=parsed,
-            sample=[],
-            errors=[{"row": 0, "field": exc.field or "file", "message": exc.message}],
-            duplicate_of=duplicate,
+            parse=parsed, sample=[], errors=[_file_error(exc)], duplicate_of=duplicate
         )
     return ImportPreview(
         parse=parsed,
@@ -283,30 +280,28 @@ def statement_file_import(
     with collector_paused():
         try:
             parsed, lines = _parse(**source)
-        except InvalidInput as exc:
-            errors = [{"row": 0, "field": exc.field or "file", "message": exc.message}]
-            return _fail(batch, errors=errors, rows=0, preset=preset, mapping=mapping)
-        try:
             if not parsed.errors:
-                inserted, skipped = _record(
-                    **record,
-                    parsed=parsed,
-                    write=lambda: _stream_lines(account, batch, parsed, lines),
-                )
+                try:
+                    inserted, skipped = _record(
+                        **record,
+                        parsed=parsed,
+                        write=lambda: _stream_lines(account, batch, parsed, lines),
+                    )
+                except _LedgerMovedMeanwhile:
+                    logger.info("statements.import.exact", extra={"batch": batch.pk})
+                    parsed = _parse_all(**source)
+                    if not parsed.errors:
+                        inserted, skipped = _record(
+                            **record,
+                            parsed=parsed,
+                            write=lambda: _write_lines(account, batch, parsed),
+                        )
         except _RowsRefused:
-            pass
-        except InvalidInput as exc:  # the file broke off part way (rows, CSV)
-            errors = [{"row": 0, "field": exc.field or "file", "message": exc.message}]
-            return _fail(batch, errors=errors, rows=0, preset=preset, mapping=mapping)
-        except _LedgerMovedMeanwhile:
-            logger.info("statements.import.exact_path", extra={"batch": batch.pk})
-            parsed = _parse_all(**source)
-            if not parsed.errors:
-                inserted, skipped = _record(
-                    **record,
-                    parsed=parsed,
-                    write=lambda: _write_lines(account, batch, parsed),
-                )
+            pass  # parsed.errors says why
+        except InvalidInput as exc:  # the file cannot be read, at once or part way
+            return _fail(
+                batch, errors=[_file_error(exc)], rows=0, preset=preset, mapping=mapping
+            )
     if parsed.errors:
         return _fail(
             batch,
@@ -375,6 +370,10 @@ def _record(
             raise _refuse_duplicate(other) from None
         raise
     return inserted, skipped
+
+
+def _file_error(exc: InvalidInput) -> dict[str, Any]:
+    return {"row": 0, "field": exc.field or "file", "message": exc.message}
 
 
 def _fail(

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def small_chunks(monkeypatch):
+    monkeypatch.setattr(imports, "FIRST_CHUNK", 2)
     monkeypatch.setattr(imports, "CHUNK", 3)
 
 
@@ -115,3 +116,22 @@ def test_lines_without_bank_ids_are_matched_across_chunks(khr_account, small_chu
     # earlier chunks do not count as "already there" for its later ones
     assert (result.inserted, result.skipped, result.errors) == (5, 1, [])
     assert Transaction.objects.filter(reference="FEE").count() == 3
+
+
+def test_a_broken_csv_met_only_on_the_exact_path_still_leaves_nothing(
+    account, small_chunks, monkeypatch
+):
+    # given S0 already in the ledger but unseen by the check (so the first chunk's
+    # COPY is refused and the import starts again on the exact path), and a field
+    # over the csv module's limit far past that first chunk
+    TransactionFactory(account=account, external_id="S0", amount=Decimal("1.00"))
+    monkeypatch.setattr(imports, "ledger_ids_present", lambda account, ids: set())
+    rows = [line(n) for n in range(150)] + [line(150, description="x" * 200_000)]
+    # when
+    result = statement_file_import(
+        account=account, file_bytes=canonical(rows), filename="a.csv"
+    )
+    # then: refused with the reason, and the ledger holds only what it held
+    assert "is not valid CSV" in result.errors[0]["message"]
+    assert list(Transaction.objects.values_list("external_id", flat=True)) == ["S0"]
+    assert ImportBatch.objects.get().status == "failed"
