@@ -44,9 +44,11 @@ from statements.models import (
     PushEvent,
     Source,
     Statement,
-    Transaction,
 )
-from statements.services.ledger_rows import transaction_rows_insert
+from statements.services.ledger_rows import (
+    ledger_ids_present,
+    transaction_rows_insert,
+)
 
 logger = logging.getLogger("tonle.statements")
 
@@ -391,14 +393,10 @@ def _draft(item: FeedItem, account: Account, zone) -> LineDraft:
 
 
 def _known_ids(account: Account, ids: list[str]) -> set[str]:
-    known: set[str] = set()
+    """Ids the ledger has, or that a push event was already confirmed as."""
+    known = ledger_ids_present(account, ids)
     for i in range(0, len(ids), ID_CHUNK):
         chunk = ids[i : i + ID_CHUNK]
-        known.update(
-            Transaction.objects.filter(
-                account=account, external_id__in=chunk
-            ).values_list("external_id", flat=True)
-        )
         known.update(
             PushEvent.objects.filter(
                 account=account, confirmed_txn_id__in=chunk
