@@ -230,7 +230,14 @@ def parse_stream(
         data = itertools.islice(data, limit)
     parse_row = _row_parser(spec, positions, currency=currency, zone=zone)
     width = max(positions.values(), default=-1) + 1
-    return result, _lines(result, data, parse_row, width, first=header_line + 1)
+    return result, _lines(
+        result,
+        data,
+        parse_row,
+        width,
+        first=header_line + 1,
+        all_text=table.kind == "csv",
+    )
 
 
 def _lines(
@@ -240,6 +247,7 @@ def _lines(
     width: int,
     *,
     first: int,
+    all_text: bool,
 ) -> Iterator[LineDraft]:
     pad: list[Cell] = [""] * (width + 1)
     seen_ids: dict[str, int] = {}
@@ -254,11 +262,14 @@ def _lines(
         rows += 1
         number = first + offset
         # exactly `width` cells, stripped, plus one empty sentinel for unmapped
-        # fields
-        row = [
-            c.strip() if c.__class__ is str else c
-            for c in (row[:width] + pad[: width + 1 - min(len(row), width)])
-        ]
+        # fields (a CSV's cells are all text: stripped in one C-level pass)
+        if len(row) < width:
+            row = row + pad[: width - len(row)]
+        if all_text:
+            row = list(map(str.strip, row[:width]))
+        else:
+            row = [c.strip() if c.__class__ is str else c for c in row[:width]]
+        row.append("")
         try:
             line = parse_row(number, row)
         except _RowProblem as problem:

@@ -401,8 +401,9 @@ def _stream_lines(
     parsed: ParseResult,
     lines: Iterable[LineDraft],
 ) -> tuple[int, int]:
-    """Write the lines chunk by chunk as the worker thread validates them;
-    (inserted, skipped). Raises _RowsRefused or _LedgerMovedMeanwhile (see above)."""
+    """Write the lines chunk by chunk as they are validated (on PostgreSQL by a
+    worker thread, meanwhile); (inserted, skipped). Raises _RowsRefused or
+    _LedgerMovedMeanwhile (see above)."""
     shape = row_shape(account=account, source=Source.FILE, import_batch_id=batch.pk)
     postgres = connection.vendor == "postgresql"
     seen = inserted = 0
