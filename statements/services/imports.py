@@ -407,12 +407,14 @@ def _stream_lines(
     shape = row_shape(account=account, source=Source.FILE, import_batch_id=batch.pk)
     postgres = connection.vendor == "postgresql"
     seen = inserted = 0
-    # SQLite works in this process and drops the GIL on every row it writes, so a
-    # parser thread would only fight it; PostgreSQL works in its own
-    chunked = chunks_in_background if postgres else chunks_inline
-    # room to parse ahead while the database finishes a chunk (~8 MB of drafts)
-    ahead = {"depth": 6} if postgres else {}
-    with chunked(lines, size=CHUNK, first=FIRST_CHUNK, **ahead) as chunks:
+    if postgres:
+        # room to parse ahead while the database finishes a chunk (~8 MB of drafts)
+        chunking = chunks_in_background(lines, size=CHUNK, first=FIRST_CHUNK, depth=6)
+    else:
+        # SQLite works in this process and drops the GIL on every row it writes, so
+        # a parser thread would only fight it
+        chunking = chunks_inline(lines, size=CHUNK, first=FIRST_CHUNK)
+    with chunking as chunks:
         ledger = _LedgerMatch(account, batch)
         copier = LedgerCopy(shape) if postgres else None
         for chunk in chunks:

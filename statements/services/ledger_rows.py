@@ -180,12 +180,12 @@ class LedgerCopy:
         )
         with connection.cursor() as cursor:
             _commit_without_waiting(cursor)
-            cursor.execute(
-                "SELECT attname, atttypid FROM pg_attribute "
-                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                [shape.table],
+            # binary COPY needs each column's type oid, which Django's
+            # introspection reads from the table itself
+            columns = connection.introspection.get_table_description(
+                cursor, shape.table
             )
-            oids = dict(cursor.fetchall())
+        oids = {column.name: column.type_code for column in columns}
         self.types = [oids[column] for column in shape.columns]
 
     def write(self, drafts: Iterable[LineDraft]) -> int:

@@ -65,3 +65,34 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def line_draft(**changes: object):
+    """A validated ledger-line draft (as the parser makes them), for tests that
+    write to the ledger past the parser; `changes` are LineDraft fields."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from statements.imports.parse import LineDraft
+
+    base = LineDraft(
+        row=2,
+        external_id="K1",
+        posted_at=dt.datetime(2026, 4, 3, 2, 0, tzinfo=dt.UTC),
+        value_date=dt.date(2026, 4, 3),
+        amount=Decimal("10.00"),
+        currency="USD",
+        channel="KHQR",
+        counterparty_name="",
+        counterparty_account="",
+        reference="",
+        bakong_hash="",
+        description="",
+        balance_after=None,
+        original_amount=None,
+        original_currency="",
+        fx_rate=None,
+        fee=None,
+        has_bank_id=True,
+    )
+    return base._replace(**changes)

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from statements.imports.parse import LineDraft
 from statements.models import Transaction
 from statements.services.ledger_rows import (
     LedgerCopy,
@@ -19,6 +18,7 @@ from statements.services.ledger_rows import (
     transaction_rows_insert,
 )
 from tests.factories import AccountFactory, TransactionFactory
+from tests.statements.ingest_files import line_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -27,29 +27,6 @@ pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="a PostgreSQL trigger holds this"
 )
-
-
-def draft(external_id: str = "K1") -> LineDraft:
-    return LineDraft(
-        2,
-        external_id,
-        dt.datetime(2026, 4, 3, 2, 0, tzinfo=dt.UTC),
-        dt.date(2026, 4, 3),
-        Decimal("10.00"),
-        "USD",
-        "KHQR",
-        "",
-        "",
-        "",
-        "",
-        "",
-        None,
-        None,
-        "",
-        None,
-        None,
-        True,
-    )
 
 
 def refused(write) -> None:
@@ -89,10 +66,12 @@ def test_bulk_writes_are_held_to_the_same_rule(account, other_merchant):
     account.merchant_id = other_merchant.pk
     # when / then: neither the ON CONFLICT path nor the COPY path gets a line in
     refused(
-        lambda: transaction_rows_insert(account=account, lines=[draft()], source="file")
+        lambda: transaction_rows_insert(
+            account=account, lines=[line_draft()], source="file"
+        )
     )
     shape = row_shape(account=account, source="file")
-    refused(lambda: LedgerCopy(shape).write([draft("K2")]))
+    refused(lambda: LedgerCopy(shape).write([line_draft(external_id="K2")]))
     assert not Transaction.objects.exists()
 
 

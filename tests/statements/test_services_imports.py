@@ -17,7 +17,7 @@ from merchants.models import AuditEvent
 from statements.models import ImportBatch, Transaction
 from statements.services.imports import statement_file_import
 from tests.factories import TransactionFactory
-from tests.statements.ingest_files import canonical, csv_bytes
+from tests.statements.ingest_files import canonical, csv_bytes, line_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -212,29 +212,9 @@ def test_bulk_insert_skips_only_duplicates_and_raises_on_other_violations(khr_ac
     # given a draft that breaks the whole-riel CHECK (bypassing the parser)
     from django.db import IntegrityError, transaction
 
-    from statements.imports.parse import LineDraft
     from statements.services.ledger_rows import transaction_rows_insert
 
-    good = LineDraft(
-        2,
-        "K1",
-        dt.datetime(2026, 4, 3, 2, 0, tzinfo=dt.UTC),
-        dt.date(2026, 4, 3),
-        Decimal("1000"),
-        "KHR",
-        "KHQR",
-        "",
-        "",
-        "",
-        "",
-        "",
-        None,
-        None,
-        "",
-        None,
-        None,
-        True,
-    )
+    good = line_draft(amount=Decimal("1000"), currency="KHR")
     bad = good._replace(external_id="K2", amount=Decimal("1000.50"))
     assert (
         transaction_rows_insert(account=khr_account, lines=[good], source="file") == 1
