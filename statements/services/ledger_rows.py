@@ -207,9 +207,15 @@ class LedgerCopy:
 
 def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
     """Which of `ids` the account's ledger holds, in one query (an array on
-    PostgreSQL, a JSON list on SQLite) however many ids there are."""
+    PostgreSQL, a JSON list on SQLite) however many ids there are; none at all
+    when the ledger has no id between the smallest and the largest of them (a new
+    period's statement, mostly), which one index probe tells."""
     wanted = list(set(ids))
     if not wanted:
+        return set()
+    if _ids_in_code_point_order() and not _any_id_between(
+        account, min(wanted), max(wanted)
+    ):
         return set()
     table = connection.ops.quote_name(Transaction._meta.db_table)
     if connection.vendor == "postgresql":
@@ -228,6 +234,47 @@ def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
             [account.pk, param],
         )
         return {external_id for (external_id,) in cursor.fetchall()}
+
+
+def _any_id_between(account: Account, low: str, high: str) -> bool:
+    """Whether the account's ledger has an external id in [low, high]: the first
+    id from `low` up, read off the (account, external id) key, which the ORDER BY
+    makes the planner use even while an import's own lines are not yet counted in
+    its statistics."""
+    first = (
+        Transaction.objects.filter(account=account, external_id__gte=low)
+        .order_by("external_id")
+        .values_list("external_id", flat=True)
+        .first()
+    )
+    return first is not None and first <= high
+
+
+_BYTE_ORDER_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"}
+
+
+def _ids_in_code_point_order() -> bool:
+    """Whether the database sorts external ids as Python sorts str (by code point),
+    so that Python's min and max bound them there too. SQLite compares text
+    byte by byte; PostgreSQL does so under the C collations, while a language's
+    collation (en_US…) has its own order and takes the plain look-up."""
+    if connection.vendor != "postgresql":
+        return True
+    key = connection.settings_dict["NAME"]
+    if key not in _collation_order:
+        # PostgreSQL 14 has only libc collations and no provider column
+        provider = "datlocprovider" if connection.pg_version >= 150000 else "'c'"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {provider}, datcollate FROM pg_database "  # noqa: S608
+                "WHERE datname = current_database()"
+            )
+            provider, collate = cursor.fetchone()
+        _collation_order[key] = provider == "c" and collate in _BYTE_ORDER_COLLATIONS
+    return _collation_order[key]
+
+
+_collation_order: dict[str, bool] = {}
 
 
 def _commit_without_waiting(cursor) -> None:
