@@ -63,7 +63,7 @@ def read_table(
             f"{max_bytes // 1_048_576} MB limit",
             field="file",
         )
-    if not file_bytes.strip():
+    if not file_bytes or file_bytes.isspace():  # (isspace stops at the first text)
         raise InvalidInput("file: the file is empty", field="file")
     if is_xlsx(file_bytes, filename):
         return read_xlsx(file_bytes, max_rows=max_rows, max_bytes=max_bytes)
@@ -84,6 +84,11 @@ def decode_text(file_bytes: bytes, *, encodings: Iterable[str]) -> tuple[str, st
         little = sample[1::2].count(b"\x00") > sample[::2].count(b"\x00")
         codec = "utf-16-le" if little else "utf-16-be"
         return _strict(file_bytes, codec, "UTF-16"), codec
+    # a NUL byte is a NUL character in UTF-8 and in every ASCII-based code page
+    if b"\x00" in file_bytes:
+        raise InvalidInput(
+            "file: contains NUL bytes; this is not a text CSV export", field="file"
+        )
     try:
         text = file_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -100,10 +105,6 @@ def decode_text(file_bytes: bytes, *, encodings: Iterable[str]) -> tuple[str, st
             "'CSV UTF-8' (or XLSX) so Khmer and Thai text stay intact.",
             field="file",
         ) from None
-    if "\x00" in text:
-        raise InvalidInput(
-            "file: contains NUL bytes; this is not a text CSV export", field="file"
-        )
     return text, "utf-8"
 
 

@@ -47,7 +47,7 @@ from statements.services.ledger_rows import (
 logger = logging.getLogger("tonle.statements")
 
 CHUNK = 10_000
-FIRST_CHUNK = 2_000  # so the database starts writing soon after the parser
+FIRST_CHUNK = 1_000  # so the database starts writing soon after the parser
 PREVIEW_ROWS = 10
 
 
@@ -182,6 +182,30 @@ def import_batch_stage(
     actor: Any = None,
 ) -> ImportBatch:
     """Keep an uploaded file as a pending import (nothing in the ledger yet)."""
+    sha256 = _sha256(file_bytes)
+    duplicate = _already_imported(account, sha256)
+    if duplicate is not None:
+        raise _refuse_duplicate(duplicate)
+    return _stage(
+        account=account,
+        file_bytes=file_bytes,
+        sha256=sha256,
+        filename=filename,
+        preset=preset,
+        actor=actor,
+    )
+
+
+def _stage(
+    *,
+    account: Account,
+    file_bytes: bytes,
+    sha256: str,
+    filename: str,
+    preset: str | None,
+    actor: Any,
+) -> ImportBatch:
+    """import_batch_stage for a file whose digest the caller has checked."""
     max_bytes, _ = _limits()
     if len(file_bytes) > max_bytes:
         raise InvalidInput(
@@ -189,10 +213,6 @@ def import_batch_stage(
         )
     if not file_bytes:
         raise InvalidInput("file: the file is empty", field="file")
-    sha256 = _sha256(file_bytes)
-    duplicate = _already_imported(account, sha256)
-    if duplicate is not None:
-        raise _refuse_duplicate(duplicate)
     if preset and preset not in PRESETS:
         raise InvalidInput(f"preset: {preset!r} is not a known preset", field="preset")
     batch = ImportBatch(
@@ -260,9 +280,10 @@ def statement_file_import(
     if duplicate is not None:
         raise _refuse_duplicate(duplicate)
     if batch is None:
-        batch = import_batch_stage(
+        batch = _stage(
             account=account,
             file_bytes=file_bytes,
+            sha256=sha256,
             filename=filename,
             preset=preset,
             actor=actor,

@@ -149,6 +149,23 @@ def test_empty_file_is_refused(account):
     assert ImportBatch.objects.count() == 0
 
 
+def test_blank_file_is_refused_as_empty(account):
+    result = run(account, b" \r\n\t\n")
+    assert "the file is empty" in only_error(result)["message"]
+    assert ImportBatch.objects.get().status == "failed"
+
+
+def test_file_with_a_nul_byte_is_refused_as_not_text(account):
+    # given a CSV with one NUL byte in the middle of a line (a binary file renamed)
+    data = canonical([GOOD, {**GOOD, "txn_id": "T2", "reference": "a\x00b"}])
+    assert data.count(b"\x00") == 1
+    # when
+    result = run(account, data)
+    # then
+    assert "NUL bytes" in only_error(result)["message"]
+    assert not Transaction.objects.exists()
+
+
 def test_header_only_file_is_refused(account):
     # given a header without lines
     result = run(account, canonical([]))
