@@ -31,6 +31,21 @@ CHANNELS = {
 }
 HEADER_SEARCH_LINES = 30
 MAX_ERRORS = 200
+# fields read as text: a CSV's cells are text already, a spreadsheet's are made so
+# once per row (a reference typed as a number, say) before the row is parsed
+TEXT_FIELDS = (
+    "txn_id",
+    "posted_time",
+    "direction",
+    "currency",
+    "channel",
+    "counterparty",
+    "counterparty_account",
+    "reference",
+    "bakong_hash",
+    "description",
+    "original_currency",
+)
 _YEAR = re.compile(r"\b(\d{4})\b")
 _PLAIN = re.compile(r"[+-]?[0-9]{1,15}(?:\.[0-9]{1,12})?")
 
@@ -230,13 +245,16 @@ def parse_stream(
         data = itertools.islice(data, limit)
     parse_row = _row_parser(spec, positions, currency=currency, zone=zone)
     width = max(positions.values(), default=-1) + 1
+    text_at = None
+    if table.kind != "csv":
+        text_at = sorted({positions[f] for f in TEXT_FIELDS if f in positions})
     return result, _lines(
         result,
         data,
         parse_row,
         width,
         first=header_line + 1,
-        all_text=table.kind == "csv",
+        text_at=text_at,
     )
 
 
@@ -247,8 +265,10 @@ def _lines(
     width: int,
     *,
     first: int,
-    all_text: bool,
+    text_at: list[int] | None,
 ) -> Iterator[LineDraft]:
+    """The rows' drafts; `text_at` lists the text fields' cells of a table whose
+    cells are not all text (None for a CSV)."""
     pad: list[Cell] = [""] * (width + 1)
     seen_ids: dict[str, int] = {}
     occurrences: dict[tuple, int] = {}
@@ -265,10 +285,13 @@ def _lines(
         # fields (a CSV's cells are all text: stripped in one C-level pass)
         if len(row) < width:
             row = row + pad[: width - len(row)]
-        if all_text:
+        if text_at is None:
             row = list(map(str.strip, row[:width]))
         else:
             row = [c.strip() if c.__class__ is str else c for c in row[:width]]
+            for i in text_at:
+                if row[i].__class__ is not str:
+                    row[i] = _text(row[i])
         row.append("")
         try:
             line = parse_row(number, row)
@@ -314,7 +337,7 @@ def synthetic_id(value_date: dt.date, amount: Decimal, reference: str, n: int) -
 
 
 def _text(value: Cell) -> str:
-    """A cell as text (cells arrive stripped)."""
+    """A spreadsheet cell as text."""
     if value.__class__ is str:
         return value
     return "" if value is None else str(value)
@@ -367,11 +390,23 @@ def _row_parser(
     date_from_iso = dt.date.fromisoformat
     places = CURRENCIES[currency].places
     plain = _PLAIN.fullmatch
+    # the usual amount, digits and at most the account currency's places, taken as
+    # it is (unless the preset's thousands mark is a character such text can hold)
+    exact = re.compile(
+        r"(?!)"
+        if thousands and thousands in "+-.0123456789"
+        else rf"[+-]?[0-9]{{1,15}}(?:\.[0-9]{{1,{places}}})?"
+        if places
+        else r"[+-]?[0-9]{1,15}"
+    ).fullmatch
 
     def money(raw: Cell, name: str, ccy: str = currency) -> Decimal:
-        if raw.__class__ is not str:
-            raw = "" if raw is None else str(raw)
-        text = raw.strip()
+        if raw.__class__ is str:
+            text = raw  # cells arrive stripped
+            if ccy == currency and exact(text):
+                return Decimal(text)
+        else:
+            text = "" if raw is None else str(raw).strip()
         if thousands:
             text = text.replace(thousands, "")
         if decimal_mark != ".":
@@ -388,6 +423,16 @@ def _row_parser(
 
     def instant(row: list[Cell]) -> dt.datetime:
         raw = row[i_posted]
+        if iso_only and raw.__class__ is str and raw and not row[i_time]:
+            try:
+                parsed = from_iso(raw)
+            except ValueError:
+                pass
+            else:
+                if parsed.tzinfo is not None:
+                    return parsed
+                if not require_offset:
+                    return parsed.replace(tzinfo=zone)
         if raw in (None, ""):
             raise _RowProblem("posted_at", "is empty")
         if isinstance(raw, dt.datetime):
@@ -396,7 +441,7 @@ def _row_parser(
             parsed = dt.datetime.combine(raw, dt.time.min)
         else:
             text = str(raw)
-            extra = _text(row[i_time])
+            extra = row[i_time]
             parsed = None
             if iso_only and not extra:
                 try:
@@ -446,7 +491,7 @@ def _row_parser(
             if raw in (None, ""):
                 raise _RowProblem("amount", "is empty")
             value = abs(money(raw, "amount"))
-            word = _text(row[i_direction]).lower()
+            word = row[i_direction].lower()
             if word in debit_words:
                 value = -value
             elif word not in credit_words:
@@ -460,7 +505,7 @@ def _row_parser(
         return value
 
     def channel_of(row: list[Cell], description: str) -> str:
-        raw = _text(row[i_channel])
+        raw = row[i_channel]
         upper = raw.upper()
         if upper in CHANNELS:
             return upper
@@ -478,13 +523,13 @@ def _row_parser(
         return default_channel
 
     def parse(number: int, row: list[Cell]) -> LineDraft:
-        txn_id = _text(row[i_id])
+        txn_id = row[i_id]
         if not txn_id and "txn_id" in spec["required"]:
             raise _RowProblem("txn_id", "is empty")
         if len(txn_id) > 128:
             raise _RowProblem("txn_id", "is longer than 128 characters")
         posted = instant(row)
-        ccy = _text(row[i_ccy]).upper() or currency
+        ccy = row[i_ccy].upper() or currency
         if ccy != currency:
             if ccy not in CURRENCIES:
                 raise _RowProblem("currency", f"{ccy!r} is not KHR, USD or THB")
@@ -513,11 +558,11 @@ def _row_parser(
                 if parsed is None:
                     raise _RowProblem("value_date", f"{value_raw!r} is not a date")
                 value_date = parsed.date()
-        description = _text(row[i_desc])
+        description = row[i_desc]
         bal_raw = row[i_bal]
         balance = money(bal_raw, "balance_after") if bal_raw not in (None, "") else None
         orig_raw, rate_raw = row[i_orig], row[i_rate]
-        orig_ccy = _text(row[i_origccy]).upper()
+        orig_ccy = row[i_origccy].upper()
         fee_raw = row[i_fee]
         original = rate = fee = None
         if orig_raw not in (None, "") or rate_raw not in (None, "") or orig_ccy:
@@ -534,10 +579,10 @@ def _row_parser(
             amount,
             currency,
             channel_of(row, description),
-            _text(row[i_cp])[:200],
-            _text(row[i_cpacct])[:100],
-            _text(row[i_ref])[:200],
-            _text(row[i_hash])[:64],
+            row[i_cp][:200],
+            row[i_cpacct][:100],
+            row[i_ref][:200],
+            row[i_hash][:64],
             description,
             balance,
             original,

@@ -38,8 +38,8 @@ from statements.imports.presets import MAPPABLE_FIELDS
 from statements.models import ImportBatch, ImportStatus, Source, Transaction
 from statements.services.ledger_rows import (
     LedgerCopy,
+    LedgerIds,
     insert_ignoring_duplicates,
-    ledger_ids_present,
     row_shape,
     transaction_rows_insert,
 )
@@ -481,15 +481,14 @@ class _LedgerMatch:
     def __init__(self, account: Account, batch: ImportBatch) -> None:
         self.account = account
         self.batch = batch
+        self.ids = LedgerIds(account)
         self.present: Counter = Counter()
         self.dates_read: set = set()
 
     def fresh(self, lines: list[LineDraft]) -> list[LineDraft]:
         # a file's bank ids are unique within it (the parser refuses a repeat), so
         # no id of this chunk is among the lines earlier chunks wrote
-        known = ledger_ids_present(
-            self.account, [line.external_id for line in lines if line.has_bank_id]
-        )
+        known = self.ids.present(line.external_id for line in lines if line.has_bank_id)
         fresh = [
             line for line in lines if line.has_bank_id and line.external_id not in known
         ]

@@ -5,7 +5,8 @@ batches: `transaction_rows_insert` leaves a line whose (account, external id) is
 already there alone (SQLite `INSERT … ON CONFLICT DO NOTHING`, PostgreSQL `COPY` into
 a temporary table then `INSERT … ON CONFLICT DO NOTHING`); `LedgerCopy` streams rows
 straight into the ledger with PostgreSQL `COPY` and lets a duplicate raise, for a
-caller that has already dropped the lines the ledger holds.
+caller that has already dropped the lines the ledger holds (`LedgerIds` tells it
+which).
 """
 
 from __future__ import annotations
@@ -206,17 +207,63 @@ class LedgerCopy:
 
 
 def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
-    """Which of `ids` the account's ledger holds, in one query (an array on
-    PostgreSQL, a JSON list on SQLite) however many ids there are; none at all
-    when the ledger has no id between the smallest and the largest of them (a new
-    period's statement, mostly), which one index probe tells."""
-    wanted = list(set(ids))
-    if not wanted:
-        return set()
-    if _ids_in_code_point_order() and not _any_id_between(
-        account, min(wanted), max(wanted)
-    ):
-        return set()
+    """Which of `ids` the account's ledger holds (see LedgerIds)."""
+    return LedgerIds(account).present(ids)
+
+
+class LedgerIds:
+    """Which bank ids an account's ledger holds, asked batch after batch while one
+    writer adds the lines it was told were missing.
+
+    Each answer is one query however many ids there are (an array on PostgreSQL, a
+    JSON list on SQLite), or none: when a batch's ids lie between the ledger's
+    neighbouring ids (a new period's statement, in whichever order the bank lists
+    it), two index probes find that gap and later batches inside it need no query.
+    The lines written meanwhile fall in the gap too, but they are the writer's own,
+    whose ids never come again; another writer's line is the unique key's to
+    refuse."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.gap: tuple[str | None, str | None] | None = None  # (after, before)
+
+    def present(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        if _ids_in_code_point_order():
+            low, high = min(wanted), max(wanted)
+            if self._in_gap(low, high) or self._find_gap(low, high):
+                return set()
+        return _ids_present(self.account, wanted)
+
+    def _in_gap(self, low: str, high: str) -> bool:
+        if self.gap is None:
+            return False
+        after, before = self.gap
+        return (after is None or low > after) and (before is None or high < before)
+
+    def _find_gap(self, low: str, high: str) -> bool:
+        before = _neighbour_id(self.account, low, above=True)
+        if before is not None and before <= high:
+            return False
+        self.gap = (_neighbour_id(self.account, low, above=False), before)
+        return True
+
+
+def _neighbour_id(account: Account, low: str, *, above: bool) -> str | None:
+    """The account's first id from `low` up, or its last id below `low`: read off
+    the (account, external id) key, which the ORDER BY makes the planner use even
+    while a write's own lines are not yet in its statistics."""
+    lines = Transaction.objects.filter(account=account)
+    if above:
+        lines = lines.filter(external_id__gte=low).order_by("external_id")
+    else:
+        lines = lines.filter(external_id__lt=low).order_by("-external_id")
+    return lines.values_list("external_id", flat=True).first()
+
+
+def _ids_present(account: Account, wanted: list[str]) -> set[str]:
     table = connection.ops.quote_name(Transaction._meta.db_table)
     if connection.vendor == "postgresql":
         # one text split by the server is several times quicker to send and read
@@ -234,20 +281,6 @@ def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
             [account.pk, param],
         )
         return {external_id for (external_id,) in cursor.fetchall()}
-
-
-def _any_id_between(account: Account, low: str, high: str) -> bool:
-    """Whether the account's ledger has an external id in [low, high]: the first
-    id from `low` up, read off the (account, external id) key, which the ORDER BY
-    makes the planner use even while an import's own lines are not yet counted in
-    its statistics."""
-    first = (
-        Transaction.objects.filter(account=account, external_id__gte=low)
-        .order_by("external_id")
-        .values_list("external_id", flat=True)
-        .first()
-    )
-    return first is not None and first <= high
 
 
 _BYTE_ORDER_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"}

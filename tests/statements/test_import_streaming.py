@@ -11,6 +11,7 @@ import pytest
 from statements.models import ImportBatch, Transaction
 from statements.services import imports
 from statements.services.imports import statement_file_import
+from statements.services.ledger_rows import LedgerIds
 from tests.factories import TransactionFactory
 from tests.statements.ingest_files import canonical, csv_bytes
 
@@ -79,7 +80,7 @@ def test_a_line_another_writer_put_in_meanwhile_is_skipped_not_doubled(
     # given S4 reaches the ledger after the chunk was checked (the check is
     # made blind to it, as a concurrent feed sync would be)
     TransactionFactory(account=account, external_id="S4", amount=Decimal("5.00"))
-    monkeypatch.setattr(imports, "ledger_ids_present", lambda account, ids: set())
+    monkeypatch.setattr(LedgerIds, "present", lambda self, ids: set())
     rows = [line(n) for n in range(8)]
     # when
     result = statement_file_import(
@@ -125,7 +126,7 @@ def test_a_broken_csv_met_only_on_the_exact_path_still_leaves_nothing(
     # COPY is refused and the import starts again on the exact path), and a field
     # over the csv module's limit far past that first chunk
     TransactionFactory(account=account, external_id="S0", amount=Decimal("1.00"))
-    monkeypatch.setattr(imports, "ledger_ids_present", lambda account, ids: set())
+    monkeypatch.setattr(LedgerIds, "present", lambda self, ids: set())
     rows = [line(n) for n in range(150)] + [line(150, description="x" * 200_000)]
     # when
     result = statement_file_import(

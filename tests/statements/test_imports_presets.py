@@ -402,3 +402,27 @@ def test_every_preset_is_recognised_from_its_own_header(preset):
 
     # then
     assert detect_preset(table) == preset
+
+
+def test_a_point_as_thousands_mark_is_stripped_before_any_amount_is_read(
+    monkeypatch,
+):
+    # given a bank that writes 1.250,50 (point for thousands, comma for decimals)
+    from statements.imports import presets
+
+    european = {**presets.PRESETS["tonle"], "thousands": ".", "decimal": ","}
+    monkeypatch.setitem(presets.PRESETS, "european", european)
+    rows = [
+        {"txn_id": f"T{n}", "posted_at": "2026-04-03T09:00:00+07:00", "amount": a}
+        for n, a in enumerate(("1.250,50", "12,5", "1.000", "-2.000,00"))
+    ]
+    # when
+    result = parse(canonical(rows), currency="USD", preset="european")
+    # then: "1.000" is a thousand, never one dollar
+    assert result.errors == []
+    assert [line.amount for line in result.lines] == [
+        Decimal("1250.50"),
+        Decimal("12.5"),
+        Decimal("1000"),
+        Decimal("-2000.00"),
+    ]

@@ -1,6 +1,6 @@
 """Which bank ids an account's ledger already holds: the look-up every file import
-and feed sync asks chunk by chunk, with its one-probe answer for ids the ledger has
-nothing between."""
+and feed sync asks batch by batch, and the gap between the ledger's ids that spares
+a new period's statement almost every query."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from statements.services import ledger_rows
-from statements.services.ledger_rows import ledger_ids_present
+from statements.services.ledger_rows import LedgerIds, ledger_ids_present
 from tests.factories import AccountFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,45 +23,71 @@ def ledger(account, merchant):
     return account
 
 
+@pytest.fixture
+def collation_read():
+    ledger_rows._ids_in_code_point_order()  # the database's collation, read once
+
+
+def ids(*numbers: int) -> list[str]:
+    return [f"S-{n:03d}" for n in numbers]
+
+
 @pytest.mark.parametrize(
-    ("ids", "present"),
+    ("wanted", "present"),
     [
-        (["S-021", "S-039"], set()),  # the other account's S-030 lies between
-        (["S-019", "S-041"], set()),  # the account's own ids lie between
-        (["S-010", "S-020", "S-030"], {"S-020"}),
-        (["S-040"], {"S-040"}),
-        (["S-020", "S-040", "S-050"], {"S-020", "S-040"}),
-        (["S-041", "S-099"], set()),
+        (ids(21, 39), set()),  # the other account's S-030 lies between
+        (ids(19, 41), set()),  # the account's own ids lie between
+        (ids(10, 20, 30), {"S-020"}),
+        (ids(40), {"S-040"}),
+        (ids(20, 40, 50), {"S-020", "S-040"}),
+        (ids(41, 99), set()),
         ([], set()),
     ],
 )
-@pytest.mark.parametrize("probe", [True, False], ids=["probe", "look-up only"])
+@pytest.mark.parametrize("probe", [True, False], ids=["gap", "look-up only"])
 def test_the_ids_the_account_holds_and_only_those(
-    ledger, ids, present, probe, monkeypatch
+    ledger, wanted, present, probe, monkeypatch
 ):
     if not probe:  # as under a language collation (en_US…)
         monkeypatch.setattr(ledger_rows, "_ids_in_code_point_order", lambda: False)
-    assert ledger_ids_present(ledger, ids) == present
+    assert ledger_ids_present(ledger, wanted) == present
 
 
-def test_ids_the_ledger_has_nothing_between_cost_one_probe(
-    ledger, django_assert_num_queries
+def test_batches_inside_the_gap_they_found_need_no_query(
+    ledger, collation_read, django_assert_num_queries
 ):
-    ledger_rows._ids_in_code_point_order()  # the database's collation, read once
-    between = [f"S-{n:03d}" for n in range(21, 40)]
-    with django_assert_num_queries(1):
-        assert ledger_ids_present(ledger, between) == set()
+    known = LedgerIds(ledger)
+    # the gap between S-020 and S-040 is found with two probes …
     with django_assert_num_queries(2):
-        assert ledger_ids_present(ledger, ["S-019", "S-041"]) == set()
+        assert known.present(ids(30, 31)) == set()
+    # … later batches inside it, in any order, cost nothing
+    with django_assert_num_queries(0):
+        assert known.present(ids(35, 39)) == set()
+        assert known.present(ids(21, 22)) == set()
+    # a batch reaching past it is looked up
+    with django_assert_num_queries(2):
+        assert known.present(ids(38, 40)) == {"S-040"}
 
 
-def test_the_database_sorts_ids_as_python_does_when_the_probe_is_used(account):
-    # the probe brackets a chunk's ids with Python's min and max: only sound where
+def test_the_gap_holds_the_writers_own_new_lines_only(ledger, collation_read):
+    # given a gap found above the account's last id, and lines written there since
+    known = LedgerIds(ledger)
+    assert known.present(ids(41, 50)) == set()
+    for external_id in ids(41, 50):
+        TransactionFactory(account=ledger, external_id=external_id)
+    # then the writer's next batch above them still needs no look-up, and a
+    # batch reaching below the gap is looked up again and finds S-040
+    assert known.present(ids(51, 60)) == set()
+    assert known.present(ids(39, 40)) == {"S-040"}
+
+
+def test_the_database_sorts_ids_as_python_does_when_the_gap_is_used(account):
+    # the gap brackets a batch's ids with Python's min and max: only sound where
     # the database orders text the same way
     if not ledger_rows._ids_in_code_point_order():
         pytest.skip("this database's collation is not code point order")
-    ids = ["b-1", "B-2", "a_3", "A 4", "a-10", "a-9", "ក-1", "ข-2", "~x", "Z", "é"]
-    for external_id in ids:
+    external_ids = ["b-1", "B-2", "a_3", "A 4", "a-10", "a-9", "ក-1", "ข-2", "~x", "é"]
+    for external_id in external_ids:
         TransactionFactory(account=account, external_id=external_id)
     table = connection.ops.quote_name("statements_transaction")
     with connection.cursor() as cursor:
@@ -70,4 +96,4 @@ def test_the_database_sorts_ids_as_python_does_when_the_probe_is_used(account):
             "ORDER BY external_id",
             [account.pk],
         )
-        assert [row[0] for row in cursor.fetchall()] == sorted(ids)
+        assert [row[0] for row in cursor.fetchall()] == sorted(external_ids)
