@@ -155,6 +155,7 @@ def main() -> None:
             cursor.execute("CHECKPOINT")
     steal_before = _cpu_steal()
     server_before = _server_cpu(connection)
+    wal_before = _wal(connection)
     process_before = time.process_time()
     started = time.perf_counter()
     result = statement_file_import(
@@ -164,6 +165,10 @@ def main() -> None:
     steal = _cpu_steal() - steal_before
     process_cpu = time.process_time() - process_before
     server_cpu = _server_cpu(connection) - server_before
+    wal = [
+        after - before
+        for after, before in zip(_wal(connection), wal_before, strict=True)
+    ]
     assert not result.errors, result.errors[:3]
     assert result.inserted == args.lines, result
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -175,6 +180,11 @@ def main() -> None:
     print(
         f"    CPU: this process {process_cpu:.2f} s"
         + (f", its database backend {server_cpu:.2f} s" if server_cpu else "")
+        + (
+            f"; WAL {wal[0] / 1_048_576:.0f} MB, {wal[1]:,} full-page images"
+            if wal
+            else ""
+        )
     )
 
     started = time.perf_counter()
@@ -221,6 +231,18 @@ def _server_cpu(connection) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wal(connection) -> tuple[int, int]:
+    """PostgreSQL's WAL bytes and full-page images written so far (cluster-wide:
+    nothing else writes to this scratch server meanwhile), () elsewhere."""
+    if connection.vendor != "postgresql":
+        return ()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")
+        wal_bytes, fpi = cursor.fetchone()
+    return int(wal_bytes), int(fpi)
 
 
 def _raw_kind(connection) -> str:

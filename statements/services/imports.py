@@ -4,10 +4,11 @@ already present skipped and counted.
 On PostgreSQL the file is parsed on a worker thread while the main thread writes
 what was parsed before, in chunks (on SQLite the same chunks, one after the
 other). The lines a chunk shares with the ledger are dropped, the rest go in
-(PostgreSQL `COPY` straight into the ledger, SQLite `INSERT … ON CONFLICT DO
-NOTHING`). A row error anywhere, or a line that another writer put in meanwhile
-(the unique key refuses the COPY), rolls the chunks back; the first is reported,
-the second is imported again on the exact path (`transaction_rows_insert`).
+(PostgreSQL: one `COPY` straight into the ledger for as long as no chunk needs to
+ask the ledger anything; SQLite: `INSERT … ON CONFLICT DO NOTHING`). A row error
+anywhere, or a line that another writer put in meanwhile (the unique key refuses
+the COPY), rolls the chunks back; the first is reported, the second is imported
+again on the exact path (`transaction_rows_insert`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -435,26 +437,32 @@ def _stream_lines(
         # SQLite works in this process and drops the GIL on every row it writes, so
         # a parser thread would only fight it
         chunking = chunks_inline(lines, size=CHUNK, first=FIRST_CHUNK)
-    with chunking as chunks:
-        ledger = _LedgerMatch(account, batch)
-        copier = LedgerCopy(shape) if postgres else None
-        for chunk in chunks:
-            seen += len(chunk)
-            if parsed.errors:
-                continue  # refused: read on for the other errors, write nothing
-            fresh = ledger.fresh(chunk)
-            if copier is not None:
-                try:
+    # on PostgreSQL the chunks go into one COPY, ended only when the ledger must
+    # be asked something (a chunk outside the id gap, a date not read yet)
+    copier = LedgerCopy(shape) if postgres else nullcontext()
+    with chunking as chunks, copier:
+        ledger = _LedgerMatch(
+            account, batch, before_query=copier.close if postgres else None
+        )
+        try:
+            for chunk in chunks:
+                seen += len(chunk)
+                if parsed.errors:
+                    continue  # refused: read on for the other errors, write nothing
+                fresh = ledger.fresh(chunk)
+                if postgres:
                     inserted += copier.write(fresh)
-                except IntegrityError as exc:
-                    if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
-                        raise _LedgerMovedMeanwhile from None
-                    raise
-            else:
-                rows = (shape.row_of(d) for d in fresh)
-                inserted += insert_ignoring_duplicates(shape, rows)
-    if parsed.errors:
-        raise _RowsRefused
+                else:
+                    rows = (shape.row_of(d) for d in fresh)
+                    inserted += insert_ignoring_duplicates(shape, rows)
+            if postgres and not parsed.errors:
+                copier.close()
+        except IntegrityError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                raise _LedgerMovedMeanwhile from None
+            raise
+        if parsed.errors:
+            raise _RowsRefused  # (inside the block: abandons the open COPY)
     return inserted, seen - inserted
 
 
@@ -478,10 +486,17 @@ class _LedgerMatch:
     bank that gives none) the same value date + amount + reference, each ledger
     line matching at most one line of the file. Asked chunk by chunk."""
 
-    def __init__(self, account: Account, batch: ImportBatch) -> None:
+    def __init__(
+        self,
+        account: Account,
+        batch: ImportBatch,
+        *,
+        before_query: Callable[[], None] | None = None,
+    ) -> None:
         self.account = account
         self.batch = batch
-        self.ids = LedgerIds(account)
+        self.before_query = before_query
+        self.ids = LedgerIds(account, before_query=before_query)
         self.present: Counter = Counter()
         self.dates_read: set = set()
 
@@ -509,6 +524,8 @@ class _LedgerMatch:
         if not new:
             return
         self.dates_read |= new
+        if self.before_query is not None:
+            self.before_query()
         # this file's own lines (earlier chunks) are not "already present"
         self.present.update(
             Transaction.objects.filter(account=self.account, value_date__in=new)

@@ -15,6 +15,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -167,9 +168,12 @@ def _insert_postgres(shape: RowShape, rows: Iterator[tuple]) -> int:
 
 class LedgerCopy:
     """PostgreSQL only: COPY drafts straight into the ledger, in binary (half the
-    client's work of text), one COPY per `write`. A line already there raises
-    IntegrityError (caused by psycopg's UniqueViolation): the caller has dropped
-    the lines it knew of, so that means a concurrent writer, and it takes the
+    client's work of text). Successive `write`s go into one COPY until `close`
+    (or leaving the `with` block) ends it: the connection can run nothing else
+    meanwhile, and each COPY's start and end leave the database idle for a round
+    trip. A line already there raises IntegrityError (caused by psycopg's
+    UniqueViolation), at the latest when the COPY ends: the caller has dropped the
+    lines it knew of, so that means a concurrent writer, and it takes the
     `transaction_rows_insert` path instead."""
 
     def __init__(self, shape: RowShape) -> None:
@@ -188,22 +192,40 @@ class LedgerCopy:
             )
         oids = {column.name: column.type_code for column in columns}
         self.types = [oids[column] for column in shape.columns]
+        self._open: ExitStack | None = None
+        self._write_row: Callable[[tuple], None] | None = None
 
     def write(self, drafts: Iterable[LineDraft]) -> int:
-        row_of = self.shape.row_of
+        if self._open is None:
+            with ExitStack() as stack:
+                # errors as Django's (IntegrityError and kin), as for any query
+                stack.enter_context(connection.wrap_database_errors)
+                cursor = stack.enter_context(connection.cursor())
+                copy = stack.enter_context(cursor.cursor.copy(self.sql))
+                copy.set_types(self.types)
+                self._write_row = copy.write_row
+                self._open = stack.pop_all()
+        row_of, write = self.shape.row_of, self._write_row
         count = 0
-        # errors as Django's (IntegrityError and kin), as for any other query
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(self.sql) as copy,
-        ):
-            copy.set_types(self.types)
-            write = copy.write_row
-            for draft in drafts:
-                write(row_of(draft))
-                count += 1
+        for draft in drafts:
+            write(row_of(draft))
+            count += 1
         return count
+
+    def close(self) -> None:
+        """End the COPY, if one is open: the database checks its last rows now."""
+        if self._open is not None:
+            stack, self._open = self._open, None
+            stack.close()
+
+    def __enter__(self) -> LedgerCopy:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        # an exception abandons the open COPY (psycopg tells the server why)
+        if self._open is not None:
+            stack, self._open = self._open, None
+            stack.__exit__(*exc_info)
 
 
 def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
@@ -223,8 +245,11 @@ class LedgerIds:
     whose ids never come again; another writer's line is the unique key's to
     refuse."""
 
-    def __init__(self, account: Account) -> None:
+    def __init__(
+        self, account: Account, *, before_query: Callable[[], None] | None = None
+    ) -> None:
         self.account = account
+        self.before_query = before_query or _nothing
         self.gap: tuple[str | None, str | None] | None = None  # (after, before)
 
     def present(self, ids: Iterable[str]) -> set[str]:
@@ -233,8 +258,12 @@ class LedgerIds:
             return set()
         if _ids_in_code_point_order():
             low, high = min(wanted), max(wanted)
-            if self._in_gap(low, high) or self._find_gap(low, high):
+            if self._in_gap(low, high):
                 return set()
+            self.before_query()
+            if self._find_gap(low, high):
+                return set()
+        self.before_query()
         return _ids_present(self.account, wanted)
 
     def _in_gap(self, low: str, high: str) -> bool:
@@ -249,6 +278,10 @@ class LedgerIds:
             return False
         self.gap = (_neighbour_id(self.account, low, above=False), before)
         return True
+
+
+def _nothing() -> None:
+    pass
 
 
 def _neighbour_id(account: Account, low: str, *, above: bool) -> str | None:

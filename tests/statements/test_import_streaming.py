@@ -136,3 +136,21 @@ def test_a_broken_csv_met_only_on_the_exact_path_still_leaves_nothing(
     assert "is not valid CSV" in result.errors[0]["message"]
     assert list(Transaction.objects.values_list("external_id", flat=True)) == ["S0"]
     assert ImportBatch.objects.get().status == "failed"
+
+
+def test_a_line_met_again_early_in_a_long_copy_still_takes_the_exact_path(
+    account, monkeypatch
+):
+    # given a line of the file already in the ledger but unseen by the look-up,
+    # near the start of a file far bigger than what the connection buffers (so
+    # the database refuses the COPY while rows are still being sent)
+    TransactionFactory(account=account, external_id="S5", amount=Decimal("6.00"))
+    monkeypatch.setattr(LedgerIds, "present", lambda self, ids: set())
+    rows = [line(n, description=f"{n} " + "x" * 4000) for n in range(3000)]
+    # when
+    result = statement_file_import(
+        account=account, file_bytes=canonical(rows), filename="big.csv"
+    )
+    # then: every line once
+    assert (result.inserted, result.skipped, result.errors) == (2999, 1, [])
+    assert Transaction.objects.filter(account=account).count() == 3000

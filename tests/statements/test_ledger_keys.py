@@ -71,7 +71,12 @@ def test_bulk_writes_are_held_to_the_same_rule(account, other_merchant):
         )
     )
     shape = row_shape(account=account, source="file")
-    refused(lambda: LedgerCopy(shape).write([line_draft(external_id="K2")]))
+
+    def copy() -> None:
+        with LedgerCopy(shape) as copier:
+            copier.write([line_draft(external_id="K2")])
+
+    refused(copy)
     assert not Transaction.objects.exists()
 
 
