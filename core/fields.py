@@ -138,3 +138,8 @@ def whole_riel(amount_field: str, currency_field: str = "currency") -> models.Q:
     return ~models.Q(**{currency_field: "KHR"}) | models.Q(
         Exact(remainder, models.Value(0))
     )
+
+
+# For a ModelAdmin's formfield_overrides: a URL typed without a scheme is taken as
+# https (Django 6's default; 5.2 still assumes http and warns)
+URLS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.fields import URLS_ASSUME_HTTPS
 from merchants.models import (
     Account,
     ApiKey,
@@ -69,6 +70,8 @@ class AccountAdmin(admin.ModelAdmin):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     """Credentials are never displayed: only the names of the keys they hold."""
+
+    formfield_overrides = URLS_ASSUME_HTTPS
 
     list_display = [
         "__str__",

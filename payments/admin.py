@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from core.exceptions import TonleError
+from core.fields import URLS_ASSUME_HTTPS
 from payments.models import (
     BakongTokenState,
     BakongTransaction,
@@ -16,6 +17,7 @@ from payments.models import (
 
 @admin.register(PaymentRequest)
 class PaymentRequestAdmin(admin.ModelAdmin):
+    formfield_overrides = URLS_ASSUME_HTTPS
     list_display = [
         "created_at",
         "merchant",
@@ -67,6 +69,7 @@ class RefundAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    formfield_overrides = URLS_ASSUME_HTTPS
     list_display = ["url", "merchant", "is_active", "disabled_reason", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "merchant__display_name"]
@@ -152,6 +155,7 @@ class InboundEventAdmin(admin.ModelAdmin):
 
 @admin.register(BakongTokenState)
 class BakongTokenStateAdmin(admin.ModelAdmin):
+    formfield_overrides = URLS_ASSUME_HTTPS
     list_display = ["base_url", "expires_at", "renewed_at", "last_error_at"]
     exclude = ["token"]
     readonly_fields = ["expires_at", "renewed_at", "last_error", "last_error_at"]
