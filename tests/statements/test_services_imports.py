@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from merchants.models import AuditEvent
 from statements.models import ImportBatch, Transaction
@@ -226,3 +227,56 @@ def test_bulk_insert_skips_only_duplicates_and_raises_on_other_violations(khr_ac
     with pytest.raises(IntegrityError), transaction.atomic():
         transaction_rows_insert(account=khr_account, lines=[bad], source="file")
     assert Transaction.objects.filter(account=khr_account).count() == 1
+
+
+def test_bulk_writes_keep_every_field_of_a_draft(account, merchant):
+    # given a cross-border line with every field filled in, and a plain one
+    from statements.models import CANONICAL_LEDGER_FIELDS
+    from statements.services.ledger_rows import (
+        LedgerCopy,
+        row_shape,
+        transaction_rows_insert,
+    )
+    from tests.factories import AccountFactory
+
+    full = line_draft(
+        external_id="X1",
+        posted_at=dt.datetime(2026, 4, 3, 16, 59, 58, 250000, tzinfo=dt.UTC),
+        value_date=dt.date(2026, 4, 4),
+        amount=Decimal("-28.40"),
+        channel="CROSSBORDER",
+        counterparty_name="ร้านกาแฟ",
+        counterparty_account="012@kbank",
+        reference="INV-9",
+        bakong_hash="ab" * 32,
+        description="ThaiQR",
+        balance_after=Decimal("1203.07"),
+        original_amount=Decimal("-1000.00"),
+        original_currency="THB",
+        fx_rate=Decimal("0.0289"),
+        fee=Decimal("0.50"),
+    )
+    plain = line_draft(external_id="X2")
+
+    def copy(target, lines) -> None:
+        with LedgerCopy(row_shape(account=target, source="file")) as copier:
+            copier.write(lines)
+
+    writers = [
+        lambda target, lines: transaction_rows_insert(
+            account=target, lines=lines, source="file"
+        )
+    ]
+    if connection.vendor == "postgresql":
+        writers.append(copy)
+    for write in writers:
+        target = AccountFactory(merchant=merchant, currency="USD")
+        # when
+        write(target, [full, plain])
+        # then: each column holds its own field, as the draft had it
+        for draft in (full, plain):
+            stored = Transaction.objects.get(
+                account=target, external_id=draft.external_id
+            )
+            for name in CANONICAL_LEDGER_FIELDS:
+                assert getattr(stored, name) == getattr(draft, name), name
