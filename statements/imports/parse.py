@@ -31,21 +31,20 @@ CHANNELS = {
 }
 HEADER_SEARCH_LINES = 30
 MAX_ERRORS = 200
-# fields read as text: a CSV's cells are text already, a spreadsheet's are made so
+# the fields whose spreadsheet cells are read as they come (dates, numbers); every
+# other field is text, which a CSV's cells are already and a spreadsheet's are made
 # once per row (a reference typed as a number, say) before the row is parsed
-TEXT_FIELDS = (
-    "txn_id",
-    "posted_time",
-    "direction",
-    "currency",
-    "channel",
-    "counterparty",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "original_currency",
-)
+RAW_FIELDS = {
+    "posted_at",
+    "value_date",
+    "amount",
+    "debit",
+    "credit",
+    "balance_after",
+    "original_amount",
+    "fx_rate",
+    "fee",
+}
 _YEAR = re.compile(r"\b(\d{4})\b")
 _PLAIN = re.compile(r"[+-]?[0-9]{1,15}(?:\.[0-9]{1,12})?")
 
@@ -247,7 +246,7 @@ def parse_stream(
     width = max(positions.values(), default=-1) + 1
     text_at = None
     if table.kind != "csv":
-        text_at = sorted({positions[f] for f in TEXT_FIELDS if f in positions})
+        text_at = sorted({i for f, i in positions.items() if f not in RAW_FIELDS})
     return result, _lines(
         result,
         data,

@@ -495,8 +495,8 @@ class _LedgerMatch:
     ) -> None:
         self.account = account
         self.batch = batch
-        self.before_query = before_query
-        self.ids = LedgerIds(account, before_query=before_query)
+        self.before_query = before_query or (lambda: None)
+        self.ids = LedgerIds(account, before_query=self.before_query)
         self.present: Counter = Counter()
         self.dates_read: set = set()
 
@@ -524,8 +524,7 @@ class _LedgerMatch:
         if not new:
             return
         self.dates_read |= new
-        if self.before_query is not None:
-            self.before_query()
+        self.before_query()
         # this file's own lines (earlier chunks) are not "already present"
         self.present.update(
             Transaction.objects.filter(account=self.account, value_date__in=new)

@@ -229,18 +229,20 @@ class LedgerCopy:
 
 
 def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
-    """Which of `ids` the account's ledger holds (see LedgerIds)."""
-    return LedgerIds(account).present(ids)
+    """Which of `ids` the account's ledger holds, in one query (a writer asking
+    batch after batch uses LedgerIds, whose gap spares most of them)."""
+    wanted = list(set(ids))
+    return _ids_present(account, wanted) if wanted else set()
 
 
 class LedgerIds:
     """Which bank ids an account's ledger holds, asked batch after batch while one
     writer adds the lines it was told were missing.
 
-    Each answer is one query however many ids there are (an array on PostgreSQL, a
-    JSON list on SQLite), or none: when a batch's ids lie between the ledger's
-    neighbouring ids (a new period's statement, in whichever order the bank lists
-    it), two index probes find that gap and later batches inside it need no query.
+    Each answer is one query however many ids there are, or none: when a batch's
+    ids lie between the ledger's neighbouring ids (a new period's statement, in
+    whichever order the bank lists it), two index probes find that gap and later
+    batches inside it need no query.
     The lines written meanwhile fall in the gap too, but they are the writer's own,
     whose ids never come again; another writer's line is the unique key's to
     refuse."""
@@ -249,7 +251,7 @@ class LedgerIds:
         self, account: Account, *, before_query: Callable[[], None] | None = None
     ) -> None:
         self.account = account
-        self.before_query = before_query or _nothing
+        self.before_query = before_query or (lambda: None)
         self.gap: tuple[str | None, str | None] | None = None  # (after, before)
 
     def present(self, ids: Iterable[str]) -> set[str]:
@@ -278,10 +280,6 @@ class LedgerIds:
             return False
         self.gap = (_neighbour_id(self.account, low, above=False), before)
         return True
-
-
-def _nothing() -> None:
-    pass
 
 
 def _neighbour_id(account: Account, low: str, *, above: bool) -> str | None:

@@ -44,13 +44,23 @@ def ids(*numbers: int) -> list[str]:
         ([], set()),
     ],
 )
-@pytest.mark.parametrize("probe", [True, False], ids=["gap", "look-up only"])
+@pytest.mark.parametrize(
+    "asker", ["gap", "gap under a language collation", "one look-up"]
+)
 def test_the_ids_the_account_holds_and_only_those(
-    ledger, wanted, present, probe, monkeypatch
+    ledger, wanted, present, asker, monkeypatch
 ):
-    if not probe:  # as under a language collation (en_US…)
+    if asker == "one look-up":
+        assert ledger_ids_present(ledger, wanted) == present
+        return
+    if asker == "gap under a language collation":  # en_US…: no gap, look-ups only
         monkeypatch.setattr(ledger_rows, "_ids_in_code_point_order", lambda: False)
-    assert ledger_ids_present(ledger, wanted) == present
+    assert LedgerIds(ledger).present(wanted) == present
+
+
+def test_a_one_off_question_is_one_query(ledger, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert ledger_ids_present(ledger, ids(21, 39)) == set()
 
 
 def test_batches_inside_the_gap_they_found_need_no_query(
