@@ -14,6 +14,7 @@ order, which is what search and copy find, as OCR'd PDFs do.
 from __future__ import annotations
 
 import math
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,6 +49,7 @@ KHMER_FONT = "TonleNotoSansKhmer"
 THAI_FONT = "TonleNotoSansThai"
 # scripts drawn shaped (HarfBuzz) in their own font, with an invisible text layer
 SHAPED_FONTS = {"khm": KHMER_FONT, "tha": THAI_FONT}
+COENG = "\u17d2"  # joins the next consonant below the one before
 ROW_FONT_SIZE = 7.5
 ROW_HEIGHT = 10.5
 HEADER_HEIGHT = 58  # merchant, account, period on every page
@@ -55,17 +57,22 @@ COLUMN_HEAD_HEIGHT = 16
 FOOTER_HEIGHT = 22
 MAX_WARNINGS_SHOWN = 6
 
-# (title, x, max characters or None, right-aligned)
+# (title, x, width a cell is clipped to or None, right-aligned)
 COLUMNS = (
     ("Posted", MARGIN, None, False),
     ("Value date", MARGIN + 66, None, False),
-    ("Channel", MARGIN + 114, 12, False),
-    ("Counterparty", MARGIN + 170, 34, False),
-    ("Reference", MARGIN + 318, 24, False),
-    ("Description", MARGIN + 426, 48, False),
+    ("Channel", MARGIN + 114, 62, False),
+    ("Counterparty", MARGIN + 180, 134, False),
+    ("Reference", MARGIN + 318, 104, False),
+    # up to where the widest amount ("-1,234,567,890.00") starts
+    ("Description", MARGIN + 426, 208, False),
     ("Amount", MARGIN + 704, None, True),
     ("Balance", PAGE_WIDTH - MARGIN, None, True),
 )
+ELLIPSIS = "…"
+# the widest Helvetica glyph, in thousandths of the font size: shorter ASCII text
+# than width / (this × size) fits without being measured
+WIDEST_GLYPH = max(pdfmetrics.getFont(FONT_BOLD).widths) / 1000
 
 
 def _is_khmer(char: str) -> bool:
@@ -113,11 +120,61 @@ def _runs(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((kind, run) for kind, run in runs)
 
 
-def _clip(text: str, limit: int | None) -> str:
+def _run_font(kind: str, bold: bool) -> str:
+    if kind in SHAPED_FONTS:
+        return SHAPED_FONTS[kind]
+    if kind == FONT:
+        return FONT_BOLD if bold else FONT
+    return kind
+
+
+def _run_width(kind: str, run: str, size: float, bold: bool = False) -> float:
+    font = _run_font(kind, bold)
+    if kind in SHAPED_FONTS:
+        shaped = _shaped(run, size, font)
+        # shapeStr hands back a plain str when nothing needed shaping
+        glyphs = getattr(shaped, "__shapeData__", None)
+        if glyphs is not None:
+            return sum(g.x_advance for g in glyphs) * size / 1000
+    return pdfmetrics.stringWidth(run, font, size)
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The drawn width of `text`, Khmer and Thai runs as shaped."""
+    fonts_register()
+    return sum(_run_width(kind, run, size, bold) for kind, run in _runs(text))
+
+
+def _cluster_start(text: str, end: int) -> int:
+    """Move a cut back so it does not split a Khmer or Thai cluster: a mark, or a
+    consonant after a coeng, belongs with what comes before it."""
+    while 0 < end < len(text) and (
+        unicodedata.category(text[end]) in ("Mn", "Mc") or text[end - 1] == COENG
+    ):
+        end -= 1
+    return end
+
+
+@lru_cache(maxsize=20000)
+def fit(
+    text: str, width: float | None, size: float = ROW_FONT_SIZE, bold: bool = False
+) -> str:
+    """`text` on one line, cut with an ellipsis where it would pass `width`."""
     text = " ".join(text.split())
-    if limit is not None and len(text) > limit:
-        return text[: limit - 1] + "…"
-    return text
+    if width is None or not text:
+        return text
+    if text.isascii() and len(text) * WIDEST_GLYPH * size <= width:
+        return text
+    if text_width(text, size, bold) <= width:
+        return text
+    low, high = 0, len(text)  # the longest prefix that fits with the ellipsis
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_width(text[:middle] + ELLIPSIS, size, bold) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[: _cluster_start(text, low)].rstrip() + ELLIPSIS
 
 
 class _Page:
@@ -145,24 +202,17 @@ class _Page:
             self.code(f"1 0 0 1 {fp_str(x, y)} Tm ({escapePDF(text)}) Tj")
             return
         for kind, run in _runs(text):
+            self.set_font(_run_font(kind, bold), size)
+            self.text.setTextOrigin(x, y)
             if kind in SHAPED_FONTS:
-                font = SHAPED_FONTS[kind]
-                self.set_font(font, size)
-                shaped = _shaped(run, size, font)
-                width = sum(g.x_advance for g in shaped.__shapeData__) * size / 1000
-                self.text.setTextOrigin(x, y)
-                self.text.textOut(shaped)
+                self.text.textOut(_shaped(run, size, self.font[0]))
                 self.text.setTextRenderMode(3)  # invisible, for search and copy
                 self.text.setTextOrigin(x, y)
                 self.text.textOut(run)
                 self.text.setTextRenderMode(0)
             else:
-                name = (FONT_BOLD if bold else FONT) if kind == FONT else kind
-                self.set_font(name, size)
-                width = pdfmetrics.stringWidth(run, name, size)
-                self.text.setTextOrigin(x, y)
                 self.text.textOut(run)
-            x += width
+            x += _run_width(kind, run, size, bold)
 
     def draw_right(self, right: float, y: float, text: str, size: float, bold=False):
         """Right-aligned ASCII (amounts, page numbers) in Helvetica."""
@@ -225,14 +275,14 @@ def pdf_write(context: StatementContext, path: Path) -> int:
         local = row[POSTED_AT].astimezone(zone)
         page.draw(COLUMNS[0][1], y, f"{local:%Y-%m-%d %H:%M}", size)
         page.draw(COLUMNS[1][1], y, f"{row[VALUE_DATE]:%Y-%m-%d}", size)
-        page.draw(COLUMNS[2][1], y, row[CHANNEL], size)
-        page.draw(COLUMNS[3][1], y, _clip(row[COUNTERPARTY], COLUMNS[3][2]), size)
-        page.draw(COLUMNS[4][1], y, _clip(row[REFERENCE], COLUMNS[4][2]), size)
+        page.draw(COLUMNS[2][1], y, fit(row[CHANNEL], COLUMNS[2][2]), size)
+        page.draw(COLUMNS[3][1], y, fit(row[COUNTERPARTY], COLUMNS[3][2]), size)
+        page.draw(COLUMNS[4][1], y, fit(row[REFERENCE], COLUMNS[4][2]), size)
         description = row[DESCRIPTION]
         note = cross_border_note(row)
         if note:
             description = f"{note} · {description}" if description else note
-        page.draw(COLUMNS[5][1], y, _clip(description, COLUMNS[5][2]), size)
+        page.draw(COLUMNS[5][1], y, fit(description, COLUMNS[5][2]), size)
         page.draw_right(COLUMNS[6][1], y, fmt(row[AMOUNT], row[CURRENCY]), size)
         page.draw_right(COLUMNS[7][1], y, fmt(row[BALANCE], currency), size)
         y -= ROW_HEIGHT
@@ -253,9 +303,12 @@ def _page_start(canvas: Canvas, context: StatementContext, number: int, pages: i
     name = merchant.legal_name or merchant.display_name
     if merchant.name_km:
         name = f"{name}  {merchant.name_km}"
-    page.draw(MARGIN, top - 12, name, 12, bold=True)
+    # the right-hand side holds "Page X of Y" and the generated-at time
+    left_width = PAGE_WIDTH - 2 * MARGIN - 200
+    page.draw(MARGIN, top - 12, fit(name, left_width, 12, bold=True), 12, bold=True)
     page.draw_right(PAGE_WIDTH - MARGIN, top - 12, f"Page {number} of {pages}", 9)
-    page.draw(MARGIN, top - 27, f"Account statement · {context.account_label}", 9)
+    account = fit(f"Account statement · {context.account_label}", left_width, 9)
+    page.draw(MARGIN, top - 27, account, 9)
     page.draw_right(
         PAGE_WIDTH - MARGIN, top - 27, f"Generated {context.generated_local}", 8
     )
@@ -330,7 +383,7 @@ def _summary(page: _Page, context: StatementContext, y: float) -> float:
         page.draw(x, y, "Warnings", 8, bold=True)
         for message in period.warnings[:MAX_WARNINGS_SHOWN]:
             y -= 12
-            page.draw(x, y, _clip(message, 190), 8)
+            page.draw(x, y, fit(message, PAGE_WIDTH - 2 * MARGIN, 8), 8)
     return y - 20
 
 

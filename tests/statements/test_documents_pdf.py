@@ -10,9 +10,10 @@ from decimal import Decimal
 import pypdf
 import pytest
 from freezegun import freeze_time
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from statements.documents import render_statement
-from statements.documents.pdf_statement import _runs, _shaped
+from statements.documents.pdf_statement import COLUMNS, _runs, _shaped, fit
 from tests.factories import AccountFactory
 from tests.statements.factories import PP, line, november_ledger
 
@@ -187,3 +188,119 @@ def test_pdf_statement_shows_thai_names_of_a_baht_account(merchant, tmp_path):
     names = {str(font.get_object()["/BaseFont"]) for font in fonts.values()}
     assert any("NotoSansThai" in n for n in names)
     assert _runs("Café ร้าน")[1] == ("tha", "ร้าน")
+
+
+def _cells(path) -> list[tuple[float, float, str]]:
+    """(x, y, text) of every string shown in Helvetica on page 1, read from the
+    page's content stream (Tf, Tm, Tj)."""
+    reader = pypdf.PdfReader(path)
+    page = reader.pages[0]
+    fonts = page["/Resources"]["/Font"]
+    stream = pypdf.generic.ContentStream(page.get_contents(), reader)
+    cells, font, x, y = [], "", 0.0, 0.0
+    for operands, operator in stream.operations:
+        if operator == b"Tf":
+            font = str(fonts[operands[0]].get_object()["/BaseFont"])
+        elif operator == b"Tm":
+            x, y = float(operands[4]), float(operands[5])
+        elif operator == b"Tj" and font.startswith("/Helvetica"):
+            raw = operands[0]
+            text = raw.original_bytes.decode("cp1252")
+            cells.append((x, y, text))
+    return cells
+
+
+@pytest.mark.django_db
+def test_pdf_statement_keeps_each_cell_inside_its_column(account, tmp_path):
+    # given a cross-border line (the longest channel) with long, wide texts
+    line(
+        account,
+        dt.datetime(2026, 11, 6, 12, tzinfo=PP),
+        "-29.60",
+        channel="CROSSBORDER",
+        counterparty_name="WWW MEGA WHOLESALE IMPORT EXPORT COMPANY LIMITED",
+        reference="MMMMMMMMMMMMMMMMMMMMMMMMMMMMMM",
+        description="PAYMENT FOR INVOICES 2026-11 WAREHOUSE MAINTENANCE AND WAGES",
+        original_amount=Decimal("-1000.00"),
+        original_currency="THB",
+        fx_rate=Decimal("0.0291"),
+        fee=Decimal("0.50"),
+    )
+
+    # when
+    result = render_statement(
+        account=account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="pdf",
+        out=tmp_path / "s.pdf",
+    )
+
+    # then on the line's row every text ends before the next column begins
+    cells = _cells(result.path)
+    row_y = next(y for x, y, text in cells if text == "CROSSBORDER" and x > 100)
+    row = sorted((x, text) for x, y, text in cells if abs(y - row_y) < 0.5)
+    starts = [column[1] for column in COLUMNS[:6]] + [COLUMNS[6][1] - 62]
+    for (x, text), next_start in zip(row[:6], starts[1:], strict=True):
+        assert x + stringWidth(text, "Helvetica", 7.5) < next_start, text
+    # and the long texts are cut visibly, not dropped
+    assert row[3][1].startswith("WWW MEGA") and row[3][1].endswith("…")
+    assert row[5][1].startswith("1,000.00 THB × 0.0291") and row[5][1].endswith("…")
+
+
+def test_pdf_fit_cuts_the_longest_prefix_that_fits_with_an_ellipsis():
+    # given
+    text, width = "W" * 60, 100.0
+
+    # when
+    cut = fit(text, width)
+
+    # then it fits, and one more character would not
+    assert cut.endswith("…")
+    assert stringWidth(cut, "Helvetica", 7.5) <= width
+    longer = text[: len(cut)] + "…"
+    assert stringWidth(longer, "Helvetica", 7.5) > width
+    # and text that fits is left alone, whitespace folded
+    assert fit("Chan  Sophea\n", width) == "Chan Sophea"
+
+
+def test_pdf_fit_never_splits_a_khmer_cluster():
+    # given a Khmer name of many clusters with subscripts (coeng) and vowels
+    name = "ហាងទន្លេសាកល្បង ស្រីមុំ ក្រុមហ៊ុនសម្រាប់ពាណិជ្ជកម្ម"
+
+    for width in range(20, 160, 3):
+        # when
+        cut = fit(name, float(width))
+
+        # then the cut falls between clusters: not after a coeng, not before a mark
+        if cut.endswith("…"):
+            kept = cut[:-1]
+            assert name.startswith(kept)
+            assert not kept.endswith("\u17d2"), width
+            following = name[len(kept)]
+            assert following == " " or not (
+                "\u17b6" <= following <= "\u17d3" or following == "\u17dd"
+            ), width
+
+
+@pytest.mark.django_db
+def test_pdf_statement_draws_a_khmer_run_that_needs_no_shaping(account, tmp_path):
+    # given a name whose Khmer part is one letter (HarfBuzz hands back plain text)
+    line(
+        account,
+        dt.datetime(2026, 11, 5, 9, tzinfo=PP),
+        "5.00",
+        counterparty_name="Sok ក",
+    )
+
+    # when
+    result = render_statement(
+        account=account,
+        date_from=NOV_1,
+        date_to=NOV_30,
+        fmt="pdf",
+        out=tmp_path / "k.pdf",
+    )
+
+    # then the statement is drawn and the name is searchable
+    assert "Sok ក" in _text(result.path)[0]
