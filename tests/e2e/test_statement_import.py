@@ -43,6 +43,13 @@ def test_accountant_maps_a_column_previews_and_imports(live_server, page, tmp_pa
     # then the preview shows the lines, Khmer text included, with no errors
     page.wait_for_selector("text=All 2 row(s) are valid")
     assert "ហាងកាហ្វេ" in page.inner_text("main")
+    # and it is drawn in the Khmer font Tonle serves, whatever the machine has
+    loaded = page.evaluate(
+        """async () => { await document.fonts.ready;
+        return [...document.fonts].filter(f => f.status === "loaded")
+            .map(f => f.family.replaceAll('"', '')) }"""
+    )
+    assert "Noto Sans Khmer" in loaded
     # when imported
     page.click("button:has-text('Import 2 line(s)')")
     page.wait_for_selector("text=Imported 2 new line(s)")

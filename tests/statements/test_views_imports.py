@@ -74,7 +74,8 @@ def test_errors_are_listed_with_rows_before_anything_is_written(
     # then
     assert "not a plain decimal amount" in body
     assert '<td class="num">3</td><td>amount</td>' in body
-    assert "disabled" in body  # the import button
+    assert '<button type="submit" class="primary" disabled>Import</button>' in body
+    assert "fix the errors above first" in body
     assert Transaction.objects.count() == 0
 
 
