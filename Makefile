@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# the demo's sandbox connections call the server back at this address
+export SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run serve setup test test-deps chromium lint format bench clean
 

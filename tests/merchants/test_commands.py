@@ -129,6 +129,26 @@ def test_seed_demo_is_idempotent(db):
     }
 
 
+def test_seed_demo_points_the_sandbox_connections_at_the_server_it_runs_on(
+    db, settings
+):
+    # given a demo seeded for a server on port 8000
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    run_json("seed_demo")
+
+    # when `make run PORT=8011` seeds it again
+    settings.SITE_URL = "http://127.0.0.1:8011/"
+    run_json("seed_demo")
+
+    # then every sandbox connection follows (two Bakong wallets, one feed)
+    urls = sorted(Connection.objects.values_list("provider", "base_url"))
+    assert urls == [
+        ("bakong", "http://127.0.0.1:8011/sandbox/bakong"),
+        ("bakong", "http://127.0.0.1:8011/sandbox/bakong"),
+        ("statement_feed", "http://127.0.0.1:8011/sandbox/feed"),
+    ]
+
+
 def test_seed_demo_key_and_login_work(client, db):
     answer = run_json("seed_demo")
     assert client.login(username=answer["username"], password=answer["password"])

@@ -18,6 +18,7 @@ from merchants.services import (
 
 DEMO_BAKONG_ID = "tonle_demo@wing"
 DEMO_PASSWORD = "tonle-demo"
+SANDBOX_PATHS = {"bakong": "/sandbox/bakong", "statement_feed": "/sandbox/feed"}
 DEMO_USERS = [("demo", "owner"), ("accountant", "accountant"), ("auditor", "auditor")]
 DEMO_ACCOUNTS = [
     # provider, currency, number, kind, name, bakong id
@@ -101,13 +102,20 @@ class Command(JsonCommand):
     def _connect_sandbox(self, accounts: list[Account]) -> None:
         site = settings.SITE_URL.rstrip("/")
         for account in accounts:
-            if Connection.objects.filter(account=account).exists():
+            existing = Connection.objects.filter(account=account).first()
+            if existing is not None:
+                # the demo follows the server when `make run PORT=…` moves it
+                path = SANDBOX_PATHS.get(existing.provider)
+                url = existing.base_url
+                if path and url.endswith(path) and url != site + path:
+                    existing.base_url = site + path
+                    existing.save(update_fields=["base_url"])
                 continue
             if account.provider == "bakong":
                 connection_create(
                     account=account,
                     provider="bakong",
-                    base_url=f"{site}/sandbox/bakong",
+                    base_url=site + SANDBOX_PATHS["bakong"],
                     credentials={
                         "email": "demo@tonle.local",
                         "webhook_secret": "demo-bakong-secret",
@@ -118,7 +126,7 @@ class Command(JsonCommand):
                 connection_create(
                     account=account,
                     provider="statement_feed",
-                    base_url=f"{site}/sandbox/feed",
+                    base_url=site + SANDBOX_PATHS["statement_feed"],
                     credentials={
                         "client_id": "demo",
                         "client_secret": "demo-feed-secret",
