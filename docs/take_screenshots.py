@@ -14,7 +14,6 @@ PAGES = [
     ("dashboard", "/"),
     ("payments", "/payments/"),
     ("transactions", "/statements/transactions/"),
-    ("statements", "/statements/"),
     ("imports", "/statements/imports/"),
 ]
 ARGS = [
@@ -39,6 +38,10 @@ with sync_playwright() as pw:
         page.goto(BASE + path)
         page.wait_for_load_state("networkidle")
         page.screenshot(path=OUT / f"{name}.png")
+    page.goto(f"{BASE}/statements/")
+    page.click("text=Preview")  # last month, every account
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / "statements.png")
     page.goto(f"{BASE}/payments/")
     first = page.locator("table a[href*='/payments/']").first
     if first.count():
