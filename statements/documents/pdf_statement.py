@@ -57,17 +57,37 @@ COLUMN_HEAD_HEIGHT = 16
 FOOTER_HEIGHT = 22
 MAX_WARNINGS_SHOWN = 6
 
-# (title, x, width a cell is clipped to or None, right-aligned)
-COLUMNS = (
-    ("Posted", MARGIN, None, False),
-    ("Value date", MARGIN + 66, None, False),
-    ("Channel", MARGIN + 114, 62, False),
-    ("Counterparty", MARGIN + 180, 134, False),
-    ("Reference", MARGIN + 318, 104, False),
-    # up to where the widest amount ("-1,234,567,890.00") starts
-    ("Description", MARGIN + 426, 208, False),
-    ("Amount", MARGIN + 704, None, True),
-    ("Balance", PAGE_WIDTH - MARGIN, None, True),
+COLUMN_GAP = 4
+# the widest amount a cell must leave room for, left of the Amount column's edge
+WIDEST_AMOUNT = "-1,234,567,890.00"
+
+
+def _columns(*heads: tuple[str, float, bool, bool]):
+    """(title, x, clip width or None, right-aligned): a clipped cell ends a gap
+    before the next column starts (before the widest amount, for a right-aligned
+    one), so moving a column moves its neighbour's clip with it."""
+    columns = []
+    for index, (title, x, clipped, right) in enumerate(heads):
+        width = None
+        if clipped:
+            _, next_x, _, next_right = heads[index + 1]
+            if next_right:
+                next_x -= pdfmetrics.stringWidth(WIDEST_AMOUNT, FONT, ROW_FONT_SIZE)
+            width = next_x - x - COLUMN_GAP
+        columns.append((title, x, width, right))
+    return tuple(columns)
+
+
+# (title, x, clipped, right-aligned)
+COLUMNS = _columns(
+    ("Posted", MARGIN, False, False),
+    ("Value date", MARGIN + 66, False, False),
+    ("Channel", MARGIN + 114, True, False),
+    ("Counterparty", MARGIN + 180, True, False),
+    ("Reference", MARGIN + 318, True, False),
+    ("Description", MARGIN + 426, True, False),
+    ("Amount", MARGIN + 704, False, True),
+    ("Balance", PAGE_WIDTH - MARGIN, False, True),
 )
 ELLIPSIS = "…"
 # the widest Helvetica glyph, in thousandths of the font size: shorter ASCII text

@@ -20,6 +20,12 @@ from tests.statements.factories import PP, line, november_ledger
 NOV_1, NOV_30 = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
 
 
+def _november_pdf(account, out):
+    return render_statement(
+        account=account, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=out
+    )
+
+
 def _text(path) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(path).pages]
 
@@ -32,13 +38,7 @@ def test_pdf_statement_totals_equal_the_ledger_to_the_riel(khr_account, tmp_path
     line(khr_account, dt.datetime(2026, 11, 2, 8, tzinfo=PP), "-3000", channel="FEE")
 
     # when
-    result = render_statement(
-        account=khr_account,
-        date_from=NOV_1,
-        date_to=NOV_30,
-        fmt="pdf",
-        out=tmp_path / "s.pdf",
-    )
+    result = _november_pdf(khr_account, tmp_path / "s.pdf")
 
     # then the closing and the channel totals on page 1 are the ledger's
     pages = _text(result.path)
@@ -59,13 +59,7 @@ def test_pdf_statement_numbers_its_pages_x_of_y(account, tmp_path):
     november_ledger(account, ["1.00"] * 150)
 
     # when
-    result = render_statement(
-        account=account,
-        date_from=NOV_1,
-        date_to=NOV_30,
-        fmt="pdf",
-        out=tmp_path / "s.pdf",
-    )
+    result = _november_pdf(account, tmp_path / "s.pdf")
 
     # then every page says which of how many it is
     pages = _text(result.path)
@@ -85,13 +79,7 @@ def test_pdf_statement_shows_khmer_names_shaped_and_searchable(account, tmp_path
     )
 
     # when
-    result = render_statement(
-        account=account,
-        date_from=NOV_1,
-        date_to=NOV_30,
-        fmt="pdf",
-        out=tmp_path / "s.pdf",
-    )
+    result = _november_pdf(account, tmp_path / "s.pdf")
 
     # then the name is in the text layer and the Khmer font is embedded
     assert name in _text(result.path)[0]
@@ -126,12 +114,8 @@ def test_pdf_statement_says_when_it_was_generated_in_the_accounts_zone(
     thb = AccountFactory(merchant=merchant, currency="THB", provider="krungsri")
 
     # when
-    khr_pdf = render_statement(
-        account=khr, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=tmp_path / "k.pdf"
-    )
-    thb_pdf = render_statement(
-        account=thb, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=tmp_path / "t.pdf"
-    )
+    khr_pdf = _november_pdf(khr, tmp_path / "k.pdf")
+    thb_pdf = _november_pdf(thb, tmp_path / "t.pdf")
 
     # then
     assert "Generated 2026-12-01 23:45 (Asia/Phnom_Penh)" in _text(khr_pdf.path)[0]
@@ -156,13 +140,7 @@ def test_pdf_statement_shows_cross_border_original_amount_rate_and_fee(
     )
 
     # when
-    result = render_statement(
-        account=account,
-        date_from=NOV_1,
-        date_to=NOV_30,
-        fmt="pdf",
-        out=tmp_path / "s.pdf",
-    )
+    result = _november_pdf(account, tmp_path / "s.pdf")
 
     # then
     text = _text(result.path)[0]
@@ -178,9 +156,7 @@ def test_pdf_statement_shows_thai_names_of_a_baht_account(merchant, tmp_path):
     line(thb, dt.datetime(2026, 11, 5, 9, tzinfo=PP), "250.00", counterparty_name=name)
 
     # when
-    result = render_statement(
-        account=thb, date_from=NOV_1, date_to=NOV_30, fmt="pdf", out=tmp_path / "t.pdf"
-    )
+    result = _november_pdf(thb, tmp_path / "t.pdf")
 
     # then the Thai name is searchable and drawn in the embedded Thai font
     assert name in _text(result.path)[0]
@@ -228,13 +204,7 @@ def test_pdf_statement_keeps_each_cell_inside_its_column(account, tmp_path):
     )
 
     # when
-    result = render_statement(
-        account=account,
-        date_from=NOV_1,
-        date_to=NOV_30,
-        fmt="pdf",
-        out=tmp_path / "s.pdf",
-    )
+    result = _november_pdf(account, tmp_path / "s.pdf")
 
     # then on the line's row every text ends before the next column begins
     cells = _cells(result.path)
@@ -294,13 +264,7 @@ def test_pdf_statement_draws_a_khmer_run_that_needs_no_shaping(account, tmp_path
     )
 
     # when
-    result = render_statement(
-        account=account,
-        date_from=NOV_1,
-        date_to=NOV_30,
-        fmt="pdf",
-        out=tmp_path / "k.pdf",
-    )
+    result = _november_pdf(account, tmp_path / "k.pdf")
 
     # then the statement is drawn and the name is searchable
     assert "Sok ក" in _text(result.path)[0]
