@@ -1,0 +1,81 @@
+"""The matching engine: expected items against posted money, in tiers, every match
+with its rule, score and reason. Pure Python over plain rows; no Django.
+
+    result = reconcile(expected_rows, posted_rows, Settings(...))
+
+The same rows in any order give the same result. No item or line is used twice,
+except inside one group match; a rejected pair is never proposed again; locked ids
+(confirmed matches, signed-off months) are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reconciliation.engine.explain import closing_findings, unmatched
+from reconciliation.engine.pool import Pool
+from reconciliation.engine.rows import (
+    AUTO,
+    INVOICE,
+    KHQR,
+    PROPOSED,
+    REFUND,
+    Expected,
+    Finding,
+    FxLeg,
+    Match,
+    Posted,
+    Result,
+    Settings,
+    Tolerances,
+    Unmatched,
+)
+from reconciliation.engine.tiers_exact import (
+    amount_date,
+    chain_invoices,
+    identity,
+    reference,
+)
+from reconciliation.engine.tiers_sets import cross_currency, groups
+
+__all__ = [
+    "AUTO",
+    "INVOICE",
+    "KHQR",
+    "PROPOSED",
+    "REFUND",
+    "Expected",
+    "Finding",
+    "FxLeg",
+    "Match",
+    "Posted",
+    "Result",
+    "Settings",
+    "Tolerances",
+    "Unmatched",
+    "reconcile",
+]
+
+TIERS = (identity, chain_invoices, reference, amount_date, groups, cross_currency)
+
+
+def reconcile(
+    expected: Iterable[Expected],
+    posted: Iterable[Posted],
+    settings: Settings | None = None,
+) -> Result:
+    """Match what was expected against what was posted."""
+    pool = Pool(list(expected), list(posted), settings or Settings())
+    for tier in TIERS:
+        tier(pool)
+    closing_findings(pool)
+    return Result(
+        matches=pool.frozen_matches(),
+        findings=tuple(
+            sorted(
+                pool.findings,
+                key=lambda f: (f.reason, f.expected_ids, f.posted_ids),
+            )
+        ),
+        unmatched=tuple(unmatched(pool)),
+    )

@@ -1,0 +1,185 @@
+"""What is left open once the tiers are done: the run's remaining exceptions, and
+for every open item and line its nearest candidates with what kept each one out
+(tier 7: a suggestion is a candidate with nothing against it but doubt)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left
+
+from reconciliation.engine.pool import Pool, money
+from reconciliation.engine.rows import INVOICE, KHQR, REFUND, Unmatched
+
+NEAREST = 3
+
+
+def closing_findings(pool: Pool) -> None:
+    debits_too = pool.settings.debits_are_exceptions
+    for j, p in enumerate(pool.P):
+        if p.fx_mismatch:
+            pool.find(
+                "fx_mismatch",
+                [],
+                [j],
+                p.amount_minor,
+                p.currency,
+                detail=f"{pool.p_name(j)}: the bank's original amount × rate does "
+                "not give the amount and fee, beyond rounding",
+            )
+        if pool.p_open[j] and (p.amount_minor > 0 or debits_too):
+            pool.find(
+                "unmatched_line",
+                [],
+                [j],
+                p.amount_minor,
+                p.currency,
+                detail=f"{pool.p_name(j)}: no expected item explains "
+                f"{money(p.amount_minor, p.currency)}",
+            )
+    for i, e in enumerate(pool.E):
+        if e.kind == REFUND and e.refunds:
+            parent = pool.e_index.get(e.refunds)
+            if parent is not None and pool.e_open[parent]:
+                pool.find(
+                    "refund_without_payment",
+                    [i, parent],
+                    [],
+                    e.amount_minor,
+                    e.currency,
+                    detail=f"{pool.e_name(i)} gives back {pool.e_name(parent)}, "
+                    "whose payment was not found",
+                )
+        if not pool.e_open[i] or e.kind == KHQR:
+            continue  # an unpaid code simply expired; that is not an exception
+        if pool.window(i)[1] < pool.as_of:
+            pool.find(
+                "unpaid_item",
+                [i],
+                [],
+                e.amount_minor,
+                e.currency,
+                detail=f"{pool.e_name(i)} "
+                + ("was due" if e.kind == INVOICE else "should have left")
+                + f" by {dt.date.fromordinal(e.date_to)} and is not in the ledger",
+            )
+
+
+def unmatched(pool: Pool) -> list[Unmatched]:
+    """The open items and lines, each with up to three nearest candidates."""
+    posted_by_currency = _sorted_by_amount(
+        (p.currency, p.amount_minor, j) for j, p in enumerate(pool.P)
+    )
+    expected_by_currency = _sorted_by_amount(
+        (e.currency, e.amount_minor, i) for i, e in enumerate(pool.E)
+    )
+    out: list[Unmatched] = []
+    for i, e in enumerate(pool.E):
+        if not pool.e_open[i]:
+            continue
+        candidates = _candidates(
+            pool.ref_hits_e.get(i, []),
+            posted_by_currency.get(e.currency),
+            e.amount_minor,
+        )
+        ranked = sorted(
+            ((why_not(pool, i, j), j) for j in candidates),
+            key=lambda t: (not t[0].startswith("suggestion"), len(t[0])),
+        )
+        out.append(
+            Unmatched(
+                id=e.id,
+                side="expected",
+                nearest=tuple((pool.P[j].id, why) for why, j in ranked[:NEAREST]),
+            )
+        )
+    for j, p in enumerate(pool.P):
+        if not pool.p_open[j]:
+            continue
+        candidates = _candidates(
+            pool.ref_hits_p.get(j, []),
+            expected_by_currency.get(p.currency),
+            p.amount_minor,
+        )
+        ranked = sorted(
+            ((why_not(pool, i, j), i) for i in candidates),
+            key=lambda t: (not t[0].startswith("suggestion"), len(t[0])),
+        )
+        out.append(
+            Unmatched(
+                id=p.id,
+                side="posted",
+                nearest=tuple((pool.E[i].id, why) for why, i in ranked[:NEAREST]),
+            )
+        )
+    return out
+
+
+def why_not(pool: Pool, i: int, j: int) -> str:
+    """What keeps item i and line j apart, in words; a suggestion when nothing
+    does but the engine may not decide alone."""
+    e, p = pool.E[i], pool.P[j]
+    reasons: list[str] = []
+    if (e.id, p.id) in pool.rejected:
+        reasons.append("rejected by an accountant")
+    taken = _taken(pool, i, j)
+    if taken:
+        reasons.append(taken)
+    if p.currency != e.currency:
+        reasons.append(f"currency differs ({p.currency}, not {e.currency})")
+    elif p.amount_minor != e.amount_minor:
+        gap = p.amount_minor - e.amount_minor
+        reasons.append(
+            f"amount {'over' if gap > 0 else 'short'} by {money(gap, e.currency)}"
+        )
+    low, high = pool.window(i)
+    if not low <= p.day <= high:
+        reasons.append(
+            f"{dt.date.fromordinal(p.day)} is outside the window "
+            f"{dt.date.fromordinal(low)} to {dt.date.fromordinal(high)}"
+        )
+    named = j in pool.ref_hits_e.get(i, ())
+    if pool.e_keys[i] and not named:
+        reasons.append("reference not found in the line")
+    if reasons:
+        return "; ".join(reasons)
+    relation = pool.relation(i, j)
+    who = "a known payer" if relation else "a payer not known to be the customer"
+    return (
+        f"suggestion: same amount and currency inside the window, from {who}; "
+        "another candidate fits as well, so a person decides"
+    )
+
+
+def _taken(pool: Pool, i: int, j: int) -> str:
+    if j in pool.p_duplicate:
+        return f"a repeat payment of {pool.e_name(pool.p_duplicate[j])}"
+    if not pool.p_open[j]:
+        return f"already used by match #{pool.p_match[j] + 1}"
+    if not pool.e_open[i]:
+        return f"the item is already matched (#{pool.e_match[i] + 1})"
+    return ""
+
+
+def _sorted_by_amount(rows) -> dict[str, tuple[list[int], list[int]]]:
+    grouped: dict[str, list[tuple[int, int]]] = {}
+    for currency, amount, index in rows:
+        grouped.setdefault(currency, []).append((amount, index))
+    out = {}
+    for currency, pairs in grouped.items():
+        pairs.sort()
+        out[currency] = ([a for a, _ in pairs], [k for _, k in pairs])
+    return out
+
+
+def _candidates(
+    named: list[int], other_side: tuple[list[int], list[int]] | None, amount: int
+) -> list[int]:
+    found = list(dict.fromkeys(named))
+    if other_side is not None:
+        amounts, indexes = other_side
+        at = bisect_left(amounts, amount)
+        near = range(max(0, at - NEAREST), min(len(amounts), at + NEAREST))
+        for k in sorted(near, key=lambda k: (abs(amounts[k] - amount), k)):
+            if (amounts[k] > 0) == (amount > 0) and indexes[k] not in found:
+                found.append(indexes[k])
+    return found[: NEAREST * 2]

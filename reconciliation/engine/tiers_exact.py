@@ -1,0 +1,361 @@
+"""Tiers 1 to 4: one item against one line.
+
+1. identity: a token (md5, Bakong hash, short hash with amount, trace) on both
+   sides; a KHQR code's invoice joins its match (the code was issued for it);
+2. reference: an item's reference in the line's text, same amount and currency,
+   one candidate each way;
+3. reference with a difference within the bank-fee tolerance;
+4. same amount, currency and window, one candidate, and a payer known to be the
+   customer (automatic only for a payer an accountant confirmed).
+"""
+
+from __future__ import annotations
+
+from reconciliation.engine.identity import hash_tokens
+from reconciliation.engine.pool import Pool, money
+from reconciliation.engine.refs import text_keys, typo_of
+from reconciliation.engine.rows import AUTO, INVOICE, KHQR, PROPOSED
+
+_TOKEN_WORDS = {
+    "md5": "KHQR md5",
+    "hash": "Bakong hash",
+    "short": "Bakong short hash, amount and currency",
+    "trace": "bank trace",
+}
+
+
+def identity(pool: Pool) -> None:
+    by_token: dict[str, list[int]] = {}
+    for i, e in enumerate(pool.E):
+        for token in e.identity:
+            by_token.setdefault(token, []).append(i)
+    if not by_token:
+        return
+    candidates: dict[int, list[int]] = {}
+    shared: dict[tuple[int, int], str] = {}
+    for j, p in enumerate(pool.P):
+        tokens = p.identity
+        if p.hash:
+            tokens = tokens + hash_tokens(
+                p.hash, amount_minor=p.amount_minor, currency=p.currency
+            )
+        for token in tokens:
+            for i in by_token.get(token, ()):
+                if (i, j) in shared or (pool.E[i].id, p.id) in pool.rejected:
+                    continue
+                shared[(i, j)] = token
+                candidates.setdefault(i, []).append(j)
+    for i in sorted(candidates):
+        e = pool.E[i]
+        lines = [j for j in candidates[i] if pool.p_open[j]]
+        if not lines:
+            continue
+        lines.sort(
+            key=lambda j: (
+                pool.P[j].currency != e.currency,
+                pool.P[j].amount_minor != e.amount_minor,
+                pool.P[j].day,
+                pool.P[j].id,
+            )
+        )
+        j = lines[0]
+        _identity_match(pool, i, j, shared[(i, j)])
+        for extra in lines[1:]:
+            pool.duplicate(
+                i,
+                extra,
+                f"{pool.p_name(extra)} pays {pool.e_name(i)} again: "
+                f"{_TOKEN_WORDS[shared[(i, extra)].split(':')[0]]} seen on an "
+                f"earlier payment",
+            )
+
+
+def _identity_match(pool: Pool, i: int, j: int, token: str) -> None:
+    e, p = pool.E[i], pool.P[j]
+    kind = token.split(":", 1)[0]
+    words = _TOKEN_WORDS[kind]
+    same_currency = p.currency == e.currency
+    difference = p.amount_minor - e.amount_minor if same_currency else 0
+    if same_currency and difference == 0:
+        pool.match(
+            [i],
+            [j],
+            tier=1,
+            rule=f"identity.{kind}",
+            score=100,
+            reason=f"The same {words} on both sides; amount and currency equal.",
+            status=AUTO,
+        )
+    else:
+        if not same_currency:
+            reason = (
+                f"The same {words} on both sides, but paid in {p.currency} "
+                f"({money(p.amount_minor, p.currency)}) for an item in {e.currency}."
+            )
+            pool.find(
+                "currency_mismatch",
+                [i],
+                [j],
+                p.amount_minor,
+                p.currency,
+                detail=f"{pool.e_name(i)} asked {money(e.amount_minor, e.currency)}"
+                f"; {money(p.amount_minor, p.currency)} arrived",
+            )
+        else:
+            short = difference < 0
+            reason = (
+                f"The same {words} on both sides, but "
+                f"{money(difference, e.currency)} {'less' if short else 'more'} "
+                f"than asked."
+            )
+            pool.find(
+                "underpaid" if short else "overpaid",
+                [i],
+                [j],
+                abs(difference),
+                e.currency,
+                detail=f"{pool.e_name(i)} asked {money(e.amount_minor, e.currency)}"
+                f"; {money(p.amount_minor, p.currency)} arrived",
+            )
+        pool.match(
+            [i],
+            [j],
+            tier=1,
+            rule=f"identity.{kind}",
+            score=90,
+            reason=reason,
+            status=PROPOSED,
+            difference=difference,
+        )
+    # the code's own record knows the minute; a bank books a day later at most
+    if e.kind == KHQR and ("late" in e.flags or p.day > pool.window(i)[1]):
+        pool.find(
+            "late_payment",
+            [i],
+            [j],
+            p.amount_minor,
+            p.currency,
+            detail=f"{pool.e_name(i)} was paid after the code expired",
+        )
+
+
+def chain_invoices(pool: Pool) -> None:
+    """An invoice whose number a paid KHQR code carries (its bill number or order
+    id) joins that code's match: the code was the invoice's way to pay."""
+    codes: dict[str, list[int]] = {}
+    for number, draft in enumerate(pool.drafts):
+        if draft.tier != 1:
+            continue
+        for i in draft.expected:
+            if pool.E[i].kind == KHQR:
+                for key in pool.e_keys[i]:
+                    codes.setdefault(key, []).append(number)
+    if not codes:
+        return
+    for i, e in enumerate(pool.E):
+        if e.kind != INVOICE or not pool.e_open[i]:
+            continue
+        hits = {n for key in pool.e_keys[i] for n in codes.get(key, ())}
+        if len(hits) != 1:
+            continue
+        draft = pool.drafts[hits.pop()]
+        code = draft.expected[0]
+        if pool.E[code].currency != e.currency or (
+            pool.E[code].amount_minor != e.amount_minor
+        ):
+            continue
+        if any(pool.E[k].kind == INVOICE for k in draft.expected):
+            continue
+        draft.expected.append(i)
+        draft.reason += f" KHQR code {pool.e_name(code)} was issued for {e.label}."
+        pool.e_open[i] = False
+        pool.e_match[i] = pool.e_match[code]
+
+
+def reference(pool: Pool) -> None:
+    """Collect every item reference found in an open line's text (kept for the
+    group and cross-currency tiers and the explanations), then settle the
+    one-to-one hits in tiers 2 and 3."""
+    by_key: dict[str, list[int]] = {}
+    for i, keys in enumerate(pool.e_keys):
+        if pool.e_open[i]:
+            for key in keys:
+                by_key.setdefault(key, []).append(i)
+    if not by_key:
+        return
+    hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e
+    for j, p in enumerate(pool.P):
+        if not pool.p_open[j] or not p.ref_text:
+            continue
+        found: list[int] = []
+        for key in text_keys(p.ref_text):
+            for i in by_key.get(key, ()):
+                if i not in found and pool.allowed(i, j):
+                    found.append(i)
+        if found:
+            hits_p[j] = found
+            for i in found:
+                hits_e.setdefault(i, []).append(j)
+    _one_to_one(pool, exact=True)
+    _one_to_one(pool, exact=False)
+
+
+def _one_to_one(pool: Pool, *, exact: bool) -> None:
+    """Settle the pairs that name each other and are each other's only fit: the
+    same amount (tier 2), or a difference within the fee tolerance (tier 3). A
+    line may name other items too, or an item be named by other lines, as long
+    as those do not fit."""
+    fits_of_line: dict[int, list[int]] = {}
+    fits_of_item: dict[int, list[int]] = {}
+    for j, items in pool.ref_hits_p.items():
+        if not pool.p_open[j]:
+            continue
+        p = pool.P[j]
+        for i in items:
+            e = pool.E[i]
+            if not pool.e_open[i] or e.currency != p.currency:
+                continue
+            gap = abs(p.amount_minor - e.amount_minor)
+            if (
+                gap == 0
+                if exact
+                else gap <= pool.fee_tolerance(e.amount_minor, e.currency)
+            ):
+                fits_of_line.setdefault(j, []).append(i)
+                fits_of_item.setdefault(i, []).append(j)
+    for j in sorted(fits_of_line):
+        items = fits_of_line[j]
+        if len(items) == 1 and len(fits_of_item[items[0]]) == 1:
+            _reference_match(pool, items[0], j)
+
+
+def _reference_match(pool: Pool, i: int, j: int) -> None:
+    e, p = pool.E[i], pool.P[j]
+    difference = p.amount_minor - e.amount_minor
+    inside = pool.in_window(i, j)
+    name = pool.e_name(i)
+    if difference == 0:
+        when = "" if inside else " It falls outside the item's date window."
+        pool.match(
+            [i],
+            [j],
+            tier=2,
+            rule="reference",
+            score=95 if inside else 80,
+            reason=f"Reference {name} is in the line's text; amount and currency "
+            f"equal.{when}",
+            status=AUTO if inside else PROPOSED,
+        )
+        return
+    tolerance = pool.fee_tolerance(e.amount_minor, e.currency)
+    if abs(difference) > tolerance:
+        return  # a part payment or an overpayment: the group tier decides
+    short = difference < 0
+    pool.match(
+        [i],
+        [j],
+        tier=3,
+        rule="reference.fee" if short else "reference.over",
+        score=85 if inside else 75,
+        reason=f"Reference {name} is in the line's text; the line is "
+        f"{money(difference, e.currency)} {'short' if short else 'over'}, within "
+        f"the tolerance of {money(tolerance, e.currency)}"
+        + (" (a bank fee)." if short else "."),
+        status=PROPOSED,
+    )
+
+
+_RELATION_SCORE = {"alias": 90, "account": 85, "name": 80, "history": 75, "typo": 70}
+_RELATION_WORDS = {
+    "alias": "a payer accountants confirmed as this customer",
+    "account": "the customer's own account",
+    "name": "the customer's name",
+    "history": "an account that paid this customer's other items",
+    "typo": "a reference one slip away from the item's",
+}
+
+
+def amount_date(pool: Pool) -> None:
+    """Tier 4: exactly one open item of the same amount and currency whose window
+    holds the line's day, with a known payer (or a reference with a typo)."""
+    bucket: dict[tuple[str, int], list[int]] = {}
+    for i, e in enumerate(pool.E):
+        if pool.e_open[i]:
+            bucket.setdefault((e.currency, e.amount_minor), []).append(i)
+    pool.learn_payers()
+    chosen: dict[int, tuple[int, int, str]] = {}  # item -> (line, rank, relation)
+    contested: set[int] = set()
+    order = sorted(
+        (j for j in range(len(pool.P)) if pool.p_open[j]),
+        key=lambda j: (pool.P[j].day, pool.P[j].id),
+    )
+    for j in order:
+        p = pool.P[j]
+        if _named_exactly(pool, j):
+            continue  # its reference names an item of this amount: not a guess
+        items = [
+            i
+            for i in bucket.get((p.currency, p.amount_minor), ())
+            if pool.e_open[i] and pool.in_window(i, j) and pool.allowed(i, j)
+        ]
+        if not items:
+            continue
+        known = []
+        for i in items:
+            relation = pool.relation(i, j) or _typo(pool, i, j)
+            if relation:
+                known.append((_RELATION_SCORE[relation], i, relation))
+        if not known:
+            continue
+        known.sort(key=lambda t: (-t[0], t[1]))
+        if len(known) > 1 and known[0][0] == known[1][0]:
+            continue  # two customers fit as well: a person decides
+        score, i, relation = known[0]
+        if i in chosen:
+            contested.add(i)
+            continue
+        chosen[i] = (j, score, relation)
+    for i, (j, score, relation) in sorted(chosen.items()):
+        if i in contested or not pool.p_open[j]:
+            continue
+        e = pool.E[i]
+        low, high = pool.window(i)
+        pool.match(
+            [i],
+            [j],
+            tier=4,
+            rule=f"amount_date.{relation}",
+            score=score,
+            reason=f"Same amount and currency ({money(e.amount_minor, e.currency)}), "
+            f"paid inside {pool.e_name(i)}'s window, from "
+            f"{_RELATION_WORDS[relation]}.",
+            status=AUTO if relation == "alias" else PROPOSED,
+        )
+
+
+def _names_a_fit(pool: Pool, j: int) -> bool:
+    p = pool.P[j]
+    return any(
+        pool.E[i].currency == p.currency
+        and abs(pool.E[i].amount_minor - p.amount_minor)
+        <= pool.fee_tolerance(pool.E[i].amount_minor, p.currency)
+        for i in pool.ref_hits_p.get(j, ())
+    )
+
+
+def _named_exactly(pool: Pool, j: int) -> bool:
+    p = pool.P[j]
+    return any(
+        pool.E[i].amount_minor == p.amount_minor and pool.E[i].currency == p.currency
+        for i in pool.ref_hits_p.get(j, ())
+    )
+
+
+def _typo(pool: Pool, i: int, j: int) -> str:
+    keys = pool.e_keys[i]
+    if not keys or _names_a_fit(pool, j):
+        return ""  # it names an item it could pay: not a slip for another one
+    for word in text_keys(pool.P[j].ref_text):
+        if any(typo_of(word, key) for key in keys):
+            return "typo"
+    return ""
