@@ -10,6 +10,7 @@ except inside one group match; a rejected pair is never proposed again; locked i
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 
 from reconciliation.engine.explain import closing_findings, unmatched
@@ -65,7 +66,18 @@ def reconcile(
     settings: Settings | None = None,
 ) -> Result:
     """Match what was expected against what was posted."""
-    pool = Pool(list(expected), list(posted), settings or Settings())
+    # The run makes millions of small objects and no reference cycles: the cyclic
+    # collector would walk every row again and again for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(Pool(list(expected), list(posted), settings or Settings()))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(pool: Pool) -> Result:
     for tier in TIERS:
         tier(pool)
     closing_findings(pool)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reconciliation.engine.identity import bakong_tokens, md5_token
+from reconciliation.engine.identity import (
+    bakong_tokens,
+    hash_token,
+    md5_token,
+    trace_token,
+)
 from reconciliation.engine.rows import INVOICE, KHQR, REFUND, Expected, FxLeg, Posted
 
 KHQR_PREFIX, INVOICE_PREFIX, REFUND_PREFIX = "pr", "inv", "rf"
@@ -30,16 +35,9 @@ def khqr_expected(
     """A KHQR code; `payments` are its recorded Bakong transactions as (hash,
     md5, external_ref, amount_minor, currency): what their lines will carry."""
     identity = [md5_token(md5)]
-    for hash_, bt_md5, external_ref, paid_minor, paid_currency in payments:
-        identity.extend(
-            bakong_tokens(
-                hash=hash_,
-                md5=bt_md5,
-                external_ref=external_ref,
-                amount_minor=paid_minor,
-                currency=paid_currency,
-            )
-        )
+    for hash_, bt_md5, external_ref, _paid_minor, _paid_currency in payments:
+        # its short hash is derived from the full one when a line needs it
+        identity += (hash_token(hash_), md5_token(bt_md5), trace_token(external_ref))
     keys = tuple(k for k in (order_id, bill_number) if k)
     return Expected(
         id=f"{KHQR_PREFIX}:{pk}",
@@ -49,9 +47,8 @@ def khqr_expected(
         currency=currency,
         date_from=created_day,
         date_to=expires_day,
-        identity=tuple(dict.fromkeys(t for t in identity if t)),
+        identity=tuple(dict.fromkeys(t for t in identity if t)),  # md5 first
         flags=flags,
-        label=f"order {order_id}" if order_id else f"code {md5[:8]}",
     )
 
 
@@ -122,17 +119,13 @@ def line_posted(
     fx: FxLeg | None = None,
     fx_mismatch: bool = False,
 ) -> Posted:
-    """A ledger line; `linked` is its Bakong record's (hash, md5, external_ref)."""
+    """A ledger line; `linked` is its Bakong record's (hash, md5, external_ref):
+    the record's md5 and hash identify it (the line's own printed hash is read
+    only when it is not linked)."""
     identity: tuple[str, ...] = ()
     if linked is not None:
-        hash_, md5, external_ref = linked
-        identity = bakong_tokens(
-            hash=hash_,
-            md5=md5,
-            external_ref=external_ref,
-            amount_minor=amount_minor,
-            currency=currency,
-        )
+        hash_, md5, _external_ref = linked
+        identity = tuple(t for t in (md5_token(md5), hash_token(hash_)) if t)
     text = (
         f"{reference} {description}"
         if reference and description
@@ -146,7 +139,7 @@ def line_posted(
         day=day,
         counterparty=counterparty,
         counterparty_account=counterparty_account,
-        hash=bakong_hash,
+        hash="" if identity else bakong_hash,
         identity=identity,
         fx=fx,
         fx_mismatch=fx_mismatch,

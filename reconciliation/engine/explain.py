@@ -73,8 +73,13 @@ def unmatched(pool: Pool) -> list[Unmatched]:
         (e.currency, e.amount_minor, i) for i, e in enumerate(pool.E)
     )
     out: list[Unmatched] = []
+    debits_too = pool.settings.debits_are_exceptions
     for i, e in enumerate(pool.E):
         if not pool.e_open[i]:
+            continue
+        if e.kind == KHQR:
+            # an unpaid code: no payment named it; nothing nearer to say
+            out.append(Unmatched(e.id, "expected", ()))
             continue
         candidates = _candidates(
             pool.ref_hits_e.get(i, []),
@@ -94,6 +99,9 @@ def unmatched(pool: Pool) -> list[Unmatched]:
         )
     for j, p in enumerate(pool.P):
         if not pool.p_open[j]:
+            continue
+        if p.amount_minor < 0 and not debits_too and j not in pool.ref_hits_p:
+            out.append(Unmatched(p.id, "posted", ()))  # money out nobody expected
             continue
         candidates = _candidates(
             pool.ref_hits_p.get(j, []),
@@ -138,7 +146,7 @@ def why_not(pool: Pool, i: int, j: int) -> str:
             f"{dt.date.fromordinal(low)} to {dt.date.fromordinal(high)}"
         )
     named = j in pool.ref_hits_e.get(i, ())
-    if pool.e_keys[i] and not named:
+    if pool.E[i].ref_keys and not named:
         reasons.append("reference not found in the line")
     if reasons:
         return "; ".join(reasons)

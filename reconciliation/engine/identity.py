@@ -32,6 +32,14 @@ def hash_tokens(text: str, *, amount_minor: int, currency: str) -> tuple[str, ..
     return (f"trace:{value.upper()}",)
 
 
+def hash_token(hash_: str) -> str:
+    return f"hash:{hash_.strip().lower()}" if hash_ else ""
+
+
+def trace_token(trace: str) -> str:
+    return f"trace:{trace.strip().upper()}" if trace and trace.strip() else ""
+
+
 def short_token(short: str, amount_minor: int, currency: str) -> str:
     return f"short:{short.lower()}:{abs(amount_minor)}:{currency.upper()}"
 
@@ -43,6 +51,5 @@ def bakong_tokens(
     tokens = [*hash_tokens(hash, amount_minor=amount_minor, currency=currency)]
     if md5:
         tokens.append(md5_token(md5))
-    if external_ref:
-        tokens.append(f"trace:{external_ref.strip().upper()}")
+    tokens.append(trace_token(external_ref))
     return tuple(t for t in tokens if t)

@@ -1,13 +1,15 @@
 """One run's working state: both sides as lists, what is still open, and the
-matches and findings made so far. Tiers read and write it; nothing else does."""
+matches and findings made so far. Tiers read and write it; nothing else does.
+
+Rows are addressed by their position (i on the expected side, j on the posted
+side); what is open is a bytearray, so a tier's inner loop costs an index."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from operator import attrgetter
+from operator import itemgetter
 
-from core.money import format_amount, from_minor
-from reconciliation.engine.refs import account_key, party_key, ref_keys
+from core.money import CURRENCIES
+from reconciliation.engine.refs import account_key, party_key, ref_keys, text_keys
 from reconciliation.engine.rows import (
     KHQR,
     Expected,
@@ -17,20 +19,7 @@ from reconciliation.engine.rows import (
     Settings,
 )
 
-
-@dataclass(slots=True)
-class Draft:
-    """A match while the run may still extend it (a chained invoice)."""
-
-    expected: list[int]
-    posted: list[int]
-    tier: int
-    rule: str
-    score: int
-    reason: str
-    status: str
-    difference: int
-    currency: str
+_by_id = itemgetter(0)  # the same input in any order gives the same answer
 
 
 class Pool:
@@ -38,46 +27,51 @@ class Pool:
         self, expected: list[Expected], posted: list[Posted], settings: Settings
     ) -> None:
         self.settings = settings
-        self.tol = settings.tolerances
+        self.tol = tol = settings.tolerances
         locked = settings.locked
-        self.E = sorted((e for e in expected if e.id not in locked), key=_by_id)
-        self.P = sorted((p for p in posted if p.id not in locked), key=_by_id)
-        self.e_open = [True] * len(self.E)
-        self.p_open = [True] * len(self.P)
-        self.e_match = [-1] * len(self.E)
-        self.p_match = [-1] * len(self.P)
-        self.p_duplicate: dict[int, int] = {}  # posted -> the expected it repeats
-        self.drafts: list[Draft] = []
+        if locked:
+            expected = [e for e in expected if e.id not in locked]
+            posted = [p for p in posted if p.id not in locked]
+        self.E = E = sorted(expected, key=_by_id)
+        self.P = P = sorted(posted, key=_by_id)
+        self.e_open = bytearray(b"\x01") * len(E)
+        self.p_open = bytearray(b"\x01") * len(P)
+        self.e_match = [-1] * len(E)
+        self.p_match = [-1] * len(P)
+        # each item's window: issue to due + days (a code: creation to expiry + 1)
+        after, before = tol.days_after_due, tol.days_before_issue
+        khqr_after = tol.khqr_days_after_expiry
+        self.lo = [e.date_from if e.kind == KHQR else e.date_from - before for e in E]
+        self.hi = [e.date_to + (khqr_after if e.kind == KHQR else after) for e in E]
+        self.p_duplicate: dict[int, int] = {}  # posted -> the item it pays again
+        # the matches, column by column (a chained invoice may still join one)
+        self.m_expected: list[list[int]] = []
+        self.m_posted: list[list[int]] = []
+        self.m_meta: list[tuple[int, str, int, str, str, int | None]] = []
         self.findings: list[Finding] = []
         self.rejected = settings.rejected
-        self.e_index = {e.id: i for i, e in enumerate(self.E)}
+        self.e_index = {e.id: i for i, e in enumerate(E)}
         # filled by the reference tier, read by later tiers and the explanations
-        self.e_keys: list[tuple[str, ...]] = [
-            tuple(dict.fromkeys(k for r in e.ref_keys for k in ref_keys(r)))
-            for e in self.E
-        ]
         self.ref_hits_p: dict[int, list[int]] = {}
         self.ref_hits_e: dict[int, list[int]] = {}
-        self._e_party: dict[int, str] = {}  # computed when a tier asks
+        self._keys: dict[int, tuple[str, ...]] = {}
+        self._text_keys: dict[int, list[str]] = {}
+        self._e_party: dict[int, str] = {}
         self._p_party: dict[int, str] = {}
         self.paid_before: dict[str, str] = {}  # payer account -> customer
-        days = [p.day for p in self.P]
-        self.as_of = settings.as_of if settings.as_of is not None else max(days or [0])
-
-    # -- windows and tolerances ---------------------------------------------------
-
-    def window(self, i: int) -> tuple[int, int]:
-        e = self.E[i]
-        if e.kind == KHQR:
-            return e.date_from, e.date_to + self.tol.khqr_days_after_expiry
-        return (
-            e.date_from - self.tol.days_before_issue,
-            e.date_to + self.tol.days_after_due,
+        self.as_of = (
+            settings.as_of
+            if settings.as_of is not None
+            else max((p.day for p in P), default=0)
         )
 
+    # -- windows, tolerances, keys ---------------------------------------------------
+
+    def window(self, i: int) -> tuple[int, int]:
+        return self.lo[i], self.hi[i]
+
     def in_window(self, i: int, j: int) -> bool:
-        low, high = self.window(i)
-        return low <= self.P[j].day <= high
+        return self.lo[i] <= self.P[j].day <= self.hi[i]
 
     def fee_tolerance(self, amount_minor: int, currency: str) -> int:
         floor = self.tol.fee_floor_minor.get(currency, 0)
@@ -88,7 +82,27 @@ class Pool:
         e, p = self.E[i], self.P[j]
         if (e.amount_minor > 0) != (p.amount_minor > 0):
             return False
-        return (e.id, p.id) not in self.rejected
+        return not self.rejected or (e.id, p.id) not in self.rejected
+
+    def keys(self, i: int) -> tuple[str, ...]:
+        """The item's references as keys (computed when a tier first asks)."""
+        found = self._keys.get(i)
+        if found is None:
+            found = self._keys[i] = tuple(
+                dict.fromkeys(k for r in self.E[i].ref_keys for k in ref_keys(r))
+            )
+        return found
+
+    def line_numbers(self, j: int) -> list[str]:
+        """The keys of a line's text that hold a digit: where a typo can hide."""
+        return [k for k in self.line_keys(j) if not k.isalpha()]
+
+    def line_keys(self, j: int) -> list[str]:
+        """The keys a line's text carries (computed when a tier first asks)."""
+        found = self._text_keys.get(j)
+        if found is None:
+            found = self._text_keys[j] = text_keys(self.P[j].ref_text)
+        return found
 
     # -- parties ------------------------------------------------------------------
 
@@ -112,11 +126,11 @@ class Pool:
         if payer and customer and self.settings.aliases.get(payer) == customer:
             return "alias"
         e_acct = account_key(self.E[i].counterparty_account)
-        if e_acct and e_acct == account_key(self.P[j].counterparty_account):
+        p_acct = account_key(self.P[j].counterparty_account)
+        if e_acct and e_acct == p_acct:
             return "account"
         if customer and customer == payer:
             return "name"
-        p_acct = account_key(self.P[j].counterparty_account)
         if p_acct and customer and self.paid_before.get(p_acct) == customer:
             return "history"
         return ""
@@ -124,13 +138,15 @@ class Pool:
     def learn_payers(self) -> None:
         """Remember which customer each payer account paid in the matches so
         far that named their item (tiers 1 to 3): that account is then known."""
-        for draft in self.drafts:
-            if draft.tier > 3 or len(draft.expected) != 1:
+        E = self.E
+        for number, (tier, *_rest) in enumerate(self.m_meta):
+            expected = self.m_expected[number]
+            if tier > 3 or len(expected) != 1 or E[expected[0]].kind == KHQR:
                 continue
-            customer = self.e_party(draft.expected[0])
+            customer = self.e_party(expected[0])
             if not customer:
                 continue
-            for j in draft.posted:
+            for j in self.m_posted[number]:
                 acct = account_key(self.P[j].counterparty_account)
                 if acct:
                     # an account seen paying two customers proves neither
@@ -144,36 +160,32 @@ class Pool:
         self,
         expected: list[int],
         posted: list[int],
-        *,
         tier: int,
         rule: str,
         score: int,
         reason: str,
         status: str,
         difference: int | None = None,
-    ) -> Draft:
-        currency = self.E[expected[0]].currency
-        if difference is None:
-            difference = sum(self.P[j].amount_minor for j in posted) - sum(
-                self.E[i].amount_minor for i in expected
-            )
-        draft = Draft(
-            expected, posted, tier, rule, score, reason, status, difference, currency
-        )
-        number = len(self.drafts)
-        self.drafts.append(draft)
+    ) -> int:
+        """Record a match; its number."""
+        number = len(self.m_meta)
+        self.m_expected.append(expected)
+        self.m_posted.append(posted)
+        self.m_meta.append((tier, rule, score, reason, status, difference))
+        e_open, e_match = self.e_open, self.e_match
         for i in expected:
-            self.e_open[i] = False
-            self.e_match[i] = number
+            e_open[i] = 0
+            e_match[i] = number
+        p_open, p_match = self.p_open, self.p_match
         for j in posted:
-            self.p_open[j] = False
-            self.p_match[j] = number
-        return draft
+            p_open[j] = 0
+            p_match[j] = number
+        return number
 
     def duplicate(self, i: int, j: int, detail: str) -> None:
         """A second payment of something already paid: explained, and an
         exception."""
-        self.p_open[j] = False
+        self.p_open[j] = 0
         self.p_duplicate[j] = i
         p = self.P[j]
         self.find(
@@ -192,45 +204,75 @@ class Pool:
     ) -> None:
         self.findings.append(
             Finding(
-                reason=reason,
-                expected_ids=tuple(self.E[i].id for i in expected),
-                posted_ids=tuple(self.P[j].id for j in posted),
-                amount_minor=amount_minor,
-                currency=currency,
-                detail=detail,
+                reason,
+                tuple(self.E[i].id for i in expected),
+                tuple(self.P[j].id for j in posted),
+                amount_minor,
+                currency,
+                detail,
             )
         )
 
     def frozen_matches(self) -> tuple[Match, ...]:
-        return tuple(
-            Match(
-                expected_ids=tuple(self.E[i].id for i in d.expected),
-                posted_ids=tuple(self.P[j].id for j in d.posted),
-                tier=d.tier,
-                rule=d.rule,
-                score=d.score,
-                reason=d.reason,
-                status=d.status,
-                difference=d.difference,
-                currency=d.currency,
+        E, P = self.E, self.P
+        out = []
+        for expected, posted, (tier, rule, score, reason, status, diff) in zip(
+            self.m_expected, self.m_posted, self.m_meta, strict=True
+        ):
+            first = E[expected[0]]
+            if diff is None:
+                if len(expected) == 1 and len(posted) == 1:
+                    diff = P[posted[0]].amount_minor - first.amount_minor
+                else:
+                    diff = _received(self, expected, posted)
+            out.append(
+                Match(
+                    tuple(E[i].id for i in expected),
+                    tuple(P[j].id for j in posted),
+                    tier,
+                    rule,
+                    score,
+                    reason,
+                    status,
+                    diff,
+                    first.currency,
+                )
             )
-            for d in self.drafts
-        )
+        return tuple(out)
 
     # -- words --------------------------------------------------------------------
 
     def e_name(self, i: int) -> str:
         e = self.E[i]
-        return e.label or (e.ref_keys[0] if e.ref_keys else e.id)
+        if e.label:
+            return e.label
+        if e.kind == KHQR:
+            return f"order {e.ref_keys[0]}" if e.ref_keys else f"code {e.id}"
+        return e.ref_keys[0] if e.ref_keys else e.id
 
     def p_name(self, j: int) -> str:
         p = self.P[j]
         return p.label or p.id
 
 
+def _received(pool: Pool, expected: list[int], posted: list[int]) -> int:
+    """Received − expected; a KHQR code joined by the invoice it was issued for
+    is one claim, not two (the code is how the invoice was paid)."""
+    items = [pool.E[i] for i in expected]
+    if len(items) > 1 and any(e.kind == KHQR for e in items):
+        items = [e for e in items if e.kind != KHQR] or items[:1]
+    return sum(pool.P[j].amount_minor for j in posted) - sum(
+        e.amount_minor for e in items
+    )
+
+
 def money(amount_minor: int, currency: str) -> str:
-    return format_amount(from_minor(abs(amount_minor)), currency)
+    """'1,234.50 USD', '48,000 KHR': as core.money.format_amount writes the
+    absolute amount, in integer arithmetic (a run words thousands of reasons)."""
+    units, cents = divmod(abs(amount_minor), 100)
+    if _WHOLE.get(currency):
+        return f"{units + (cents >= 50):,} {currency}"
+    return f"{units:,}.{cents:02d} {currency}"
 
 
-# the same input in any order gives the same answer: rows are taken in id order
-_by_id = attrgetter("id")
+_WHOLE = {code: c.places == 0 for code, c in CURRENCIES.items()}

@@ -1,9 +1,12 @@
 """References and party names in the one form the engine compares.
 
-A reference is compared without case, spaces, dashes, dots or leading zeros in its
-digit runs, so "INV-000042", "inv 42" and "Inv.42" are one key. A bank line's free
-text is cut into such keys: each word, and a short letters-only word joined to the
-number after it ("INV 42").
+A reference is compared without case, spaces, dashes, dots, slashes or leading
+zeros in its digit runs, so "INV-000042", "inv 42" and "Inv.42" are one key. A bank
+line's free text is cut into such keys: each word, and a short letters-only word
+joined with the numbers after it ("INV 2026 42").
+
+This runs once per line and item of a run, so it is written with `str.translate`
+and `split` (C loops) rather than regular expressions.
 """
 
 from __future__ import annotations
@@ -16,36 +19,26 @@ from rapidfuzz.distance import DamerauLevenshtein
 MIN_KEY = 3  # shorter keys ("42", "A1") would match any text
 MIN_DIGITS_ONLY = 4  # a bare number must have this many digits to be a key
 MIN_DIGITS_ALONE = 6  # an item's number stands for it alone from this length
+_PREFIX_MAX = 6  # "INV", "ORDER", "BILL", "REF", "PO"
 _RUN_MAX = 24
 
-_GLUE = str.maketrans("", "", "-_./'\"`")  # inside a reference, these mean nothing
-_SEPARATORS = re.compile(r"[\s,;:#\\()\[\]{}|+*&=<>!?@]+")
-_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
-_PREFIX_MAX = 6  # "INV", "ORDER", "BILL", "REF", "PO"
+_GLUE_CHARS = "-_./'\"`"  # inside a reference, these mean nothing …
+_SEPARATOR_CHARS = " \t\r\n\f\v,;:#\\()[]{}|+*&=<>!?@"  # … these end a word
+_MARK = "\x1f"  # where glue was: digit runs on either side stay two runs
+_WORDS = str.maketrans(
+    {**dict.fromkeys(_GLUE_CHARS, _MARK), **dict.fromkeys(_SEPARATOR_CHARS, " ")}
+)
+_ONE_KEY = str.maketrans(
+    {**dict.fromkeys(_GLUE_CHARS, _MARK), **dict.fromkeys(_SEPARATOR_CHARS, _MARK)}
+)
+_ZEROS_AFTER_NON_DIGIT = re.compile(r"(?<![0-9])0+(?=[0-9])")
 
 
-def ref_key(text: str) -> str:
-    """One reference as a key; "" when it is too short to be one."""
-    key = _SEPARATORS.sub("", _plain(text))
-    return key if _usable(key) else ""
-
-
-def ref_keys(text: str) -> tuple[str, ...]:
-    """The keys an item's reference is found by: the whole reference, and its
-    number alone when that is long enough to stand for it (some banks drop the
-    letters: "INV-2026-00042" is also paid as "2026/00042")."""
-    key = ref_key(text)
-    if not key:
-        return ()
-    digits = "".join(ch for ch in key if ch.isdigit())
-    if digits != key and len(digits) >= MIN_DIGITS_ALONE:
-        return (key, digits)
-    return (key,)
-
-
-def _plain(text: str) -> str:
-    # leading zeros go before the glue does, so "2026-0042" keeps its two runs
-    return _LEADING_ZEROS.sub("", text.upper()).translate(_GLUE)
+def _clean(word: str) -> str:
+    """A word without its glue, each digit run without leading zeros."""
+    if "0" in word:
+        word = _ZEROS_AFTER_NON_DIGIT.sub("", word)
+    return word.replace(_MARK, "") if _MARK in word else word
 
 
 def _usable(key: str) -> bool:
@@ -56,62 +49,82 @@ def _usable(key: str) -> bool:
     return True
 
 
+def ref_key(text: str) -> str:
+    """One reference as a key; "" when it is too short to be one."""
+    key = _clean(text.upper().translate(_ONE_KEY))
+    return key if _usable(key) else ""
+
+
+def ref_keys(text: str) -> tuple[str, ...]:
+    """The keys an item's reference is found by: the whole reference, and its
+    number alone when that is long enough to stand for it (some banks drop the
+    letters: "INV-2026-00042" is also paid as "2026/00042")."""
+    key = ref_key(text)
+    if not key:
+        return ()
+    if key.isdigit():
+        return (key,)
+    digits = "".join(ch for ch in key if ch.isdigit())
+    if len(digits) >= MIN_DIGITS_ALONE:
+        return (key, digits)
+    return (key,)
+
+
 def text_keys(text: str) -> list[str]:
     """Every key a bank line's free text may carry, in order, without repeats:
-    each word, and a short letters-only word joined with the numbers after it
-    ("INV 2026 42" gives INV2026 and INV202642), numbers with numbers too."""
+    each word, and a short letters-only word or a number joined with the numbers
+    after it ("INV 2026 42" gives INV2026 and INV202642)."""
     if not text:
         return []
     keys: list[str] = []
-    seen: set[str] = set()
     run = ""
-    for word in _SEPARATORS.split(_plain(text)):
+    for raw in text.upper().translate(_WORDS).split():
+        word = _clean(raw)
         if not word:
             continue
         if run and word[0].isdigit():
             run += word
-            if run not in seen:
-                seen.add(run)
+            if run not in keys:
                 keys.append(run)
+            if len(run) > _RUN_MAX:
+                run = ""
         else:
-            run = ""
-        if word not in seen and _usable(word):
-            seen.add(word)
+            run = word if (word.isdigit() or len(word) <= _PREFIX_MAX) else ""
+            if run and not (run.isdigit() or run.isalpha()):
+                run = ""
+        if len(word) >= MIN_KEY and word not in keys and _usable(word):
             keys.append(word)
-        if not run and (
-            (len(word) <= _PREFIX_MAX and word.isalpha()) or word.isdigit()
-        ):
-            run = word
-        if len(run) > _RUN_MAX:
-            run = ""
     return keys
 
 
-_PARTY_DROP = re.compile(
-    r"\b(CO|LTD|PLC|LLC|INC|CORP|COMPANY|LIMITED|MR|MRS|MS|MISS|DR|THE)\b"
+_PARTY_DROP = frozenset(
+    ("CO", "LTD", "PLC", "LLC", "INC", "CORP", "COMPANY", "LIMITED")
+    + ("MR", "MRS", "MS", "MISS", "DR", "THE")
 )
-_NOT_WORD = re.compile(r"[^\w]+")
+_PARTY_SPACES = str.maketrans(dict.fromkeys(_GLUE_CHARS + _SEPARATOR_CHARS, " "))
 
 
 def party_key(name: str) -> str:
-    """A payer or customer name as one comparable key: case, accents, punctuation,
-    titles and company suffixes dropped, words kept in order."""
+    """A payer or customer name as one comparable key: case, punctuation, titles
+    and company suffixes dropped, words kept in order."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKC", name).upper()
-    text = _NOT_WORD.sub(" ", text)
-    text = _PARTY_DROP.sub(" ", text)
-    return " ".join(text.split())
+    text = name.upper().translate(_PARTY_SPACES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(w for w in text.split() if w not in _PARTY_DROP)
 
 
 def account_key(number: str) -> str:
     """An account number or Bakong id without spaces, dashes or case."""
-    return _SEPARATORS.sub("", number.upper().translate(_GLUE)) if number else ""
+    if not number:
+        return ""
+    return number.upper().translate(_ONE_KEY).replace(_MARK, "")
 
 
 def typo_of(a: str, b: str) -> bool:
     """Whether two keys differ by a typist's slip: one character added, dropped
     or changed, or two neighbours swapped."""
-    if a == b or min(len(a), len(b)) < 5:
+    if a == b or min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1:
         return False
     return DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1

@@ -1,5 +1,7 @@
 """The engine's plain rows: what it is given and what it answers.
 
+Rows are named tuples: immutable, and cheap to make by the million.
+
 Amounts are signed integer minor units (exponent 2 for every currency, as the
 ledger stores them): money that should arrive or did arrive is positive, money that
 should leave or did leave is negative. Days are `date.toordinal()` numbers, so a
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 KHQR = "khqr"  # a KHQR payment request
 INVOICE = "invoice"
@@ -19,8 +22,7 @@ AUTO = "auto"
 PROPOSED = "proposed"
 
 
-@dataclass(frozen=True, slots=True)
-class Expected:
+class Expected(NamedTuple):
     """Something that should show up in the ledger."""
 
     id: str
@@ -38,8 +40,7 @@ class Expected:
     label: str = ""  # how people call it: "INV-0042", "order 1001"
 
 
-@dataclass(frozen=True, slots=True)
-class FxLeg:
+class FxLeg(NamedTuple):
     """A cross-border line's own conversion: original × rate = |amount| + fee."""
 
     original_minor: int
@@ -48,8 +49,7 @@ class FxLeg:
     fee_minor: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Posted:
+class Posted(NamedTuple):
     """Money that moved: a ledger line, or a verified Bakong transaction that no
     ledger line carries yet."""
 
@@ -98,8 +98,7 @@ class Settings:
     debits_are_exceptions: bool = False  # an unexplained debit is an exception too
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     expected_ids: tuple[str, ...]
     posted_ids: tuple[str, ...]
     tier: int
@@ -111,8 +110,7 @@ class Match:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """An exception with its reason code."""
 
     reason: str
@@ -123,8 +121,7 @@ class Finding:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class Unmatched:
+class Unmatched(NamedTuple):
     """An item or line left open, with its nearest candidates and what kept each
     one out."""
 

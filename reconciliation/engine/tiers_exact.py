@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-from reconciliation.engine.identity import hash_tokens
+from reconciliation.engine.identity import hash_tokens, short_token
 from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.refs import text_keys, typo_of
+from reconciliation.engine.refs import typo_of
 from reconciliation.engine.rows import AUTO, INVOICE, KHQR, PROPOSED
 
 _TOKEN_WORDS = {
@@ -22,52 +22,120 @@ _TOKEN_WORDS = {
     "short": "Bakong short hash, amount and currency",
     "trace": "bank trace",
 }
+_RULE = {kind: f"identity.{kind}" for kind in _TOKEN_WORDS}
 
 
 def identity(pool: Pool) -> None:
-    by_token: dict[str, list[int]] = {}
-    for i, e in enumerate(pool.E):
-        for token in e.identity:
-            by_token.setdefault(token, []).append(i)
-    if not by_token:
+    """Tier 1. A line linked to its Bakong record carries the code's md5 first:
+    one look-up finds its item. The other tokens (a hash, short hash or trace a
+    bank printed on an unlinked line) are gathered from those lines, then looked
+    for once in the items' tokens. This is most of a KHQR merchant's month, so
+    the common case (one line, same amount) is written out inline."""
+    E, P = pool.E, pool.P
+    by_md5: dict[str, int] = {}
+    for i, e in enumerate(E):
+        if e.identity:
+            by_md5.setdefault(e.identity[0], i)
+    if not by_md5:
         return
-    candidates: dict[int, list[int]] = {}
-    shared: dict[tuple[int, int], str] = {}
-    for j, p in enumerate(pool.P):
-        tokens = p.identity
-        if p.hash:
-            tokens = tokens + hash_tokens(
+    rejected = pool.rejected
+    first: dict[int, tuple[int, str]] = {}  # item -> its first line
+    more: dict[int, list[tuple[int, str]]] = {}  # item -> every line, if several
+    waiting: dict[str, list[int]] = {}  # token -> lines whose md5 found nothing
+
+    def hit(i: int, j: int, token: str) -> None:
+        if rejected and (E[i].id, P[j].id) in rejected:
+            return
+        seen = first.setdefault(i, (j, token))
+        if seen[0] != j:
+            lines = more.setdefault(i, [seen])
+            if lines[-1][0] != j:
+                lines.append((j, token))
+
+    md5_of = by_md5.get
+    for j, p in enumerate(P):
+        tokens = p.identity  # a line linked to its Bakong record says it all
+        if tokens:
+            i = md5_of(tokens[0])
+            if i is not None:
+                if i not in first and not rejected:
+                    first[i] = (j, tokens[0])
+                else:
+                    hit(i, j, tokens[0])
+                continue
+        elif p.hash:
+            tokens = hash_tokens(
                 p.hash, amount_minor=p.amount_minor, currency=p.currency
             )
+        else:
+            continue
         for token in tokens:
-            for i in by_token.get(token, ()):
-                if (i, j) in shared or (pool.E[i].id, p.id) in pool.rejected:
-                    continue
-                shared[(i, j)] = token
-                candidates.setdefault(i, []).append(j)
-    for i in sorted(candidates):
-        e = pool.E[i]
-        lines = [j for j in candidates[i] if pool.p_open[j]]
+            waiting.setdefault(token, []).append(j)
+    if waiting:
+        shorts = any(t.startswith("short:") for t in waiting)
+        for i, e in enumerate(E):
+            for token in e.identity:
+                for j in waiting.get(token, ()):
+                    hit(i, j, token)
+                if shorts and token.startswith("hash:"):
+                    # a bank that printed 8 characters: with amount and currency
+                    short = short_token(token[5:13], e.amount_minor, e.currency)
+                    for j in waiting.get(short, ()):
+                        hit(i, j, short)
+    p_open, e_open = pool.p_open, pool.e_open
+    p_match, e_match = pool.p_match, pool.e_match
+    m_expected, m_posted, m_meta = pool.m_expected, pool.m_posted, pool.m_meta
+    hi = pool.hi
+    exact = {
+        kind: (1, _RULE[kind], 100, _EXACT_REASON[kind], AUTO, 0) for kind in _RULE
+    }
+    for i, (j, token) in first.items():
+        if i not in more:
+            if not p_open[j]:
+                continue
+            e, p = E[i], P[j]
+            if (
+                p.amount_minor == e.amount_minor
+                and p.currency == e.currency
+                and p.day <= hi[i]
+                and not e.flags
+            ):
+                number = len(m_meta)
+                m_expected.append([i])
+                m_posted.append([j])
+                m_meta.append(exact[token.split(":", 1)[0]])
+                e_open[i] = p_open[j] = 0
+                e_match[i] = p_match[j] = number
+            else:
+                _identity_match(pool, i, j, token)
+            continue
+        lines = sorted({t[0]: t for t in more[i] if p_open[t[0]]}.values())
         if not lines:
             continue
+        e = E[i]
         lines.sort(
-            key=lambda j: (
-                pool.P[j].currency != e.currency,
-                pool.P[j].amount_minor != e.amount_minor,
-                pool.P[j].day,
-                pool.P[j].id,
+            key=lambda t: (
+                P[t[0]].currency != e.currency,
+                P[t[0]].amount_minor != e.amount_minor,
+                P[t[0]].day,
+                P[t[0]].id,
             )
         )
-        j = lines[0]
-        _identity_match(pool, i, j, shared[(i, j)])
-        for extra in lines[1:]:
+        j, token = lines[0]
+        _identity_match(pool, i, j, token)
+        for extra, extra_token in lines[1:]:
             pool.duplicate(
                 i,
                 extra,
-                f"{pool.p_name(extra)} pays {pool.e_name(i)} again: "
-                f"{_TOKEN_WORDS[shared[(i, extra)].split(':')[0]]} seen on an "
-                f"earlier payment",
+                f"{pool.p_name(extra)} pays {pool.e_name(i)} again: the same "
+                f"{_TOKEN_WORDS[extra_token.split(':', 1)[0]]} as an earlier payment",
             )
+
+
+_EXACT_REASON = {
+    kind: f"The same {words} on both sides; amount and currency equal."
+    for kind, words in _TOKEN_WORDS.items()
+}
 
 
 def _identity_match(pool: Pool, i: int, j: int, token: str) -> None:
@@ -77,15 +145,7 @@ def _identity_match(pool: Pool, i: int, j: int, token: str) -> None:
     same_currency = p.currency == e.currency
     difference = p.amount_minor - e.amount_minor if same_currency else 0
     if same_currency and difference == 0:
-        pool.match(
-            [i],
-            [j],
-            tier=1,
-            rule=f"identity.{kind}",
-            score=100,
-            reason=f"The same {words} on both sides; amount and currency equal.",
-            status=AUTO,
-        )
+        pool.match([i], [j], 1, _RULE[kind], 100, _EXACT_REASON[kind], AUTO, 0)
     else:
         if not same_currency:
             reason = (
@@ -143,33 +203,43 @@ def chain_invoices(pool: Pool) -> None:
     """An invoice whose number a paid KHQR code carries (its bill number or order
     id) joins that code's match: the code was the invoice's way to pay."""
     codes: dict[str, list[int]] = {}
-    for number, draft in enumerate(pool.drafts):
-        if draft.tier != 1:
+    E = pool.E
+    for number, meta in enumerate(pool.m_meta):
+        if meta[0] != 1:
             continue
-        for i in draft.expected:
-            if pool.E[i].kind == KHQR:
-                for key in pool.e_keys[i]:
-                    codes.setdefault(key, []).append(number)
+        i = pool.m_expected[number][0]
+        if E[i].kind == KHQR and len(E[i].ref_keys) > 1:  # it has a bill number
+            for key in pool.keys(i):
+                codes.setdefault(key, []).append(number)
     if not codes:
         return
     for i, e in enumerate(pool.E):
         if e.kind != INVOICE or not pool.e_open[i]:
             continue
-        hits = {n for key in pool.e_keys[i] for n in codes.get(key, ())}
+        hits = {n for key in pool.keys(i) for n in codes.get(key, ())}
         if len(hits) != 1:
             continue
-        draft = pool.drafts[hits.pop()]
-        code = draft.expected[0]
+        number = hits.pop()
+        expected = pool.m_expected[number]
+        code = expected[0]
         if pool.E[code].currency != e.currency or (
             pool.E[code].amount_minor != e.amount_minor
         ):
             continue
-        if any(pool.E[k].kind == INVOICE for k in draft.expected):
+        if any(pool.E[k].kind == INVOICE for k in expected):
             continue
-        draft.expected.append(i)
-        draft.reason += f" KHQR code {pool.e_name(code)} was issued for {e.label}."
-        pool.e_open[i] = False
-        pool.e_match[i] = pool.e_match[code]
+        expected.append(i)
+        tier, rule, score, reason, status, difference = pool.m_meta[number]
+        pool.m_meta[number] = (
+            tier,
+            rule,
+            score,
+            f"{reason} KHQR code {pool.e_name(code)} was issued for {e.label}.",
+            status,
+            difference,
+        )
+        pool.e_open[i] = 0
+        pool.e_match[i] = number
 
 
 def reference(pool: Pool) -> None:
@@ -177,9 +247,10 @@ def reference(pool: Pool) -> None:
     group and cross-currency tiers and the explanations), then settle the
     one-to-one hits in tiers 2 and 3."""
     by_key: dict[str, list[int]] = {}
-    for i, keys in enumerate(pool.e_keys):
-        if pool.e_open[i]:
-            for key in keys:
+    e_open = pool.e_open
+    for i in range(len(pool.E)):
+        if e_open[i]:
+            for key in pool.keys(i):
                 by_key.setdefault(key, []).append(i)
     if not by_key:
         return
@@ -188,7 +259,7 @@ def reference(pool: Pool) -> None:
         if not pool.p_open[j] or not p.ref_text:
             continue
         found: list[int] = []
-        for key in text_keys(p.ref_text):
+        for key in pool.line_keys(j):
             for i in by_key.get(key, ()):
                 if i not in found and pool.allowed(i, j):
                     found.append(i)
@@ -280,8 +351,11 @@ def amount_date(pool: Pool) -> None:
     holds the line's day, with a known payer (or a reference with a typo)."""
     bucket: dict[tuple[str, int], list[int]] = {}
     for i, e in enumerate(pool.E):
-        if pool.e_open[i]:
+        # a code has no customer to know yet: only its own identity pays it
+        if pool.e_open[i] and e.kind != KHQR:
             bucket.setdefault((e.currency, e.amount_minor), []).append(i)
+    if not bucket:
+        return
     pool.learn_payers()
     chosen: dict[int, tuple[int, int, str]] = {}  # item -> (line, rank, relation)
     contested: set[int] = set()
@@ -352,10 +426,10 @@ def _named_exactly(pool: Pool, j: int) -> bool:
 
 
 def _typo(pool: Pool, i: int, j: int) -> str:
-    keys = pool.e_keys[i]
+    keys = pool.keys(i)
     if not keys or _names_a_fit(pool, j):
         return ""  # it names an item it could pay: not a slip for another one
-    for word in text_keys(pool.P[j].ref_text):
+    for word in pool.line_numbers(j):
         if any(typo_of(word, key) for key in keys):
             return "typo"
     return ""
