@@ -240,6 +240,11 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # hard time limit.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
+# credentials never reach an error page, DEBUG on or off (core/error_reports.py)
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "core.error_reports.AlwaysSafeExceptionReporterFilter"
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

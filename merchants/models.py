@@ -108,6 +108,11 @@ class Account(models.Model):
     current_balance = AmountField(null=True, blank=True)
     available_balance = AmountField(null=True, blank=True)
     balance_as_of = models.DateTimeField(null=True, blank=True)
+    # a bank's balance API answers current and available at its own moment; a push
+    # or a statement moves the current balance alone
+    available_as_of = models.DateTimeField(
+        null=True, blank=True, help_text="When the bank's available balance was true"
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -152,6 +157,15 @@ class ConnectionProvider(models.TextChoices):
     STATEMENT_FEED = "statement_feed", "Bank statement feed"
     BAKONG = "bakong", "Bakong Open API"
     KHQR_GATEWAY = "khqr_gateway", "KHQR gateway (webhooks)"
+
+
+class ConsentScope(models.TextChoices):
+    """What a customer's consent lets a connection do; a connection's
+    `consent_scope` lists them, separated by spaces or commas."""
+
+    STATEMENTS_READ = "statements:read", "Read statements, receive pushes"
+    BALANCES_READ = "balances:read", "Read current and available balances"
+    PAYMENTS_READ = "payments:read", "Read payment status"
 
 
 class SyncStatus(models.TextChoices):

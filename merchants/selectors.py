@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from core.exceptions import NotFound
+from core.exceptions import InvalidInput, NotFound
+from core.periods import PHNOM_PENH
+from core.signing import SCHEME_SHA256, SCHEME_TONLE, SCHEMES
+from merchants.exceptions import ConsentRefused
 from merchants.models import (
     Account,
     ApiKey,
     AuditEvent,
     Connection,
+    ConnectionProvider,
+    ConsentScope,
     Membership,
     Merchant,
 )
@@ -72,3 +81,168 @@ def account_by_id(*, account_id: int) -> Account:
     if account is None:
         raise NotFound(f"account {account_id} does not exist")
     return account
+
+
+# --- consent: the one place that answers "may this connection do X now" ----------
+
+# the words connection_create wrote before the scopes had names of their own
+CONSENT_SCOPE_ALIASES = {
+    "transactions:read": ConsentScope.STATEMENTS_READ,
+    "accounts:read": ConsentScope.BALANCES_READ,
+}
+CONSENT_DEFAULT_SCOPES = {
+    ConnectionProvider.STATEMENT_FEED: (
+        f"{ConsentScope.STATEMENTS_READ} {ConsentScope.BALANCES_READ}"
+    ),
+    ConnectionProvider.BAKONG: str(ConsentScope.PAYMENTS_READ),
+    ConnectionProvider.KHQR_GATEWAY: str(ConsentScope.PAYMENTS_READ),
+}
+CONSENT_NOTICE = dt.timedelta(days=14)
+
+
+def consent_scope_parse(text: str, *, strict: bool = False) -> frozenset[str]:
+    """The scopes in a `consent_scope` (space- or comma-separated; the old words
+    `transactions:read` / `accounts:read` count as statements / balances). With
+    `strict`, an unknown word is an InvalidInput naming it."""
+    scopes = set()
+    for word in re.split(r"[\s,]+", text or ""):
+        if not word:
+            continue
+        scope = CONSENT_SCOPE_ALIASES.get(word, word)
+        if scope in ConsentScope.values:
+            scopes.add(str(scope))
+        elif strict:
+            raise InvalidInput(
+                f"consent_scope: {word!r} is not one of "
+                f"{', '.join(ConsentScope.values)}",
+                field="consent_scope",
+            )
+    return frozenset(scopes)
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """`state` is active, expiring (active, ends within CONSENT_NOTICE), expired,
+    revoked or out_of_scope; `reason` says why a refused one is refused."""
+
+    state: str
+    allowed: bool
+    reason: str
+    expires_at: dt.datetime | None
+
+    @property
+    def label(self) -> str:
+        return self.state.replace("_", " ")
+
+    @property
+    def badge(self) -> str:
+        """The CSS badge class pages show the state with."""
+        return {"active": "ok", "expiring": "warning", "expired": "expired"}.get(
+            self.state, "bad"
+        )
+
+
+def _day(instant: dt.datetime) -> str:
+    return instant.astimezone(PHNOM_PENH).strftime("%d %b %Y")
+
+
+def connection_consent(
+    *,
+    connection: Connection,
+    scope: str | None = None,
+    now: dt.datetime | None = None,
+) -> ConsentStatus:
+    """Whether the customer's consent lets this connection act now (and, given a
+    scope, do that): not revoked, not expired, and the scope granted."""
+    now = now or timezone.now()
+    name = f"connection #{connection.pk}"
+    expires = connection.consent_expires_at
+    if connection.revoked_at is not None:
+        return ConsentStatus(
+            "revoked",
+            False,
+            f"consent for {name} was revoked on {_day(connection.revoked_at)}",
+            expires,
+        )
+    if expires is not None and expires <= now:
+        return ConsentStatus(
+            "expired",
+            False,
+            f"consent for {name} expired on {_day(expires)}; the customer must "
+            "grant it again",
+            expires,
+        )
+    if scope is not None and scope not in consent_scope_parse(connection.consent_scope):
+        granted = ", ".join(sorted(consent_scope_parse(connection.consent_scope)))
+        return ConsentStatus(
+            "out_of_scope",
+            False,
+            f"consent for {name} does not include {scope} (granted: "
+            f"{granted or 'nothing'})",
+            expires,
+        )
+    if expires is not None and expires - now <= CONSENT_NOTICE:
+        return ConsentStatus(
+            "expiring", True, f"consent for {name} ends on {_day(expires)}", expires
+        )
+    return ConsentStatus("active", True, "", expires)
+
+
+def connection_consent_require(
+    *,
+    connection: Connection,
+    scope: str | None = None,
+    now: dt.datetime | None = None,
+) -> ConsentStatus:
+    """connection_consent, or ConsentRefused naming the reason."""
+    status = connection_consent(connection=connection, scope=scope, now=now)
+    if not status.allowed:
+        raise ConsentRefused(status.reason, field="consent")
+    return status
+
+
+def connection_consent_expiring_list(
+    *,
+    merchant: Merchant,
+    now: dt.datetime | None = None,
+    within: dt.timedelta = CONSENT_NOTICE,
+) -> QuerySet[Connection]:
+    """Connections not revoked whose consent ends within `within` (or has ended
+    already), soonest first: the ones to renew."""
+    now = now or timezone.now()
+    return (
+        connection_list(merchant=merchant)
+        .filter(revoked_at__isnull=True, consent_expires_at__isnull=False)
+        .filter(Q(consent_expires_at__lte=now + within))
+        .order_by("consent_expires_at", "pk")
+    )
+
+
+SIGNATURE_SCHEME_ANY = "any"
+SIGNATURE_SCHEME_CHOICES = (*SCHEMES, SIGNATURE_SCHEME_ANY)
+
+
+def connection_signature_schemes(*, connection: Connection) -> tuple[str, ...]:
+    """The push signature schemes this connection accepts: its credentials'
+    `signature_scheme` (tonle, sha256 or any), else by provider: a bank's statement
+    feed either, a KHQR gateway or Bakong Tonle's timestamped one."""
+    configured = (connection.credentials or {}).get("signature_scheme")
+    if configured in SCHEMES:
+        return (configured,)
+    if configured == SIGNATURE_SCHEME_ANY:
+        return (SCHEME_TONLE, SCHEME_SHA256)
+    if connection.provider == ConnectionProvider.STATEMENT_FEED:
+        return (SCHEME_TONLE, SCHEME_SHA256)
+    return (SCHEME_TONLE,)
+
+
+def connection_by_id(*, connection_id: int) -> Connection:
+    """For operator commands (across merchants)."""
+    connection = (
+        Connection.objects.select_related("merchant", "account")
+        .filter(pk=connection_id)
+        .first()
+    )
+    if connection is None:
+        raise NotFound(f"connection {connection_id} does not exist")
+    return connection

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from core.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from core.money import CURRENCIES
@@ -28,6 +29,11 @@ from merchants.models import (
     Merchant,
     Provider,
     Role,
+)
+from merchants.selectors import (
+    CONSENT_DEFAULT_SCOPES,
+    SIGNATURE_SCHEME_CHOICES,
+    consent_scope_parse,
 )
 
 User = get_user_model()
@@ -294,6 +300,7 @@ def api_key_revoke(*, merchant: Merchant, api_key_id: int, actor: Any = None) ->
 
 
 @transaction.atomic
+@sensitive_variables("credentials")
 def connection_create(
     *,
     account: Account,
@@ -301,12 +308,13 @@ def connection_create(
     base_url: str,
     credentials: dict[str, Any],
     environment: str = Environment.SANDBOX,
-    consent_scope: str = "accounts:read transactions:read",
+    consent_scope: str | None = None,
     consent_days: int = 365,
     granted_by: Any = None,
     actor: Any = None,
 ) -> Connection:
-    """Connect an account to a feed or Bakong, recording the customer's consent."""
+    """Connect an account to a feed or Bakong, recording the customer's consent
+    (scope: the provider's usual one unless given; see merchants.selectors)."""
     if provider not in ConnectionProvider.values:
         raise InvalidInput(
             f"provider: {provider!r} is not one of "
@@ -315,6 +323,16 @@ def connection_create(
         )
     if not isinstance(credentials, dict):
         raise InvalidInput("credentials: must be a JSON object", field="credentials")
+    scheme = credentials.get("signature_scheme")
+    if scheme is not None and scheme not in SIGNATURE_SCHEME_CHOICES:
+        raise InvalidInput(
+            f"credentials: signature_scheme {scheme!r} is not one of "
+            f"{', '.join(SIGNATURE_SCHEME_CHOICES)}",
+            field="credentials",
+        )
+    if consent_scope is None:
+        consent_scope = CONSENT_DEFAULT_SCOPES[provider]
+    consent_scope = " ".join(sorted(consent_scope_parse(consent_scope, strict=True)))
     now = timezone.now()
     granted_by = granted_by if getattr(granted_by, "is_authenticated", False) else None
     connection = Connection(
@@ -342,19 +360,99 @@ def connection_create(
 
 
 @transaction.atomic
-def connection_revoke(
-    *, merchant: Merchant, connection_id: int, actor: Any = None
+def connection_consent_renew(
+    *,
+    merchant: Merchant,
+    connection_id: int,
+    days: int = 365,
+    scope: str | None = None,
+    actor: Any = None,
+    actor_label: str = "",
 ) -> Connection:
-    """Withdraw consent: the connection stops syncing and receiving."""
+    """Record a fresh grant of the customer's consent, from now for `days` (scope
+    unchanged unless given). A revoked connection stays revoked: connect anew."""
     connection = (
-        Connection.objects.for_merchant(merchant).filter(pk=connection_id).first()
+        Connection.objects.for_merchant(merchant)
+        .select_for_update()
+        .filter(pk=connection_id)
+        .first()
     )
     if connection is None:
-        raise NotFound("no such connection")
+        raise NotFound(f"connection: merchant has no connection #{connection_id}")
+    if connection.revoked_at is not None:
+        raise Conflict(
+            f"connection: #{connection_id} was revoked; connect the account anew",
+            field="connection",
+        )
+    if days < 1:
+        raise InvalidInput("days: must be at least 1", field="days")
+    now = timezone.now()
+    connection.consent_scope = " ".join(
+        sorted(
+            consent_scope_parse(
+                connection.consent_scope if scope is None else scope, strict=True
+            )
+        )
+    )
+    connection.consent_granted_at = now
+    connection.consent_expires_at = now + timezone.timedelta(days=days)
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        connection.consent_granted_by = actor
+    connection.save(
+        update_fields=[
+            "consent_scope",
+            "consent_granted_at",
+            "consent_expires_at",
+            "consent_granted_by",
+        ]
+    )
+    audit_event_record(
+        merchant=merchant,
+        action="connection.consent_renewed",
+        obj=connection,
+        actor=actor,
+        actor_label=actor_label,
+        details={
+            "consent_scope": connection.consent_scope,
+            "consent_expires_at": connection.consent_expires_at.isoformat(),
+        },
+    )
+    return connection
+
+
+@transaction.atomic
+def connection_revoke(
+    *,
+    merchant: Merchant,
+    connection_id: int,
+    actor: Any = None,
+    actor_label: str = "",
+    ip_address: str | None = None,
+) -> Connection:
+    """Withdraw the customer's consent: from now on the connection neither syncs
+    nor accepts pushes. Revoking twice changes nothing (one audit event)."""
+    connection = (
+        Connection.objects.for_merchant(merchant)
+        .select_for_update()
+        .filter(pk=connection_id)
+        .first()
+    )
+    if connection is None:
+        raise NotFound(f"connection: merchant has no connection #{connection_id}")
     if connection.revoked_at is None:
         connection.revoked_at = timezone.now()
         connection.save(update_fields=["revoked_at"])
         audit_event_record(
-            merchant=merchant, action="connection.revoked", obj=connection, actor=actor
+            merchant=merchant,
+            action="connection.revoked",
+            obj=connection,
+            actor=actor,
+            actor_label=actor_label,
+            ip_address=ip_address,
+            details={
+                "provider": connection.provider,
+                "account_id": connection.account_id,
+                "consent_scope": connection.consent_scope,
+            },
         )
     return connection

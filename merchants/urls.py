@@ -6,6 +6,11 @@ from merchants import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("accounts/<int:account_id>/", views.account_detail, name="account-detail"),
+    path(
+        "connections/<int:connection_id>/revoke/",
+        views.connection_revoke,
+        name="connection-revoke",
+    ),
     path("merchant/switch/", views.merchant_switch, name="merchant-switch"),
     path("settings/api-keys/", views.api_key_list, name="api-keys"),
     path(

@@ -7,16 +7,28 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from merchants import selectors, services
 from merchants.middleware import SESSION_KEY
-from merchants.permissions import OWNER_ROLES, READ_ROLES, member_required
+from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
 
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
+
+
+def _with_consent(connections) -> list:
+    """Each connection with its consent status (for a badge and the reason)."""
+    now = timezone.now()
+    for connection in connections:
+        connection.consent = selectors.connection_consent(
+            connection=connection, now=now
+        )
+    return list(connections)
 
 
 @member_required(READ_ROLES)
@@ -32,7 +44,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "accounts": accounts,
             "totals": sorted(totals.items()),
-            "connections": selectors.connection_list(merchant=request.merchant),
+            "connections": _with_consent(
+                selectors.connection_list(merchant=request.merchant)
+            ),
+            "consents_expiring": _with_consent(
+                selectors.connection_consent_expiring_list(merchant=request.merchant)
+            ),
+            "notice_days": selectors.CONSENT_NOTICE.days,
         },
     )
 
@@ -45,8 +63,53 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         "merchants/account_detail.html",
         {
             "account": account,
-            "connections": account.connections.all(),
+            "connections": _with_consent(
+                selectors.connection_list(merchant=request.merchant).filter(
+                    account=account
+                )
+            ),
+            "can_revoke": has_role(request, OWNER_ROLES),
             "recent": account.transactions.order_by("-posted_at", "-pk")[:20],
+        },
+    )
+
+
+@member_required(OWNER_ROLES)
+def connection_revoke(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """GET: what revoking means, and a confirm button; POST (confirmed): revoke."""
+    connection = selectors.connection_get(
+        merchant=request.merchant, connection_id=connection_id
+    )
+    back = (
+        reverse("account-detail", args=[connection.account_id])
+        if connection.account_id
+        else reverse("dashboard")
+    )
+    if request.method == "POST":
+        if request.POST.get("confirm") != "revoke":
+            messages.error(request, "Nothing was revoked: confirm on this page.")
+            return redirect("connection-revoke", connection_id=connection.pk)
+        already = connection.revoked_at is not None
+        services.connection_revoke(
+            merchant=request.merchant,
+            connection_id=connection.pk,
+            actor=request.user,
+            ip_address=client_ip(request),
+        )
+        if already:
+            messages.info(request, f"{connection} was already revoked.")
+        else:
+            messages.success(
+                request,
+                f"{connection} is revoked: it no longer syncs and refuses pushes.",
+            )
+        return redirect(back)
+    return render(
+        request,
+        "merchants/connection_revoke.html",
+        {
+            "connection": _with_consent([connection])[0],
+            "back": back,
         },
     )
 

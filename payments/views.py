@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import TonleError
@@ -339,6 +340,7 @@ def webhook_delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpRe
 
 @csrf_exempt
 @require_POST
+@sensitive_post_parameters()
 def webhook_in(request: HttpRequest, connection_id: int) -> JsonResponse:
     """POST /webhooks/in/<connection_id>/: verify, store, answer; processing runs in
     a task. Errors are {"error", "message"} like the API."""

@@ -378,6 +378,46 @@ def statement(request: HttpRequest) -> HttpResponse:
     )
 
 
+HOLD_RATE = Decimal("0.05")  # the share of the balance the sandbox bank holds back
+
+
+@csrf_exempt
+@require_POST
+def balance(request: HttpRequest) -> HttpResponse:
+    """The Hattha brief's Account & balance API: current and available balance of
+    one account, now. Available is current less a hold on today's card-like lines
+    (here: a fixed share), so the two visibly differ in the demo."""
+    data = _body(request)
+    acct_id = str(data.get("acct_id") or "")
+    if not _authorized(request):
+        return _error(401, "token expired or invalid")
+    if not acct_id:
+        return _error(400, "acct_id is required")
+    currency = currency_of(acct_id)
+    zone = zone_for_currency(currency)
+    now = timezone.now().astimezone(zone).replace(microsecond=0)
+    current = balance_before(acct_id, now.date() + dt.timedelta(days=1), currency)
+    current += sum(
+        (
+            Decimal(i["amount"])
+            for i in switches_get()["extra_items"].get(acct_id, [])
+            if i["posted_at"][:10] <= now.date().isoformat()
+        ),
+        Decimal(0),
+    )
+    places = Decimal(1) if currency == "KHR" else Decimal("0.01")
+    hold = (abs(current) * HOLD_RATE).quantize(places, ROUND_HALF_UP)
+    return JsonResponse(
+        {
+            "acct_id": acct_id,
+            "ccy": currency,
+            "current_balance": _money(current, currency),
+            "available_balance": _money(current - hold, currency),
+            "as_of": now.isoformat(),
+        }
+    )
+
+
 # --- push events (the bank's side of `transaction.posted`) ------------------------
 
 

@@ -41,6 +41,14 @@ SYNC_LOCK_SECONDS = 1800
 NIGHTLY_HOUR = 1  # local time: after 01:00 each feed connection syncs once a day
 
 
+def _task_retry_policy():
+    from core.retry import RetryPolicy
+
+    # a worker does not wait in place: each retry is a new message with a countdown,
+    # so the bound is on tries, not on the total wait
+    return RetryPolicy(max_tries=7, max_total_wait=None, cap=600.0)
+
+
 @shared_task(
     name="statements.sync_connection",
     bind=True,
@@ -51,26 +59,50 @@ NIGHTLY_HOUR = 1  # local time: after 01:00 each feed connection syncs once a da
     time_limit=960,
 )
 def sync_connection(self, connection_id: int) -> None:
-    """Sync one feed connection; 429/5xx/timeouts retry with backoff, and one
-    connection never syncs twice at once (a duplicate message is a no-op)."""
+    """Sync one feed connection; 429/5xx/timeouts retry with backoff (the policy of
+    core.retry, Retry-After honoured, 7 tries), and one connection never syncs twice
+    at once (a duplicate message is a no-op). A connection without consent is
+    skipped, its reason recorded, never retried."""
+    import logging
+
     from django.core.cache import cache
 
     from core.exceptions import TransientError
-    from core.retry import backoff_seconds
-    from statements.services.feed_sync import statement_feed_sync
+    from merchants.exceptions import ConsentRefused
+    from statements.services.feed_sync import (
+        BANK,
+        feed_sync_gave_up,
+        statement_feed_sync,
+    )
 
+    logger = logging.getLogger("tonle.statements")
     lock = f"statements.sync.{connection_id}"
     if not cache.add(lock, self.request.id or "eager", SYNC_LOCK_SECONDS):
         return
     try:
         statement_feed_sync(connection_id=connection_id)
+    except ConsentRefused as exc:
+        logger.info(
+            "statements.feed.skipped",
+            extra={"connection": connection_id, "reason": exc.message},
+        )
     except TransientError as exc:
         cache.delete(lock)
+        policy = _task_retry_policy()
+        tries = self.request.retries + 1
+        countdown = policy.delay(tries=tries, error=exc)
+        if countdown is None:
+            gave_up = policy.exhausted(subject=BANK, tries=tries, errors=[exc])
+            feed_sync_gave_up(
+                connection_id=connection_id, message=f"gave up: {gave_up.message}"
+            )
+            logger.warning(
+                "statements.feed.gave_up",
+                extra={"connection": connection_id, "reason": gave_up.message},
+            )
+            return
         raise self.retry(
-            exc=exc,
-            countdown=backoff_seconds(
-                attempt=self.request.retries, retry_after=exc.retry_after
-            ),
+            exc=exc, countdown=countdown, max_retries=policy.max_tries - 1
         ) from None
     finally:
         cache.delete(lock)
@@ -79,10 +111,12 @@ def sync_connection(self, connection_id: int) -> None:
 @shared_task(name="statements.sync_due", bind=True, acks_late=True, ignore_result=True)
 def sync_due(self) -> None:
     """Enqueue every active feed connection not synced since last night's 01:00
-    (run hourly, it is both the nightly job and the sweeper for lost messages)."""
-    from statements.services.feed_sync import feed_connection_ids_due
+    (run hourly, it is both the nightly job and the sweeper for lost messages); one
+    whose consent has ended or does not cover statements is skipped, the reason
+    recorded on it."""
+    from statements.services.feed_sync import feed_sync_due
 
-    for connection_id in feed_connection_ids_due(nightly_hour=NIGHTLY_HOUR):
+    for connection_id in feed_sync_due(nightly_hour=NIGHTLY_HOUR):
         sync_connection.delay(connection_id)
 
 

@@ -18,8 +18,14 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import TonleError
 from merchants import selectors as merchant_selectors
-from merchants.models import ConnectionProvider
-from merchants.permissions import READ_ROLES, WRITE_ROLES, has_role, member_required
+from merchants.models import ConnectionProvider, ConsentScope
+from merchants.permissions import (
+    OWNER_ROLES,
+    READ_ROLES,
+    WRITE_ROLES,
+    has_role,
+    member_required,
+)
 from statements.imports import PRESETS, preset_choices
 from statements.imports.presets import MAPPABLE_FIELDS
 from statements.models import FeedSyncRun, ImportStatus
@@ -83,6 +89,11 @@ def _feeds(merchant) -> dict:
         for c in merchant_selectors.connection_list(merchant=merchant)
         if c.provider == ConnectionProvider.STATEMENT_FEED
     ]
+    for connection in connections:
+        # the badge, the reason, and whether "Sync now" is offered at all
+        connection.consent = merchant_selectors.connection_consent(
+            connection=connection, scope=ConsentScope.STATEMENTS_READ
+        )
     runs = (
         FeedSyncRun.objects.for_merchant(merchant)
         .select_related("account")
@@ -103,6 +114,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "form": UploadForm(merchant=request.merchant) if can_import else None,
             "can_import": can_import,
+            "can_revoke": has_role(request, OWNER_ROLES),
             "presets": PRESETS,
             "max_mb": settings.MAX_UPLOAD_MB,
             "max_rows": f"{settings.MAX_IMPORT_ROWS:,}",
@@ -114,22 +126,28 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @member_required(WRITE_ROLES)
 def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
-    """Ask the worker to sync one feed now (the same task the nightly job runs)."""
+    """Ask the worker to sync one feed now: the same task the nightly job runs, so a
+    429 or a bank outage is retried with backoff there, not lost here."""
     from statements.tasks import sync_connection
 
     connection = merchant_selectors.connection_get(
         merchant=request.merchant, connection_id=connection_id
     )
-    if connection.provider != ConnectionProvider.STATEMENT_FEED or (
-        connection.revoked_at is not None
-    ):
-        messages.error(request, "Only an active statement feed can be synced.")
+    if connection.provider != ConnectionProvider.STATEMENT_FEED:
+        messages.error(request, "Only a statement feed can be synced.")
+        return redirect("statements:import-list")
+    consent = merchant_selectors.connection_consent(
+        connection=connection, scope=ConsentScope.STATEMENTS_READ
+    )
+    if not consent.allowed:
+        messages.error(request, f"Not synced: {consent.reason}.")
         return redirect("statements:import-list")
     transaction.on_commit(lambda: sync_connection.delay(connection.pk))
     messages.success(
         request,
         f"Sync of {connection.account.label if connection.account else connection} "
-        "requested; new lines appear when the worker has read the feed.",
+        "requested; new lines appear when the worker has read the feed (if the "
+        "bank is busy, the worker retries on its own).",
     )
     return redirect("statements:import-list")
 

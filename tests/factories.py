@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from merchants.models import Account, Connection, Membership, Merchant
 from statements.models import Transaction
@@ -69,6 +70,11 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     base_url = "http://127.0.0.1:9/feed"
     credentials = factory.LazyFunction(
         lambda: {"token": "t0k3n", "webhook_secret": "whsec"}
+    )
+    consent_scope = "statements:read balances:read payments:read"
+    consent_granted_at = factory.LazyFunction(timezone.now)
+    consent_expires_at = factory.LazyFunction(
+        lambda: timezone.now() + dt.timedelta(days=365)
     )
 
 

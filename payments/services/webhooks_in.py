@@ -1,9 +1,22 @@
 """Webhooks from payment providers and banks: verify, store raw, then process.
 
-`inbound_event_receive` runs inside the HTTP request: it checks the signature over
-the raw body with the connection's `webhook_secret`, the timestamp (±300 s), and the
-delivery id (unique per connection: a replay changes nothing and says so), and stores
-the raw event before the view answers 2xx. `inbound_event_process` runs in a task.
+`inbound_event_receive` runs inside the HTTP request. It checks the signature over
+the raw body with the connection's `webhook_secret` by the connection's scheme
+(merchants.selectors.connection_signature_schemes):
+
+- `tonle`: `X-Tonle-Signature` / `X-KHQR-Signature: t=…,v1=…`, timestamp ±300 s;
+  the delivery id is the header's, else the event's own id, else the natural key;
+- `sha256`: the Hattha brief's `X-Signature: sha256=<hex>` over the raw body. With no
+  signed timestamp, a captured push could be replayed at will, so the event's own
+  time (`occurred_at`, or `paid_at`) must lie within PUSH_WINDOW of now and the
+  delivery id comes from the signed body alone (the natural key `(acct_id, ref,
+  occurred_at)` of a `transaction.posted`): a replay is the same delivery.
+
+Then the customer's consent (not revoked, not expired; `statements:read` for a
+bank's `transaction.posted`), and the delivery id (unique per connection: a replay
+changes nothing and says so). The raw event is stored before the view answers 2xx;
+`inbound_event_process` runs in a task. Nothing that holds a secret shows its
+variables in an error report.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from core.exceptions import (
     Forbidden,
@@ -27,8 +41,19 @@ from core.exceptions import (
     TransientError,
     Unauthorized,
 )
-from core.signing import SignatureError, signature_verify
-from merchants.models import Connection
+from core.signing import (
+    SCHEME_SHA256,
+    SCHEME_TONLE,
+    SignatureError,
+    body_signature_verify,
+    signature_verify,
+)
+from merchants.exceptions import ConsentRefused
+from merchants.models import Connection, ConsentScope
+from merchants.selectors import (
+    connection_consent_require,
+    connection_signature_schemes,
+)
 from payments.clients.bakong_types import BakongTransactionInfo
 from payments.models import InboundEvent, PaymentRequest
 from payments.services.payment_requests import PAID_STATUSES, bakong_transaction_apply
@@ -36,9 +61,15 @@ from payments.services.payment_requests import PAID_STATUSES, bakong_transaction
 logger = logging.getLogger("tonle.webhooks")
 
 SIGNATURE_HEADERS = ("X-Tonle-Signature", "X-KHQR-Signature")
+BODY_SIGNATURE_HEADER = "X-Signature"
+EXPECTED_HEADERS = {
+    SCHEME_TONLE: "X-Tonle-Signature: t=<unix>,v1=<hex>",
+    SCHEME_SHA256: "X-Signature: sha256=<hex>",
+}
 DELIVERY_HEADERS = ("X-Tonle-Delivery-Id", "X-KHQR-Delivery-Id")
 KEPT_HEADERS = (
     *SIGNATURE_HEADERS,
+    BODY_SIGNATURE_HEADER,
     *DELIVERY_HEADERS,
     "X-Tonle-Event",
     "X-KHQR-Event",
@@ -47,7 +78,13 @@ KEPT_HEADERS = (
     "User-Agent",
 )
 EVENTS = ("transaction.paid", "transaction.posted")
+EVENT_SCOPES = {"transaction.posted": ConsentScope.STATEMENTS_READ}
+EVENT_TIME_FIELDS = {"transaction.posted": "occurred_at", "transaction.paid": "paid_at"}
 MAX_BODY_BYTES = 256 * 1024
+# a push signed without a timestamp must be about now: a bank retries for a while,
+# and the statement feed brings anything older
+PUSH_WINDOW_PAST = dt.timedelta(days=3)
+PUSH_WINDOW_FUTURE = dt.timedelta(minutes=5)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -57,6 +94,7 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
+@sensitive_variables()
 def _connection_secrets(connection: Connection) -> list[str]:
     credentials = connection.credentials or {}
     found = [
@@ -66,27 +104,134 @@ def _connection_secrets(connection: Connection) -> list[str]:
     return [s for s in found if isinstance(s, str) and s]
 
 
+@sensitive_variables()
+def _signature_check(
+    *,
+    connection: Connection,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: list[str],
+    now: float | None,
+) -> str:
+    """The scheme the body was verifiably signed with, or Unauthorized. A request
+    is judged by one header only: Tonle's timestamped one when the connection
+    accepts it and it is there, else the brief's X-Signature."""
+    schemes = connection_signature_schemes(connection=connection)
+    tonle = next((v for n in SIGNATURE_HEADERS if (v := _header(headers, n))), "")
+    sha256 = _header(headers, BODY_SIGNATURE_HEADER)
+    try:
+        if SCHEME_TONLE in schemes and tonle:
+            signature_verify(header=tonle, secrets=secrets, body=body, now=now)
+            return SCHEME_TONLE
+        if SCHEME_SHA256 in schemes and sha256:
+            body_signature_verify(header=sha256, secrets=secrets, body=body)
+            return SCHEME_SHA256
+        expected = " or ".join(EXPECTED_HEADERS[scheme] for scheme in schemes)
+        raise SignatureError(
+            f"missing signature header (this connection expects {expected})"
+        )
+    except SignatureError as exc:
+        raise Unauthorized(f"signature: {exc}", field="signature") from None
+
+
+def _event_time(event: dict[str, Any], name: str) -> dt.datetime:
+    value = event.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"{name}: required on a push signed without a timestamp", field=name
+        )
+    try:
+        instant = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{name}: {value[:40]!r} is not an ISO 8601 time", field=name
+        ) from None
+    if instant.tzinfo is None:
+        raise InvalidInput(f"{name}: needs a UTC offset, e.g. +07:00", field=name)
+    return instant
+
+
+def _event_window_check(
+    event: dict[str, Any], event_type: str, now: dt.datetime
+) -> None:
+    """Under the timestamp-less scheme the event's own time bounds a replay."""
+    name = EVENT_TIME_FIELDS.get(event_type)
+    if name is None:
+        return
+    instant = _event_time(event, name)
+    if not now - PUSH_WINDOW_PAST <= instant <= now + PUSH_WINDOW_FUTURE:
+        raise InvalidInput(
+            f"{name}: {instant.isoformat()} is outside the window a push signed "
+            f"with X-Signature is accepted in ({PUSH_WINDOW_PAST.days} days back to "
+            f"{int(PUSH_WINDOW_FUTURE.total_seconds() // 60)} minutes ahead); the "
+            "statement feed brings older lines",
+            field=name,
+        )
+
+
+def _posted_natural_id(event: dict[str, Any]) -> str | None:
+    """`posted:` + a digest of (acct_id, ref, occurred_at), the instant read in UTC
+    so that +07:00 and Z spellings of one moment are one delivery."""
+    natural = [str(event.get(k) or "").strip() for k in ("acct_id", "ref")]
+    occurred = str(event.get("occurred_at") or "").strip()
+    try:
+        instant = dt.datetime.fromisoformat(occurred.replace("Z", "+00:00"))
+        if instant.tzinfo is not None:
+            occurred = instant.astimezone(dt.UTC).isoformat()
+    except ValueError:
+        pass
+    natural.append(occurred)
+    if not all(natural):
+        return None
+    digest = hashlib.sha256("|".join(natural).encode()).hexdigest()[:32]
+    return f"posted:{digest}"
+
+
+def _own_id(event: dict[str, Any]) -> str | None:
+    for key in ("id", "event_id", "delivery_id"):
+        value = event.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (str, int)) and str(value).strip():
+            return str(value).strip()[:200]
+    return None
+
+
 def _delivery_id(headers: Mapping[str, str], event: dict[str, Any]) -> str:
     for name in DELIVERY_HEADERS:
         value = _header(headers, name).strip()
         if value:
             return value[:200]
-    for key in ("id", "event_id", "delivery_id"):
-        value = event.get(key)
-        if isinstance(value, (str, int)) and str(value).strip():
-            return str(value).strip()[:200]
+    own = _own_id(event)
+    if own:
+        return own
     if event.get("event") == "transaction.posted":
         # DESIGN: bank push events are de-duplicated on (acct_id, ref, occurred_at)
-        natural = [str(event.get(k, "")) for k in ("acct_id", "ref", "occurred_at")]
-        if all(natural):
-            digest = hashlib.sha256("|".join(natural).encode()).hexdigest()[:32]
-            return f"posted:{digest}"
+        natural = _posted_natural_id(event)
+        if natural:
+            return natural
     raise InvalidInput(
         "delivery id: send X-Tonle-Delivery-Id (or an `id` in the event)",
         field="delivery_id",
     )
 
 
+def _signed_delivery_id(event: dict[str, Any], event_type: str, body: bytes) -> str:
+    """Under the timestamp-less scheme only the signed body names a delivery (a
+    header could be changed to pass a replay off as new)."""
+    if event_type == "transaction.posted":
+        natural = _posted_natural_id(event)
+        if natural is None:
+            raise InvalidInput(
+                "acct_id, ref, occurred_at: a transaction.posted needs all three "
+                "(they identify the push)",
+                field="ref",
+            )
+        return natural
+    return _own_id(event) or f"body:{hashlib.sha256(body).hexdigest()[:32]}"
+
+
+@sensitive_variables()
 def inbound_event_receive(
     *,
     connection_id: int,
@@ -96,24 +241,22 @@ def inbound_event_receive(
 ) -> tuple[InboundEvent, bool]:
     """Verify and store one inbound webhook; return (event, replay). A replay (the
     same delivery id on this connection) is answered with the stored event and
-    changes nothing. Raises NotFound / Forbidden / Unauthorized / InvalidInput."""
+    changes nothing. A push on a connection without consent is refused and stored
+    nowhere. Raises NotFound / Forbidden (ConsentRefused) / Unauthorized /
+    InvalidInput."""
     connection = (
         Connection.objects.select_related("merchant").filter(pk=connection_id).first()
     )
     if connection is None:
         raise NotFound(f"no connection #{connection_id} receives webhooks here")
-    if connection.revoked_at is not None:
-        raise Forbidden("this connection has been revoked; it receives nothing")
     secrets = _connection_secrets(connection)
     if not secrets:
         raise Forbidden("this connection has no webhook_secret; it cannot receive")
     if len(body) > MAX_BODY_BYTES:
         raise InvalidInput("body: larger than 256 KiB", field="body")
-    header = next((v for n in SIGNATURE_HEADERS if (v := _header(headers, n))), "")
-    try:
-        signature_verify(header=header, secrets=secrets, body=body, now=now)
-    except SignatureError as exc:
-        raise Unauthorized(f"signature: {exc}", field="signature") from None
+    scheme = _signature_check(
+        connection=connection, headers=headers, body=body, secrets=secrets, now=now
+    )
     try:
         event = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -123,7 +266,22 @@ def inbound_event_receive(
     event_type = event.get("event") or event.get("type")
     if not isinstance(event_type, str) or not event_type:
         raise InvalidInput("event: missing (e.g. transaction.paid)", field="event")
-    delivery_id = _delivery_id(headers, event)
+    moment = timezone.now() if now is None else dt.datetime.fromtimestamp(now, dt.UTC)
+    try:
+        connection_consent_require(
+            connection=connection, scope=EVENT_SCOPES.get(event_type), now=moment
+        )
+    except ConsentRefused:
+        logger.info(
+            "webhooks.in.refused_consent",
+            extra={"connection": connection.pk, "event": event_type},
+        )
+        raise
+    if scheme == SCHEME_SHA256:
+        _event_window_check(event, event_type, moment)
+        delivery_id = _signed_delivery_id(event, event_type, body)
+    else:
+        delivery_id = _delivery_id(headers, event)
     kept = {name: _header(headers, name) for name in KEPT_HEADERS}
     try:
         with transaction.atomic():

@@ -16,6 +16,11 @@ Wire contract (DESIGN.md "Bank statement feed", the Hattha integration brief):
                                        "fee"; optionally "value_date",
                                        "counterparty_account", "description",
                                        "balance_after", "biller_category"}]}
+    POST {base}/balance    Authorization: Bearer <access_token>
+                           {"acct_id"}     (the brief's Account & balance API)
+                        -> {"acct_id", "ccy", "current_balance",
+                            "available_balance", "as_of"?}
+                           404: this feed has no balance API (not an error)
 
 Numbers arrive as JSON numbers or strings; both are read as Decimal from their text
 (the JSON is parsed with parse_float=Decimal, so no float ever exists). A 401 on the
@@ -35,6 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from django.views.decorators.debug import sensitive_variables
 
 from core.exceptions import PermanentError, Unauthorized
 from core.http import HttpClient
@@ -93,6 +99,17 @@ class FeedItem:
     @property
     def is_posted(self) -> bool:
         return self.status.upper() in POSTED_STATUSES
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """Current and available balance per the bank, true at `as_of` (the bank's own
+    time where it gives one, else when it answered)."""
+
+    current_balance: Decimal | None
+    available_balance: Decimal | None
+    as_of: dt.datetime
+    ccy: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,7 @@ class StatementFeedClient(HttpClient):
                 f"feed: answered {response.status_code} with a body that is not JSON"
             ) from None
 
+    @sensitive_variables()
     def token_request(self) -> FeedToken:
         """A new access token (refresh token first, else the client credentials)."""
         bodies = []
@@ -317,4 +335,49 @@ class StatementFeedClient(HttpClient):
             page=got_page,
             pages=pages,
             items=tuple(parse_item(item) for item in data["items"]),
+        )
+
+    def account_balance(self, *, acct_id: str) -> AccountBalance | None:
+        """The account's current and available balance, or None when the feed has
+        no balance API (404)."""
+        body = {"acct_id": acct_id}
+        response = self.request(
+            "POST",
+            "/balance",
+            json=body,
+            headers={"Authorization": f"Bearer {self._bearer()}"},
+        )
+        if response.status_code == 401:
+            # the same once-only token renewal as the statement call
+            self.token = FeedToken(
+                "", self.clock(), getattr(self.token, "refresh_token", "")
+            )
+            self.token_request()
+            response = self.request(
+                "POST",
+                "/balance",
+                json=body,
+                headers={"Authorization": f"Bearer {self.token.access_token}"},
+            )
+            if response.status_code == 401:
+                raise FeedUnauthorized("feed: a fresh token was refused too (401)")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise FeedProtocolError(
+                f"feed: balance answered {response.status_code}: {response.text[:200]}"
+            )
+        data = self._json(response)
+        if not isinstance(data, dict):
+            raise FeedProtocolError("feed: balance answer is not an object")
+        as_of = data.get("as_of")
+        return AccountBalance(
+            current_balance=_optional_decimal(
+                data.get("current_balance"), "current_balance"
+            ),
+            available_balance=_optional_decimal(
+                data.get("available_balance"), "available_balance"
+            ),
+            as_of=_instant(as_of, "as_of") if as_of else self.clock(),
+            ccy=str(data.get("ccy") or "").strip().upper(),
         )

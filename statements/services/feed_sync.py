@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,13 +25,24 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from core.exceptions import InvalidInput, NotFound, TonleError, TransientError
 from core.money import MoneyError, to_minor
 from core.periods import day_start, local_date, zone_for_currency
-from merchants.models import Account, Connection, ConnectionProvider, SyncStatus
+from core.retry import RetryPolicy
+from merchants.exceptions import ConsentRefused
+from merchants.models import (
+    Account,
+    Connection,
+    ConnectionProvider,
+    ConsentScope,
+    SyncStatus,
+)
+from merchants.selectors import connection_consent, connection_consent_require
 from statements.clients.feed import (
     CHANNELS,
+    AccountBalance,
     FeedItem,
     FeedToken,
     StatementFeedClient,
@@ -59,6 +70,10 @@ MAX_PAGES = 200  # per pass and window: 20,000 lines a month is plenty for an SM
 MAX_PASSES = 3
 PUSH_MATCH_WINDOW = dt.timedelta(hours=36)
 ID_CHUNK = 900
+# a person at the command line (or "sync now" run inline) waits at most this long;
+# the Celery task retries with its own, longer policy (statements.tasks)
+FEED_SYNC_RETRY = RetryPolicy(max_tries=5, max_total_wait=300.0, cap=120.0)
+BANK = "the bank"
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,7 @@ def sync_windows(
     return monthly_windows(min(start, today), today)
 
 
+@sensitive_variables()
 def feed_client_for(
     *, connection: Connection, transport: Any = None
 ) -> StatementFeedClient:
@@ -151,6 +167,7 @@ def feed_client_for(
             refresh_token=str(credentials.get("refresh_token") or ""),
         )
 
+    @sensitive_variables()
     def remember(new: FeedToken) -> None:
         fresh = dict(Connection.objects.get(pk=connection.pk).credentials or {})
         fresh.pop("token", None)
@@ -187,14 +204,21 @@ def _connection_for_sync(connection_id: int) -> Connection:
             "not a statement feed",
             field="connection",
         )
-    if connection.revoked_at is not None:
-        raise InvalidInput(
-            f"connection: #{connection_id} was revoked", field="connection"
-        )
     if connection.account is None:
         raise InvalidInput(
             f"connection: #{connection_id} has no account", field="connection"
         )
+    try:
+        connection_consent_require(
+            connection=connection, scope=ConsentScope.STATEMENTS_READ
+        )
+    except ConsentRefused as exc:
+        _connection_status(connection, SyncStatus.FAILED, f"not synced: {exc.message}")
+        logger.info(
+            "statements.feed.no_consent",
+            extra={"connection": connection.pk, "reason": exc.message},
+        )
+        raise
     return connection
 
 
@@ -205,8 +229,18 @@ def statement_feed_sync(
     date_to: dt.date | None = None,
     channels: Sequence[str] | None = None,
     transport: Any = None,
+    sleep: Callable[[float], None] | None = None,
+    retry: RetryPolicy = FEED_SYNC_RETRY,
 ) -> SyncResult:
-    """Read the feed for the window(s) and post every new line once."""
+    """Read the feed for the window(s) and post every new line once. Only with the
+    customer's consent to read statements (ConsentRefused, recorded on the
+    connection, otherwise).
+
+    A window is read whole, then written in one transaction: a failure part way
+    writes nothing of it, and the windows before it stay written. Without `sleep`
+    the first 429 / 5xx / timeout is raised for the caller (the task) to retry
+    later; with it, the window is read again after `retry`'s backoff (Retry-After
+    honoured) until its tries or its total wait run out: RetriesExhausted."""
     connection = _connection_for_sync(connection_id)
     account = connection.account
     zone = zone_for_currency(account.currency)
@@ -227,6 +261,7 @@ def statement_feed_sync(
     totals = {"fetched": 0, "inserted": 0, "skipped": 0, "confirmed": 0, "pages": 0}
     warnings: list[str] = []
     run_ids: list[int] = []
+    waited = [0.0]
     try:
         for start, end in windows:
             run = FeedSyncRun.objects.create(
@@ -239,18 +274,16 @@ def statement_feed_sync(
                 started_at=timezone.now(),
             )
             run_ids.append(run.pk)
-            try:
-                read = _read_window(
-                    client=client,
-                    account=account,
-                    start=start,
-                    end=end,
-                    channels=channels or list(CHANNELS),
-                    filtered=bool(channels),
-                )
-            except TonleError as exc:
-                _run_failed(run, exc)
-                raise
+            read = _read_window_retrying(
+                client=client,
+                account=account,
+                run=run,
+                channels=channels or list(CHANNELS),
+                filtered=bool(channels),
+                sleep=sleep,
+                retry=retry,
+                waited=waited,
+            )
             counts, message = _apply_window(
                 connection=connection,
                 account=account,
@@ -262,6 +295,9 @@ def statement_feed_sync(
                 totals[key] += counts.get(key, 0)
             if message:
                 warnings.append(message)
+        balance_note = _balances_read(connection=connection, client=client)
+        if balance_note:
+            warnings.append(balance_note)
     except TransientError as exc:
         _connection_status(connection, SyncStatus.FAILED, f"will retry: {exc.message}")
         raise
@@ -292,6 +328,109 @@ def statement_feed_sync(
         run_ids=run_ids,
         **totals,
     )
+
+
+def _read_window_retrying(
+    *,
+    client: StatementFeedClient,
+    account: Account,
+    run: FeedSyncRun,
+    channels: list[str],
+    filtered: bool,
+    sleep: Callable[[float], None] | None,
+    retry: RetryPolicy,
+    waited: list[float],
+) -> _WindowRead:
+    """One window read whole; transient failures retried per `retry` when there is
+    a `sleep` to wait with. `waited` carries the total wait across windows."""
+    failures: list[TransientError] = []
+    while True:
+        try:
+            return _read_window(
+                client=client,
+                account=account,
+                start=run.window_start,
+                end=run.window_end,
+                channels=channels,
+                filtered=filtered,
+            )
+        except TransientError as exc:
+            failures.append(exc)
+            delay = (
+                None
+                if sleep is None
+                else retry.delay(tries=len(failures), error=exc, waited=waited[0])
+            )
+            if delay is None:
+                _run_failed(run, exc)
+                if sleep is None:
+                    raise
+                raise retry.exhausted(
+                    subject=BANK,
+                    tries=len(failures),
+                    errors=failures,
+                    waited=waited[0],
+                ) from exc
+            logger.info(
+                "statements.feed.retry",
+                extra={
+                    "run": run.pk,
+                    "tries": len(failures),
+                    "delay": delay,
+                    "cause": exc.message,
+                },
+            )
+            sleep(delay)
+            waited[0] += delay
+        except TonleError as exc:
+            _run_failed(run, exc)
+            raise
+
+
+def _balances_read(*, connection: Connection, client: StatementFeedClient) -> str:
+    """The bank's current and available balance, where its feed offers them and the
+    consent covers balances; a warning (not a failed sync) when it cannot be read."""
+    if not connection_consent(
+        connection=connection, scope=ConsentScope.BALANCES_READ
+    ).allowed:
+        return ""
+    account = connection.account
+    try:
+        balance = client.account_balance(acct_id=account.number)
+    except TonleError as exc:
+        return f"balances not read: {exc.message}"
+    if balance is None:
+        return ""  # this feed has no balance API
+    if balance.ccy and balance.ccy != account.currency:
+        return (
+            f"balances not read: the bank reports {balance.ccy} for a "
+            f"{account.currency} account"
+        )
+    try:
+        for value in (balance.current_balance, balance.available_balance):
+            if value is not None:
+                to_minor(value, account.currency)
+    except MoneyError as exc:
+        return f"balances not read: {exc}"
+    _account_balances_store(account, balance)
+    return ""
+
+
+def _account_balances_store(account: Account, balance: AccountBalance) -> None:
+    """Each figure is kept with its own as-of time; an older answer never
+    overwrites a newer figure (a push may have moved the current balance since)."""
+    rows = Account.objects.filter(pk=account.pk)
+    if balance.current_balance is not None:
+        rows.filter(
+            Q(balance_as_of__isnull=True) | Q(balance_as_of__lte=balance.as_of)
+        ).update(current_balance=balance.current_balance, balance_as_of=balance.as_of)
+    if balance.available_balance is not None:
+        rows.filter(
+            Q(available_as_of__isnull=True) | Q(available_as_of__lte=balance.as_of)
+        ).update(
+            available_balance=balance.available_balance,
+            available_as_of=balance.as_of,
+        )
 
 
 def _read_window(
@@ -553,9 +692,7 @@ def _connection_status(
         setattr(connection, key, value)
 
 
-def feed_connection_ids_due(*, nightly_hour: int = 1) -> list[int]:
-    """Active feed connections whose last good sync is older than the most recent
-    `nightly_hour`:00 Phnom Penh time (never synced ones included)."""
+def _feed_connections_due(*, nightly_hour: int) -> list[Connection]:
     from core.periods import PHNOM_PENH
 
     now = timezone.now().astimezone(PHNOM_PENH)
@@ -575,5 +712,48 @@ def feed_connection_ids_due(*, nightly_hour: int = 1) -> list[int]:
             | Q(last_sync_status=SyncStatus.FAILED)
         )
         .order_by("pk")
-        .values_list("pk", flat=True)
+    )
+
+
+def feed_connection_ids_due(*, nightly_hour: int = 1) -> list[int]:
+    """Active feed connections whose last good sync is older than the most recent
+    `nightly_hour`:00 Phnom Penh time (never synced ones included), and whose
+    consent covers reading statements now."""
+    return [
+        c.pk
+        for c in _feed_connections_due(nightly_hour=nightly_hour)
+        if connection_consent(connection=c, scope=ConsentScope.STATEMENTS_READ).allowed
+    ]
+
+
+def feed_sync_due(*, nightly_hour: int = 1) -> list[int]:
+    """feed_connection_ids_due, and each due connection the consent stops is marked
+    with the reason (once: a skipped connection is not rewritten every hour)."""
+    due = []
+    for connection in _feed_connections_due(nightly_hour=nightly_hour):
+        status = connection_consent(
+            connection=connection, scope=ConsentScope.STATEMENTS_READ
+        )
+        if status.allowed:
+            due.append(connection.pk)
+            continue
+        message = f"not synced: {status.reason}"
+        updated = (
+            Connection.objects.filter(pk=connection.pk)
+            .exclude(last_sync_status=SyncStatus.FAILED, last_sync_message=message)
+            .update(last_sync_status=SyncStatus.FAILED, last_sync_message=message)
+        )
+        if updated:
+            logger.info(
+                "statements.feed.skipped",
+                extra={"connection": connection.pk, "reason": status.reason},
+            )
+    return due
+
+
+def feed_sync_gave_up(*, connection_id: int, message: str) -> None:
+    """The task's retries ran out: say so on the connection (the hourly sweep tries
+    a failed connection again)."""
+    Connection.objects.filter(pk=connection_id).update(
+        last_sync_status=SyncStatus.FAILED, last_sync_message=message[:2000]
     )

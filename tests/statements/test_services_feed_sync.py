@@ -104,7 +104,8 @@ def test_sync_reads_every_page_and_posts_every_line_once(connection, small_pages
     connection.refresh_from_db()
     assert connection.last_sync_status == "ok" and connection.last_sync_at
     account = Account.objects.get(pk=connection.account.pk)
-    assert account.current_balance == statement.closing_balance
+    # today's balance, from the bank's balance API (test_feed_sync_consent.py)
+    assert account.current_balance is not None and account.balance_as_of
     # and the token the feed issued is kept (encrypted) for the next run
     assert connection.credentials["access_token"].startswith("sbx-")
 

@@ -8,9 +8,11 @@ from django.db import transaction
 
 from core.commands import JsonCommand
 from merchants.models import Account, Connection, Merchant
+from merchants.selectors import connection_consent
 from merchants.services import (
     account_create,
     api_key_demo_plaintext,
+    connection_consent_renew,
     connection_create,
     member_create,
     merchant_create,
@@ -102,8 +104,17 @@ class Command(JsonCommand):
     def _connect_sandbox(self, accounts: list[Account]) -> None:
         site = settings.SITE_URL.rstrip("/")
         for account in accounts:
-            existing = Connection.objects.filter(account=account).first()
+            existing = Connection.objects.filter(
+                account=account, revoked_at__isnull=True
+            ).first()
             if existing is not None:
+                if connection_consent(connection=existing).state != "active":
+                    # the demo keeps syncing a year on: the sandbox consent renews
+                    connection_consent_renew(
+                        merchant=account.merchant,
+                        connection_id=existing.pk,
+                        actor_label="seed_demo",
+                    )
                 # the demo follows the server when `make run PORT=…` moves it
                 path = SANDBOX_PATHS.get(existing.provider)
                 url = existing.base_url

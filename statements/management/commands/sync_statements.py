@@ -1,5 +1,14 @@
 """Pull an account's statement feed for a period into the ledger (the same service
-the nightly Celery job runs); a re-run changes nothing."""
+the nightly Celery job runs); a re-run changes nothing.
+
+A 429, 5xx or timeout is waited out here, as the task would retry it (Retry-After
+honoured, at most 5 tries per window and 5 minutes of waiting in all); then the
+command fails naming the cause. Windows already written stay written; the window
+being read writes nothing."""
+
+import time
+
+from django.db.models import F
 
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput
@@ -15,6 +24,9 @@ class Command(JsonCommand):
         "on the first sync, then from the last sync with a 3-day overlap."
     )
 
+    # the wait between tries; a test puts a fake here and never really sleeps
+    sleep = staticmethod(time.sleep)
+
     def add_arguments(self, parser):
         parser.add_argument("--account", type=int, required=True)
         parser.add_argument("--from", dest="date_from")
@@ -28,13 +40,12 @@ class Command(JsonCommand):
 
     def run(self, **options):
         account = account_by_id(account_id=options["account"])
+        # the live connection; else the revoked one, so the error says it was revoked
         connection = (
             Connection.objects.filter(
-                account=account,
-                provider=ConnectionProvider.STATEMENT_FEED,
-                revoked_at__isnull=True,
+                account=account, provider=ConnectionProvider.STATEMENT_FEED
             )
-            .order_by("-pk")
+            .order_by(F("revoked_at").desc(nulls_first=True), "-pk")
             .first()
         )
         if connection is None:
@@ -50,6 +61,7 @@ class Command(JsonCommand):
             ),
             date_to=date_parse(options.get("date_to"), field="to", required=False),
             channels=options.get("channel") or None,
+            sleep=self.sleep,
         )
         return result.as_dict()
 
