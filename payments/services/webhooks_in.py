@@ -23,6 +23,7 @@ from core.exceptions import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     TonleError,
     TransientError,
     Unauthorized,
@@ -108,7 +109,7 @@ def inbound_event_receive(
     if not secrets:
         raise Forbidden("this connection has no webhook_secret; it cannot receive")
     if len(body) > MAX_BODY_BYTES:
-        raise InvalidInput("body: larger than 256 KiB", field="body")
+        raise PayloadTooLarge("body: larger than 256 KiB", field="body")
     header = next((v for n in SIGNATURE_HEADERS if (v := _header(headers, n))), "")
     try:
         signature_verify(header=header, secrets=secrets, body=body, now=now)
@@ -116,7 +117,8 @@ def inbound_event_receive(
         raise Unauthorized(f"signature: {exc}", field="signature") from None
     try:
         event = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: a signed body of thousands of nested [ (never a 500)
         raise InvalidInput("body: not valid JSON", field="body") from None
     if not isinstance(event, dict):
         raise InvalidInput("body: must be a JSON object", field="body")
