@@ -15,10 +15,10 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.downloads import content_disposition, no_store
 from core.exceptions import TonleError
 from merchants.permissions import (
     OWNER_ROLES,
@@ -149,7 +149,7 @@ def payment_status(request: HttpRequest, payment_id: int) -> JsonResponse:
             "expires_in": expires_in,
         }
     )
-    patch_cache_control(response, no_store=True)
+    no_store(response)
     return response
 
 
@@ -168,9 +168,11 @@ def payment_image(request: HttpRequest, payment_id: int, fmt: str) -> HttpRespon
         response = HttpResponse(image.content, content_type=image.content_type)
         if fmt == "stand":
             name = payment_request.order_id or payment_request.md5[:8]
-            response["Content-Disposition"] = f'inline; filename="khqr-{name}.pdf"'
+            response["Content-Disposition"] = content_disposition(
+                f"khqr-{name}.pdf", inline=True
+            )
     response["ETag"] = etag
-    patch_cache_control(response, private=True, max_age=86400)
+    no_store(response)  # a payment code is financial data: no cache keeps it
     return response
 
 
