@@ -24,6 +24,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The sandbox speaks Bakong and the bank feed on this same server. It exists for the
 # demo and the tests; production (DEBUG off) never mounts it unless asked explicitly.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# Webhooks to merchants go only to public internet addresses: a URL whose host is or
+# resolves to a loopback, private, link-local or cloud metadata address is refused
+# when saved and when sent. True lifts that, for local testing against a receiver on
+# this machine or network; never in production. The sandbox does not imply it.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool(
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -251,5 +258,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every URL in full (a merchant's webhook URL may carry a token
+        # in its query); our clients log one redacted line per call instead
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -31,7 +31,7 @@ from payments import selectors
 from payments.filters import PaymentRequestFilter
 from payments.forms import PaymentRequestForm, RefundForm, WebhookEndpointForm
 from payments.models import PaymentStatus
-from payments.services import webhooks_out
+from payments.services import webhook_deliveries, webhook_endpoints
 from payments.services.payment_requests import (
     payment_request_cancel,
     payment_request_create,
@@ -235,7 +235,7 @@ def webhook_endpoint_list(request: HttpRequest) -> HttpResponse:
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, new_secret = webhooks_out.webhook_endpoint_create(
+            endpoint, new_secret = webhook_endpoints.webhook_endpoint_create(
                 merchant=request.merchant,
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
@@ -281,7 +281,7 @@ def webhook_endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @require_POST
 @member_required(OWNER_ROLES)
 def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    endpoint, secret = webhooks_out.webhook_endpoint_rotate_secret(
+    endpoint, secret = webhook_endpoints.webhook_endpoint_rotate_secret(
         merchant=request.merchant, endpoint_id=endpoint_id, actor=request.user
     )
     messages.warning(
@@ -304,7 +304,7 @@ def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @member_required(OWNER_ROLES)
 def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     active = request.POST.get("active") == "1"
-    endpoint = webhooks_out.webhook_endpoint_set_active(
+    endpoint = webhook_endpoints.webhook_endpoint_set_active(
         merchant=request.merchant,
         endpoint_id=endpoint_id,
         active=active,
@@ -321,7 +321,7 @@ def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @member_required(WRITE_ROLES)
 def webhook_delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponse:
     try:
-        delivery = webhooks_out.webhook_delivery_redeliver(
+        delivery = webhook_deliveries.webhook_delivery_redeliver(
             merchant=request.merchant, delivery_id=delivery_id, actor=request.user
         )
     except TonleError as exc:

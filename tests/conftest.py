@@ -48,6 +48,29 @@ def _isolated_settings(settings, tmp_path):
     yield
 
 
+# A public address (not a documentation range, which counts as private).
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+def fake_resolve(host: str, port: int) -> list[str]:
+    """Tests never ask a DNS server: an IP literal is itself, localhost is loopback,
+    any other name a public address."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return ["127.0.0.1"] if host == "localhost" else [PUBLIC_ADDRESS]
+    return [host]
+
+
+@pytest.fixture(autouse=True)
+def _no_dns(monkeypatch):
+    from payments.clients import merchant_webhooks
+
+    monkeypatch.setattr(merchant_webhooks, "system_resolve", fake_resolve)
+
+
 @pytest.fixture
 def merchant(db):
     return MerchantFactory(display_name="Merchant A", bakong_account_id="shop_a@wing")
