@@ -49,6 +49,7 @@ KEPT_HEADERS = (
 )
 EVENTS = ("transaction.paid", "transaction.posted")
 MAX_BODY_BYTES = 256 * 1024
+AMOUNT_MAX_DIGITS = 16
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -176,6 +177,10 @@ def _decimal(value: Any, field: str) -> Decimal:
         raise InvalidInput(f"{field}: {value!r} is not a number", field=field) from None
     if not amount.is_finite():
         raise InvalidInput(f"{field}: {value!r} is not a number", field=field)
+    # no real payment has 16 integer digits (in minor units it would near the
+    # BigIntegerField's limit), and past 28 digits Decimal arithmetic raises
+    if amount.adjusted() >= AMOUNT_MAX_DIGITS or amount.as_tuple().exponent < -6:
+        raise InvalidInput(f"{field}: {str(value)[:40]} is out of range", field=field)
     return amount
 
 

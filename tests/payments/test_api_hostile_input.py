@@ -181,3 +181,30 @@ def test_webhook_in_body_past_its_own_limit_is_413(connection):
 def test_webhook_in_malformed_signed_bodies_are_invalid_input(connection, body):
     response = _post_webhook(connection, body)
     _assert_error_shape(response, 400)
+
+
+@pytest.mark.parametrize(
+    "amount", [b"123456789012345678901234567890123", b'"1e999999"', b'"1e-400"']
+)
+def test_webhook_in_signed_huge_amount_fails_the_event_with_a_reason(
+    connection, merchant, amount
+):
+    # given a signed, stored gateway event whose amount is absurd
+    from payments.models import InboundEvent
+    from payments.services.webhooks_in import inbound_event_process
+    from tests.payments.makers import payment_request_make
+
+    pr = payment_request_make(merchant=merchant, amount="5.00", order_id="O-1")
+    body = (
+        b'{"event": "transaction.paid", "md5": "' + pr.md5.encode() + b'", '
+        b'"amount": ' + amount + b', "currency": "USD", "transaction_id": "t-1", '
+        b'"paid_at": "2026-12-01T00:00:00Z"}'
+    )
+    assert _post_webhook(connection, body).status_code == 202
+    # when it is processed (by the task)
+    event = inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
+    # then it fails with the reason instead of crashing (and being retried forever)
+    assert event.status == InboundEvent.Status.FAILED
+    assert "amount: " in event.error and "out of range" in event.error
+    pr.refresh_from_db()
+    assert pr.status == "pending"
