@@ -27,3 +27,17 @@ def sandbox_disabled(app_configs, **kwargs):
             id="tonle.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def webhook_private_addresses_refused(app_configs, **kwargs):
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return []
+    return [
+        Warning(
+            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: merchants' webhook URLs may "
+            "reach loopback, private and cloud metadata addresses.",
+            hint="Unset it outside local testing.",
+            id="tonle.W002",
+        )
+    ]

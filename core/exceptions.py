@@ -73,3 +73,9 @@ class PermanentError(TonleError):
 
     code = "upstream_error"
     http_status = 502
+
+
+class PayloadTooLarge(InvalidInput):
+    """A request body past the size the server reads."""
+
+    http_status = 413

@@ -14,6 +14,7 @@ import httpx
 from core.exceptions import PermanentError, TransientError
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+BODY_EXCERPT_CHARS = 1000
 REDACTED_KEYS = {"authorization", "token", "password", "secret", "client_secret"}
 
 
@@ -34,8 +35,29 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, when.timestamp() - current)
 
 
-class RateLimited(TransientError):
+class HttpStatusError(TransientError):
+    """The other side answered a status worth retrying later (429, 5xx); keeps the
+    status and the start of the body for logs."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        retry_after: float | None = None,
+        body: str = "",
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status_code = status_code
+        self.body = body
+
+
+class RateLimited(HttpStatusError):
     code = "rate_limited"
+
+
+class ServerError(HttpStatusError):
+    """A 5xx answer."""
 
 
 class HttpClient:
@@ -86,12 +108,16 @@ class HttpClient:
         if response.status_code == 429:
             raise RateLimited(
                 f"{self.system}: rate limited (429)",
+                status_code=429,
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                body=response.text[:BODY_EXCERPT_CHARS],
             )
         if response.status_code >= 500:
-            raise TransientError(
+            raise ServerError(
                 f"{self.system}: server error {response.status_code}",
+                status_code=response.status_code,
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                body=response.text[:BODY_EXCERPT_CHARS],
             )
         return response
 

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from core.exceptions import TonleError
 from core.fields import URLS_ASSUME_HTTPS
+from payments.forms import WebhookEndpointAdminForm
 from payments.models import (
     BakongTokenState,
     BakongTransaction,
@@ -69,6 +70,7 @@ class RefundAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointAdminForm
     formfield_overrides = URLS_ASSUME_HTTPS
     list_display = ["url", "merchant", "is_active", "disabled_reason", "created_at"]
     list_filter = ["is_active"]
@@ -111,7 +113,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Redeliver the selected webhooks now")
     def redeliver(self, request, queryset):
-        from payments.services.webhooks_out import webhook_delivery_redeliver
+        from payments.services.webhook_deliveries import webhook_delivery_redeliver
 
         sent = 0
         for delivery in queryset.select_related("merchant"):

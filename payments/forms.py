@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django import forms
 
+from core.exceptions import InvalidInput
+from payments.models import WebhookEndpoint
 from payments.services.payment_requests import (
     EXPIRY_DEFAULT_SECONDS,
     EXPIRY_MAX_SECONDS,
     EXPIRY_MIN_SECONDS,
 )
+from payments.services.webhook_endpoints import webhook_url_check
 
 EXPIRY_CHOICES = [
     (300, "5 minutes"),
@@ -70,3 +73,19 @@ class WebhookEndpointForm(forms.Form):
         initial=["transaction.paid", "transaction.refunded"],
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+class WebhookEndpointAdminForm(forms.ModelForm):
+    """The admin's endpoint form: the URL gets the same check as the owner's page."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https", label="URL")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["merchant", "url", "events", "is_active", "disabled_reason"]
+
+    def clean_url(self) -> str:
+        try:
+            return webhook_url_check(self.cleaned_data["url"])
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message.removeprefix("url: ")) from None

@@ -17,7 +17,7 @@ WEBHOOK_COUNTDOWN_MAX_SECONDS = 3600
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt of a due delivery; the next one is scheduled from the row."""
     from payments.models import DeliveryStatus
-    from payments.services.webhooks_out import webhook_delivery_attempt
+    from payments.services.webhook_deliveries import webhook_delivery_attempt
 
     delivery = webhook_delivery_attempt(delivery_id=delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.FAILED:

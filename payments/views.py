@@ -15,11 +15,11 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from core.downloads import content_disposition, no_store
 from core.exceptions import TonleError
 from merchants.permissions import (
     OWNER_ROLES,
@@ -32,7 +32,7 @@ from payments import selectors
 from payments.filters import PaymentRequestFilter
 from payments.forms import PaymentRequestForm, RefundForm, WebhookEndpointForm
 from payments.models import PaymentStatus
-from payments.services import webhooks_out
+from payments.services import webhook_deliveries, webhook_endpoints
 from payments.services.payment_requests import (
     payment_request_cancel,
     payment_request_create,
@@ -150,7 +150,7 @@ def payment_status(request: HttpRequest, payment_id: int) -> JsonResponse:
             "expires_in": expires_in,
         }
     )
-    patch_cache_control(response, no_store=True)
+    no_store(response)
     return response
 
 
@@ -169,9 +169,11 @@ def payment_image(request: HttpRequest, payment_id: int, fmt: str) -> HttpRespon
         response = HttpResponse(image.content, content_type=image.content_type)
         if fmt == "stand":
             name = payment_request.order_id or payment_request.md5[:8]
-            response["Content-Disposition"] = f'inline; filename="khqr-{name}.pdf"'
+            response["Content-Disposition"] = content_disposition(
+                f"khqr-{name}.pdf", inline=True
+            )
     response["ETag"] = etag
-    patch_cache_control(response, private=True, max_age=86400)
+    no_store(response)  # a payment code is financial data: no cache keeps it
     return response
 
 
@@ -234,7 +236,7 @@ def webhook_endpoint_list(request: HttpRequest) -> HttpResponse:
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, new_secret = webhooks_out.webhook_endpoint_create(
+            endpoint, new_secret = webhook_endpoints.webhook_endpoint_create(
                 merchant=request.merchant,
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
@@ -280,7 +282,7 @@ def webhook_endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @require_POST
 @member_required(OWNER_ROLES)
 def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    endpoint, secret = webhooks_out.webhook_endpoint_rotate_secret(
+    endpoint, secret = webhook_endpoints.webhook_endpoint_rotate_secret(
         merchant=request.merchant, endpoint_id=endpoint_id, actor=request.user
     )
     messages.warning(
@@ -303,7 +305,7 @@ def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @member_required(OWNER_ROLES)
 def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     active = request.POST.get("active") == "1"
-    endpoint = webhooks_out.webhook_endpoint_set_active(
+    endpoint = webhook_endpoints.webhook_endpoint_set_active(
         merchant=request.merchant,
         endpoint_id=endpoint_id,
         active=active,
@@ -320,7 +322,7 @@ def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @member_required(WRITE_ROLES)
 def webhook_delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponse:
     try:
-        delivery = webhooks_out.webhook_delivery_redeliver(
+        delivery = webhook_deliveries.webhook_delivery_redeliver(
             merchant=request.merchant, delivery_id=delivery_id, actor=request.user
         )
     except TonleError as exc:

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.downloads import download_headers_set
 from core.exceptions import InvalidInput
 from merchants.permissions import AUDIT_ROLES, READ_ROLES, has_role, member_required
 from merchants.selectors import account_get, account_list
@@ -144,10 +145,7 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
                 yield writer.writerow(_export_cells(row))
 
         response = StreamingHttpResponse(stream(), content_type=CONTENT_TYPES["csv"])
-        response["Content-Disposition"] = (
-            f'attachment; filename="transactions-{stamp}.csv"'
-        )
-        return response
+        return download_headers_set(response, name=f"transactions-{stamp}.csv")
     if queryset.order_by()[: XLSX_EXPORT_MAX + 1].count() > XLSX_EXPORT_MAX:
         messages.error(
             request,
@@ -242,9 +240,10 @@ def _xlsx_export(queryset) -> Path:
 def _send_file(path: Path, filename: str, content_type: str) -> FileResponse:
     stream = path.open("rb")
     path.unlink()  # the open handle keeps the bytes until the response is sent
-    return FileResponse(
+    response = FileResponse(
         stream, as_attachment=True, filename=filename, content_type=content_type
     )
+    return download_headers_set(response, name=filename)
 
 
 # --- Statements ------------------------------------------------------------------
@@ -416,9 +415,10 @@ def pack_download(request: HttpRequest, pack_id: int) -> HttpResponse:
     statement_pack_download_record(
         pack=pack, actor=request.user, ip_address=_client_ip(request)
     )
-    return FileResponse(
+    response = FileResponse(
         pack.file.open("rb"),
         as_attachment=True,
         filename=pack.download_name,
         content_type="application/zip",
     )
+    return download_headers_set(response, name=pack.download_name)

@@ -16,6 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.downloads import download_headers_set
 from core.exceptions import TonleError
 from merchants import selectors as merchant_selectors
 from merchants.models import ConnectionProvider, ConsentScope
@@ -293,6 +294,7 @@ def import_file(request: HttpRequest, import_id: int) -> HttpResponse:
     batch = import_services.import_batch_get(
         merchant=request.merchant, batch_id=import_id
     )
-    return FileResponse(
+    response = FileResponse(
         batch.file.open("rb"), as_attachment=True, filename=batch.filename
     )
+    return download_headers_set(response, name=batch.filename)

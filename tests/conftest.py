@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from tests.factories import (
     AccountFactory,
@@ -13,6 +13,14 @@ from tests.factories import (
 )
 
 TEST_FERNET_KEY = "3x6Vz0b1oVCbG1y0m4cVYt8t6m1Xo7cD9rN2yq0T6aE="
+# Tests only: PBKDF2's million rounds cost ~0.3 s per user the factories make.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +46,29 @@ def _isolated_settings(settings, tmp_path):
 
     cache.clear()  # locmem storage outlives the settings override between tests
     yield
+
+
+# A public address (not a documentation range, which counts as private).
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+def fake_resolve(host: str, port: int) -> list[str]:
+    """Tests never ask a DNS server: an IP literal is itself, localhost is loopback,
+    any other name a public address."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return ["127.0.0.1"] if host == "localhost" else [PUBLIC_ADDRESS]
+    return [host]
+
+
+@pytest.fixture(autouse=True)
+def _no_dns(monkeypatch):
+    from payments.clients import merchant_webhooks
+
+    monkeypatch.setattr(merchant_webhooks, "system_resolve", fake_resolve)
 
 
 @pytest.fixture

@@ -6,34 +6,30 @@ a test key sees only test codes and a live key only live ones.
 
 from __future__ import annotations
 
-import codecs
-import json
-import re
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from core.api.fields import AmountInputField, StrictCharField, StrictRegexField
+from core.api.parsers import DecimalJSONParser
+from core.api.schema import BODY_ERRORS, COMMON_ERRORS, RATE_LIMIT_HEADERS, error
+from core.api.serializers import StrictInputSerializer
 from core.money import format_number
 from merchants.api.base import MerchantApiView
 from payments import selectors
-from payments.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
+from payments.api import schema  # noqa: F401  (the bearer scheme for the docs)
 from payments.models import PaymentRequest
 from payments.services.payment_requests import (
     EXPIRY_DEFAULT_SECONDS,
@@ -46,7 +42,6 @@ from payments.services.payment_requests import (
 from payments.services.qr_images import qr_image_etag, qr_image_get
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
-AMOUNT_TEXT = re.compile(r"[0-9]*\.?[0-9]*")
 STATUSES = [
     "pending",
     "paid",
@@ -62,67 +57,6 @@ RETRY_AFTER = OpenApiParameter(
     response=[429],
     description="Seconds to wait before the next call",
 )
-
-
-class DecimalJSONParser(JSONParser):
-    """JSON numbers become Decimal, never float: `5.10` stays exactly 5.10."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return json.load(codecs.getreader(encoding)(stream), parse_float=Decimal)
-        except ValueError as exc:
-            raise ParseError(f"body: not valid JSON ({exc})") from None
-
-
-@extend_schema_field(
-    {
-        "oneOf": [
-            {
-                "type": "string",
-                "pattern": r"^[0-9]*\.?[0-9]*$",
-                "minLength": 1,
-                "maxLength": 20,
-                "example": "5.00",
-            },
-            {"type": "number", "minimum": 0, "example": 5.0},
-        ],
-        "nullable": True,
-        "description": "Omitted, null or 0: a static (reusable) code. KHR in whole "
-        "riel, USD with at most 2 decimal places.",
-    }
-)
-class AmountInputField(serializers.Field):
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, (str, int, Decimal)):
-            raise serializers.ValidationError("must be a decimal number or string")
-        if isinstance(data, str) and not (
-            0 < len(data) <= 20 and AMOUNT_TEXT.fullmatch(data)
-        ):
-            raise serializers.ValidationError(
-                f"{data[:30]!r} is not a plain decimal amount (digits and one '.')"
-            )
-        return data
-
-    def to_representation(self, value: Any) -> Any:
-        return str(value)
-
-
-class StrictCharField(serializers.CharField):
-    """Text only: a number or a boolean where text is expected is refused (DRF's
-    CharField would quietly turn 0 into "0")."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("must be a string")
-        return super().to_internal_value(data)
-
-
-class StrictRegexField(serializers.RegexField):
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("must be a string")
-        return super().to_internal_value(data)
 
 
 def _amount_text(amount: Decimal | None, currency: str) -> str | None:
@@ -186,7 +120,7 @@ class QrCreateApi(MerchantApiView):
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="QrCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         amount = AmountInputField(required=False, allow_null=True)
         currency = serializers.ChoiceField(
             choices=["KHR", "USD"],
@@ -257,6 +191,7 @@ class QrCreateApi(MerchantApiView):
                 "`merchant_not_configured`: the merchant has no Bakong account id yet"
             ),
             409: error("`conflict`: this order_id was used with other fields"),
+            **BODY_ERRORS,
             **COMMON_ERRORS,
         },
         examples=[
@@ -309,7 +244,7 @@ class TransactionCheckApi(MerchantApiView):
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="TransactionCheckInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         md5 = _md5_field()
 
     @extend_schema_serializer(component_name="TransactionCheckOutput")
@@ -326,6 +261,7 @@ class TransactionCheckApi(MerchantApiView):
             200: OutputSerializer,
             400: error("`invalid_input`: md5 missing or not 32 hex digits"),
             404: error("`not_found`: no code of yours with this md5"),
+            **BODY_ERRORS,
             **COMMON_ERRORS,
         },
     )
@@ -344,7 +280,7 @@ class TransactionByOrderApi(MerchantApiView):
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="TransactionByOrderInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         order_id = StrictCharField(max_length=ORDER_ID_MAX)
 
     @extend_schema_serializer(component_name="TransactionByOrderOutput")
@@ -364,6 +300,7 @@ class TransactionByOrderApi(MerchantApiView):
             200: OutputSerializer,
             400: error("`invalid_input`: order_id missing or too long"),
             404: error("`not_found`: no code of yours with this order id"),
+            **BODY_ERRORS,
             **COMMON_ERRORS,
         },
     )
@@ -428,7 +365,8 @@ class MeApi(MerchantApiView):
 
 
 class QrImageApi(MerchantApiView):
-    """The code as an image; cached by md5, answered 304 to a matching ETag."""
+    """The code as an image, answered 304 to a matching ETag; like every API answer
+    it carries no-store (core.middleware.ApiNoStoreMiddleware)."""
 
     fmt = "png"
 
@@ -443,7 +381,6 @@ class QrImageApi(MerchantApiView):
             image = qr_image_get(payment_request=payment_request, fmt=self.fmt)
             response = HttpResponse(image.content, content_type=image.content_type)
         response["ETag"] = etag
-        patch_cache_control(response, private=True, max_age=86400)
         return response
 
 

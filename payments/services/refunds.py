@@ -14,7 +14,7 @@ from core.money import MoneyError, parse_amount
 from merchants.models import Merchant
 from merchants.services import audit_event_record
 from payments.models import PaymentRequest, PaymentStatus, Refund
-from payments.services.webhooks_out import webhook_deliveries_enqueue
+from payments.services.webhook_deliveries import webhook_deliveries_enqueue
 
 REFUNDABLE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 

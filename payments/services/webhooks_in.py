@@ -37,6 +37,7 @@ from core.exceptions import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     TonleError,
     TransientError,
     Unauthorized,
@@ -85,6 +86,7 @@ MAX_BODY_BYTES = 256 * 1024
 # and the statement feed brings anything older
 PUSH_WINDOW_PAST = dt.timedelta(days=3)
 PUSH_WINDOW_FUTURE = dt.timedelta(minutes=5)
+AMOUNT_MAX_DIGITS = 16
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -253,13 +255,14 @@ def inbound_event_receive(
     if not secrets:
         raise Forbidden("this connection has no webhook_secret; it cannot receive")
     if len(body) > MAX_BODY_BYTES:
-        raise InvalidInput("body: larger than 256 KiB", field="body")
+        raise PayloadTooLarge("body: larger than 256 KiB", field="body")
     scheme = _signature_check(
         connection=connection, headers=headers, body=body, secrets=secrets, now=now
     )
     try:
         event = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: a signed body of thousands of nested [ (never a 500)
         raise InvalidInput("body: not valid JSON", field="body") from None
     if not isinstance(event, dict):
         raise InvalidInput("body: must be a JSON object", field="body")
@@ -332,6 +335,10 @@ def _decimal(value: Any, field: str) -> Decimal:
         raise InvalidInput(f"{field}: {value!r} is not a number", field=field) from None
     if not amount.is_finite():
         raise InvalidInput(f"{field}: {value!r} is not a number", field=field)
+    # no real payment has 16 integer digits (in minor units it would near the
+    # BigIntegerField's limit), and past 28 digits Decimal arithmetic raises
+    if amount.adjusted() >= AMOUNT_MAX_DIGITS or amount.as_tuple().exponent < -6:
+        raise InvalidInput(f"{field}: {str(value)[:40]} is out of range", field=field)
     return amount
 
 

@@ -17,12 +17,12 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from core.exceptions import InvalidInput, NotFound
 from core.periods import date_parse, zone_for_currency
 from merchants.api.base import MerchantApiView
 from merchants.models import Account
 from merchants.selectors import account_list
-from payments.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from statements import selectors
 from statements.documents import MAX_PERIOD_DAYS
 from statements.documents.common import plain_amount

@@ -46,3 +46,13 @@ def test_backoff_grows_with_jitter_and_honours_retry_after():
     assert 1 <= first <= 2 and 64 <= later <= 128
     assert backoff_seconds(attempt=0, retry_after=30, rng=rng) >= 30
     assert backoff_seconds(attempt=50, rng=rng) <= 600
+
+
+def test_status_errors_keep_the_status_and_the_start_of_the_body():
+    from core.http import ServerError
+
+    client = _client(lambda r: httpx.Response(500, text="x" * 5000))
+    with pytest.raises(ServerError) as failed:
+        client.request("GET", "/")
+    assert failed.value.status_code == 500
+    assert failed.value.body == "x" * 1000

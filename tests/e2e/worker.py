@@ -15,7 +15,6 @@ sandbox, and FIELD_ENCRYPTION_KEYS matches the tests' key.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -92,23 +91,11 @@ def broker_env(tmp_path: Path) -> dict[str, str]:
 
 
 def ensure_beat_schedule() -> None:
-    """Re-run every data migration that writes django-celery-beat rows (Tonle's
-    beat schedule): a transactional test's flush removed them."""
-    import pkgutil
+    """Apply Tonle's beat schedule (core/beat.py) to the test database, whatever a
+    transactional test's flush left."""
+    from core.beat import beat_schedule_apply
 
-    from django.apps import apps
-    from django.db import migrations
-
-    for app in ("payments", "statements", "reconciliation", "merchants"):
-        package = importlib.import_module(f"{app}.migrations")
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{app}.migrations.{info.name}")
-            source = Path(module.__file__).read_text()
-            if "django_celery_beat" not in source:
-                continue
-            for operation in module.Migration.operations:
-                if isinstance(operation, migrations.RunPython):
-                    operation.code(apps, None)  # they are idempotent
+    beat_schedule_apply()
 
 
 def start_worker(

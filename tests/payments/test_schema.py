@@ -60,3 +60,24 @@ def test_docs_page_works_offline(client):
     links = re.findall(r'(?:src|href)="([^"]*)"', response.content.decode())
     assert links, "the page links its assets"
     assert [u for u in links if not u.startswith("/") or u.startswith("//")] == []
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        "QrCreateInputRequest",
+        "TransactionCheckInputRequest",
+        "TransactionByOrderInputRequest",
+    ],
+)
+def test_inputs_are_documented_as_refusing_unknown_fields(schema, component):
+    assert schema["components"]["schemas"][component]["additionalProperties"] is False
+
+
+def test_posts_document_the_413_for_an_oversized_body(schema):
+    for path in (
+        "/api/v1/qr",
+        "/api/v1/transaction/check",
+        "/api/v1/transaction/by-order",
+    ):
+        assert "413" in schema["paths"][path]["post"]["responses"], path

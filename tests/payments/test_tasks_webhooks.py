@@ -52,7 +52,7 @@ def test_failed_attempt_schedules_the_next_one_from_the_row(merchant, monkeypatc
 
     scheduled = []
     monkeypatch.setattr(
-        "payments.services.webhooks_out.webhook_delivery_attempt", failed
+        "payments.services.webhook_deliveries.webhook_delivery_attempt", failed
     )
     monkeypatch.setattr(
         tasks.deliver_webhook,

@@ -252,3 +252,52 @@ def test_admin_redeliver_action_queues_the_delivery(
     assert "queued again" in response.content.decode()
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://169.254.169.254/latest/meta-data", "a cloud metadata address"),
+        ("http://10.0.0.8:8080/hook", "10.0.0.8 is a private address"),
+        ("http://localhost:8000/hook", "127.0.0.1, a loopback address"),
+    ],
+)
+def test_owner_page_refuses_a_private_webhook_url_naming_the_address(
+    owner_client, settings, url, named
+):
+    # given production rules (the sandbox on does not change them)
+    settings.SANDBOX_ENABLED = True
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    # when
+    response = owner_client.post(
+        "/payments/webhooks/", {"url": url, "events": ["transaction.paid"]}
+    )
+    # then the form says why, and nothing is saved
+    assert response.status_code == 200
+    assert named in response.context["form"].errors["url"][0]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_admin_refuses_a_private_webhook_url(client, merchant, django_user_model):
+    # given a superuser
+    root = django_user_model.objects.create_superuser("root", "root@x.test", "pw")
+    client.force_login(root)
+    # when they add an endpoint at the metadata address
+    response = client.post(
+        "/admin/payments/webhookendpoint/add/",
+        {
+            "merchant": merchant.pk,
+            "url": "http://169.254.169.254/latest",
+            "events": '["transaction.paid"]',
+            "is_active": "on",
+            "disabled_reason": "",
+        },
+    )
+    # then the admin form shows the reason and saves nothing
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["url"]
+    assert errors == [
+        "169.254.169.254 is a cloud metadata address: refused; webhooks go only to "
+        "public internet addresses"
+    ]
+    assert not WebhookEndpoint.objects.exists()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.parsers import body_too_large
 from core.exceptions import RateLimitExceeded, TonleError
 
 logger = logging.getLogger("tonle.api")
@@ -45,6 +46,8 @@ def _first_validation_message(detail: Any, path: str = "") -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        exc = body_too_large()
     if isinstance(exc, RateLimitExceeded):
         response = Response(error_body(exc.code, exc.message), status=exc.http_status)
         response["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))

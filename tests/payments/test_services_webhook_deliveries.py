@@ -1,4 +1,5 @@
 import datetime as dt
+import email.utils
 import json
 import random
 
@@ -7,15 +8,18 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from core.exceptions import Conflict, InvalidInput, NotFound
+from core.exceptions import Conflict, NotFound
 from core.signing import SignatureError, signature_verify
 from payments.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from payments.services import webhooks_out
-from payments.services.webhooks_out import (
+from payments.services.webhook_deliveries import (
     MAX_ATTEMPTS,
+    RETRY_AFTER_CAP_SECONDS,
     webhook_deliveries_enqueue,
     webhook_delivery_attempt,
     webhook_delivery_redeliver,
+)
+from payments.services.webhook_endpoints import (
+    endpoint_signing_secrets,
     webhook_endpoint_create,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_set_active,
@@ -27,8 +31,9 @@ PUBLIC = lambda host, port: ["93.184.216.34"]  # noqa: E731 - a public address
 
 @pytest.fixture(autouse=True)
 def _production_like(settings):
-    # the address checks apply (the sandbox, which allows local delivery, is off)
-    settings.SANDBOX_ENABLED = False
+    # the address checks apply, whatever the sandbox says
+    settings.SANDBOX_ENABLED = True
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
 
 
 class Receiver:
@@ -175,40 +180,141 @@ def test_redirect_is_not_followed(paid_delivery):
 
 
 @pytest.mark.parametrize(
-    "address",
+    ("address", "kind"),
     [
-        "127.0.0.1",
-        "10.1.2.3",
-        "172.16.0.9",
-        "192.168.1.1",
-        "::1",
-        "169.254.169.254",
-        "fe80::1",
+        ("127.0.0.1", "a loopback address"),
+        ("10.1.2.3", "a private address"),
+        ("172.16.0.9", "a private address"),
+        ("192.168.1.1", "a private address"),
+        ("::1", "a loopback address"),
+        ("169.254.169.254", "a cloud metadata address"),
+        ("fe80::1", "a link-local address"),
     ],
 )
-def test_private_or_loopback_address_is_refused(paid_delivery, address):
+def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_send_time(
+    paid_delivery, address, kind
+):
+    # given an endpoint saved while its name resolved to a public address, and a
+    # DNS answer that has since changed (rebinding)
     delivery, _ = paid_delivery
     shop = Receiver(httpx.Response(200))
+    # when
     result = webhook_delivery_attempt(
         delivery_id=delivery.pk,
         transport=shop.transport,
         resolver=lambda host, port: [address],
     )
+    # then nothing is sent, and the log names the address
     assert shop.seen == []
     assert result.status == DeliveryStatus.FAILED
-    assert "private or local address: refused" in result.last_error
+    assert result.last_error == f"shop.example resolves to {address}, {kind}: refused"
 
 
-def test_private_address_is_allowed_in_sandbox_mode(paid_delivery, settings):
-    settings.SANDBOX_ENABLED = True
+def test_private_addresses_are_allowed_only_by_their_own_setting(
+    paid_delivery, settings
+):
+    # given the explicit exemption for local testing
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     delivery, _ = paid_delivery
     shop = Receiver(httpx.Response(204))
+    # when the name resolves to this machine
     result = webhook_delivery_attempt(
         delivery_id=delivery.pk,
         transport=shop.transport,
         resolver=lambda host, port: ["127.0.0.1"],
     )
+    # then it is sent, by name
     assert result.status == DeliveryStatus.SUCCEEDED
+    assert str(shop.seen[0].url) == "https://shop.example/hooks"
+
+
+def test_the_sandbox_alone_does_not_allow_private_addresses(paid_delivery, settings):
+    # given the sandbox on (the autouse fixture) and the exemption off
+    assert settings.SANDBOX_ENABLED and not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+    delivery, _ = paid_delivery
+    shop = Receiver(httpx.Response(204))
+    # when
+    result = webhook_delivery_attempt(
+        delivery_id=delivery.pk,
+        transport=shop.transport,
+        resolver=lambda host, port: ["127.0.0.1"],
+    )
+    # then
+    assert shop.seen == []
+    assert "a loopback address: refused" in result.last_error
+
+
+def _retry_in_seconds(result) -> float:
+    # inside freeze_time: the wait the row was given
+    return (result.next_attempt_at - timezone.now()).total_seconds()
+
+
+def _next_whole_second() -> dt.datetime:
+    # HTTP dates have whole seconds; the delivery was due at a fraction of one
+    return timezone.now().replace(microsecond=0) + dt.timedelta(seconds=1)
+
+
+def test_a_429_waits_at_least_its_retry_after_in_seconds(paid_delivery):
+    # given a shop that answers 429 with Retry-After: 3600 (backoff alone: 30 s)
+    delivery, _ = paid_delivery
+    start = _next_whole_second()
+    shop = Receiver(httpx.Response(429, headers={"Retry-After": "3600"}))
+    # when
+    with freeze_time(start):
+        result = webhook_delivery_attempt(
+            delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+        )
+        wait = _retry_in_seconds(result)
+    # then the next attempt is no sooner than the shop asked
+    assert result.status == DeliveryStatus.FAILED
+    assert wait == 3600
+    assert result.last_status_code == 429
+    assert result.last_error == "answered 429 (Retry-After 3600 s)"
+
+
+def test_a_429_retry_after_may_be_an_http_date(paid_delivery):
+    delivery, _ = paid_delivery
+    start = _next_whole_second()
+    later = start + dt.timedelta(minutes=90)
+    shop = Receiver(
+        httpx.Response(
+            429, headers={"Retry-After": email.utils.format_datetime(later, True)}
+        )
+    )
+    with freeze_time(start):
+        result = webhook_delivery_attempt(
+            delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+        )
+        wait = _retry_in_seconds(result)
+    assert wait == 90 * 60
+
+
+def test_a_huge_retry_after_is_capped(paid_delivery):
+    delivery, _ = paid_delivery
+    start = _next_whole_second()
+    shop = Receiver(httpx.Response(429, headers={"Retry-After": "99999999"}))
+    with freeze_time(start):
+        result = webhook_delivery_attempt(
+            delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+        )
+        wait = _retry_in_seconds(result)
+    assert wait == RETRY_AFTER_CAP_SECONDS == 6 * 3600
+
+
+def test_a_503_with_retry_after_is_honoured_and_logged(paid_delivery):
+    delivery, _ = paid_delivery
+    start = _next_whole_second()
+    shop = Receiver(
+        httpx.Response(503, text="maintenance", headers={"Retry-After": "600"})
+    )
+    with freeze_time(start):
+        result = webhook_delivery_attempt(
+            delivery_id=delivery.pk, transport=shop.transport, resolver=PUBLIC
+        )
+        wait = _retry_in_seconds(result)
+    assert wait == 600
+    attempt = result.attempt_log.get()
+    assert (attempt.status_code, attempt.response_body) == (503, "maintenance")
 
 
 def test_connection_error_is_logged_and_retried(paid_delivery):
@@ -223,7 +329,7 @@ def test_connection_error_is_logged_and_retried(paid_delivery):
         resolver=PUBLIC,
     )
     assert result.status == DeliveryStatus.FAILED
-    assert "ConnectError" in result.attempt_log.get().error
+    assert "connection failed (connection refused)" in result.attempt_log.get().error
 
 
 def test_manual_redelivery_sends_again_with_a_fresh_series(paid_delivery):
@@ -284,7 +390,7 @@ def test_rotation_signs_with_both_secrets_for_a_day(paid_delivery):
     # and a day later only the new one signs
     endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
     with freeze_time(timezone.now() + dt.timedelta(hours=25)):
-        assert webhooks_out.endpoint_signing_secrets(endpoint) == [new]
+        assert endpoint_signing_secrets(endpoint) == [new]
 
 
 def test_enqueue_once_per_endpoint_and_event(paid_delivery):
@@ -306,28 +412,3 @@ def test_enqueue_skips_disabled_endpoints_and_other_events(merchant):
     assert (
         webhook_deliveries_enqueue(payment_request=pr, event="transaction.paid") == []
     )
-
-
-@pytest.mark.parametrize(
-    ("url", "message"),
-    [("ftp://x.example/", "http:// or https://"), ("https://u:p@x.example/", "user")],
-)
-def test_endpoint_create_rejects_bad_urls(merchant, url, message):
-    with pytest.raises(InvalidInput, match=message):
-        webhook_endpoint_create(merchant=merchant, url=url)
-    assert WebhookEndpoint.objects.count() == 0
-
-
-def test_endpoint_secret_is_encrypted_at_rest(merchant):
-    from django.db import connection
-
-    endpoint, secret = webhook_endpoint_create(
-        merchant=merchant, url="https://shop.example/h"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT secrets FROM payments_webhookendpoint WHERE id = %s", [endpoint.pk]
-        )
-        (raw,) = cursor.fetchone()
-    assert secret not in str(raw)
-    assert WebhookEndpoint.objects.get().secrets["current"] == secret
