@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("payments.api.urls")),
     path("", include("statements.api.urls")),
+    path("", include("reconciliation.api.urls")),
 ]

@@ -58,6 +58,8 @@ class Pool:
         self._text_keys: dict[int, list[str]] = {}
         self._e_party: dict[int, str] = {}
         self._p_party: dict[int, str] = {}
+        self._p_acct: dict[int, str] = {}
+        self._e_acct: dict[int, str] = {}
         self.paid_before: dict[str, str] = {}  # payer account -> customer
         self.as_of = (
             settings.as_of
@@ -118,20 +120,44 @@ class Pool:
             key = self._p_party[j] = party_key(self.P[j].counterparty)
         return key
 
-    def relation(self, i: int, j: int) -> str:
+    def e_acct(self, i: int) -> str:
+        key = self._e_acct.get(i)
+        if key is None:
+            key = self._e_acct[i] = account_key(self.E[i].counterparty_account)
+        return key
+
+    def p_acct(self, j: int) -> str:
+        key = self._p_acct.get(j)
+        if key is None:
+            key = self._p_acct[j] = account_key(self.P[j].counterparty_account)
+        return key
+
+    def payer(self, j: int) -> tuple[str, str, str, str]:
+        """What is known of a line's payer: (name key, the customer an alias
+        names, account key, the customer that account paid before)."""
+        name, account = self.p_party(j), self.p_acct(j)
+        return (
+            name,
+            self.settings.aliases.get(name, "") if name else "",
+            account,
+            self.paid_before.get(account, "") if account else "",
+        )
+
+    def relation(
+        self, i: int, j: int, payer: tuple[str, str, str, str] | None = None
+    ) -> str:
         """How the line's payer is known to be the item's customer: an alias an
         accountant confirmed, the same account, the same name, or an account
         that paid this customer earlier in the run; "" if not."""
-        customer, payer = self.e_party(i), self.p_party(j)
-        if payer and customer and self.settings.aliases.get(payer) == customer:
+        name, alias, account, paid = payer or self.payer(j)
+        customer = self.e_party(i)
+        if alias and alias == customer:
             return "alias"
-        e_acct = account_key(self.E[i].counterparty_account)
-        p_acct = account_key(self.P[j].counterparty_account)
-        if e_acct and e_acct == p_acct:
+        if account and account == self.e_acct(i):
             return "account"
-        if customer and customer == payer:
+        if name and name == customer:
             return "name"
-        if p_acct and customer and self.paid_before.get(p_acct) == customer:
+        if paid and paid == customer:
             return "history"
         return ""
 
@@ -147,7 +173,7 @@ class Pool:
             if not customer:
                 continue
             for j in self.m_posted[number]:
-                acct = account_key(self.P[j].counterparty_account)
+                acct = self.p_acct(j)
                 if acct:
                     # an account seen paying two customers proves neither
                     known = self.paid_before.setdefault(acct, customer)

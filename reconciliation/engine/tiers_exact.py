@@ -336,6 +336,7 @@ def _reference_match(pool: Pool, i: int, j: int) -> None:
     )
 
 
+TYPO_CANDIDATES = 8  # more items of one amount in one window: a typo proves little
 _RELATION_SCORE = {"alias": 90, "account": 85, "name": 80, "history": 75, "typo": 70}
 _RELATION_WORDS = {
     "alias": "a payer accountants confirmed as this customer",
@@ -359,26 +360,34 @@ def amount_date(pool: Pool) -> None:
     pool.learn_payers()
     chosen: dict[int, tuple[int, int, str]] = {}  # item -> (line, rank, relation)
     contested: set[int] = set()
+    P, e_open, lo, hi = pool.P, pool.e_open, pool.lo, pool.hi
+    rejected = pool.rejected
     order = sorted(
-        (j for j in range(len(pool.P)) if pool.p_open[j]),
-        key=lambda j: (pool.P[j].day, pool.P[j].id),
+        (j for j in range(len(P)) if pool.p_open[j]),
+        key=lambda j: (P[j].day, P[j].id),
     )
     for j in order:
-        p = pool.P[j]
-        if _named_exactly(pool, j):
-            continue  # its reference names an item of this amount: not a guess
-        items = [
-            i
-            for i in bucket.get((p.currency, p.amount_minor), ())
-            if pool.e_open[i] and pool.in_window(i, j) and pool.allowed(i, j)
-        ]
-        if not items:
+        p = P[j]
+        candidates = bucket.get((p.currency, p.amount_minor))
+        if not candidates:
             continue
+        day = p.day
+        items = [i for i in candidates if e_open[i] and lo[i] <= day <= hi[i]]
+        if rejected:
+            items = [i for i in items if (pool.E[i].id, p.id) not in rejected]
+        if not items or _named_exactly(pool, j):
+            continue  # a line naming an item of this amount is not a guess
         known = []
+        who = pool.payer(j)
         for i in items:
-            relation = pool.relation(i, j) or _typo(pool, i, j)
+            relation = pool.relation(i, j, who)
             if relation:
                 known.append((_RELATION_SCORE[relation], i, relation))
+        if not known and len(items) <= TYPO_CANDIDATES and pool.line_numbers(j):
+            # no payer known: a reference one slip from one item's will do
+            known = [
+                (_RELATION_SCORE["typo"], i, "typo") for i in items if _typo(pool, i, j)
+            ]
         if not known:
             continue
         known.sort(key=lambda t: (-t[0], t[1]))

@@ -170,7 +170,13 @@ class _Maker:
         return row
 
     def usd(self, low: int, high: int) -> int:
-        return self.rng.randint(low, high) * 100 + self.rng.choice([0, 0, 50, 99, 25])
+        """A price: often a round figure, else any cents."""
+        cents = (
+            self.rng.choice([0, 0, 50, 99, 25])
+            if self.rng.random() < 0.4
+            else (self.rng.randrange(100))
+        )
+        return self.rng.randint(low, high) * 100 + cents
 
     def khr(self, low: int, high: int) -> int:
         return self.rng.randint(low, high) * 100 * 100  # whole hundreds of riel

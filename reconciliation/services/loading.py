@@ -1,0 +1,502 @@
+"""What a run reads: a merchant's expected items and posted money for a period,
+as engine rows (through `engine.build`, the one mapping), with the settings that
+hold what people decided before (confirmed and rejected matches, aliases,
+signed-off months) and the day's rates.
+
+Reads are `values_list` queries, a few per run, never one per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q
+
+from core.money import to_minor
+from merchants.models import Merchant
+from payments.models import BakongTransaction, PaymentRequest, PaymentStatus, Refund
+from reconciliation.engine import Expected, FxLeg, Posted, Settings, Tolerances
+from reconciliation.engine.build import (
+    bakong_posted,
+    invoice_expected,
+    khqr_expected,
+    line_posted,
+    refund_expected,
+)
+from reconciliation.engine.identity import hash_token
+from reconciliation.models import (
+    CounterpartyAlias,
+    ExchangeRate,
+    Invoice,
+    Match,
+    MatchItem,
+    MatchStatus,
+    PeriodSignOff,
+)
+from reconciliation.models import Tolerances as TolerancesRow
+from statements.models import Transaction
+
+# An item issued this long before the period may still be paid inside it; a
+# line inside the period may pay an item this old.
+LOOKBACK_DAYS = 92
+RATE_DAYS_BACK = 7
+PAID = (
+    PaymentStatus.PAID,
+    PaymentStatus.REFUNDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+)
+
+
+@dataclass
+class Loaded:
+    expected: list[Expected]
+    posted: list[Posted]
+    settings: Settings
+    # engine id -> the line's or item's day, for aging and the month of a match
+    days: dict[str, dt.date] = field(default_factory=dict)
+
+
+def tolerances_for(*, merchant: Merchant) -> Tolerances:
+    """The merchant's tolerances as the engine takes them."""
+    row = TolerancesRow.objects.filter(merchant=merchant).first()
+    if row is None:
+        return Tolerances()
+    return tolerances_from(
+        fee_percent=row.fee_percent,
+        fee_floors={
+            "USD": row.fee_floor_usd,
+            "KHR": row.fee_floor_khr,
+            "THB": row.fee_floor_thb,
+        },
+        fx_percent=row.fx_percent,
+        days_after_due=row.days_after_due,
+        khqr_days_after_expiry=row.khqr_days_after_expiry,
+    )
+
+
+def tolerances_from(
+    *,
+    fee_percent: Decimal,
+    fee_floors: dict[str, Decimal],
+    fx_percent: Decimal,
+    days_after_due: int,
+    khqr_days_after_expiry: int,
+) -> Tolerances:
+    return Tolerances(
+        fee_bp=int(Decimal(fee_percent) * 100),
+        fee_floor_minor={c: to_minor(Decimal(v)) for c, v in fee_floors.items()},
+        fx_bp=int(Decimal(fx_percent) * 100),
+        days_after_due=days_after_due,
+        khqr_days_after_expiry=khqr_days_after_expiry,
+    )
+
+
+def rows_load(
+    *,
+    merchant: Merchant,
+    date_from: dt.date,
+    date_to: dt.date,
+    tolerances: Tolerances | None = None,
+    as_of: dt.date | None = None,
+) -> Loaded:
+    """Everything one run of [date_from, date_to] reads."""
+    days: dict[str, dt.date] = {}
+    posted = _lines(merchant, date_from, date_to, days)
+    posted += _unposted_bakong(merchant, date_from, date_to, days)
+    since = date_from - dt.timedelta(days=LOOKBACK_DAYS)
+    expected = _codes(merchant, since, date_to, days)
+    expected += _invoices(merchant, since, date_to, days)
+    expected += _refunds(merchant, since, date_to, days)
+    locked, rejected = _decided(merchant, since, date_to)
+    settings = Settings(
+        tolerances=tolerances or tolerances_for(merchant=merchant),
+        aliases=dict(
+            CounterpartyAlias.objects.for_merchant(merchant).values_list(
+                "payer_key", "customer_key"
+            )
+        ),
+        rejected=rejected,
+        locked=locked,
+        rates=_rates(date_from - dt.timedelta(days=LOOKBACK_DAYS), date_to),
+        as_of=(as_of or date_to).toordinal(),
+    )
+    return Loaded(expected=expected, posted=posted, settings=settings, days=days)
+
+
+def _minor(value: Decimal | None) -> int:
+    return to_minor(value) if value is not None else 0
+
+
+def _lines(merchant, date_from, date_to, days) -> list[Posted]:
+    rows = (
+        Transaction.objects.for_merchant(merchant)
+        .filter(value_date__gte=date_from, value_date__lte=date_to)
+        .values_list(
+            "pk",
+            "external_id",
+            "reference",
+            "description",
+            "counterparty_name",
+            "counterparty_account",
+            "amount",
+            "currency",
+            "value_date",
+            "bakong_hash",
+            "bakong_transaction__hash",
+            "bakong_transaction__md5",
+            "bakong_transaction__external_ref",
+            "original_amount",
+            "original_currency",
+            "fx_rate",
+            "fee",
+            "fx_mismatch",
+        )
+        .order_by()
+    )
+    out = []
+    for (
+        pk,
+        external_id,
+        reference,
+        description,
+        counterparty,
+        counterparty_account,
+        amount,
+        currency,
+        value_date,
+        bakong_hash,
+        linked_hash,
+        linked_md5,
+        linked_ref,
+        original,
+        original_currency,
+        fx_rate,
+        fee,
+        fx_mismatch,
+    ) in rows.iterator(chunk_size=5000):
+        fx = None
+        if original is not None and original_currency and fx_rate is not None:
+            fx = FxLeg(_minor(original), original_currency, str(fx_rate), _minor(fee))
+        row = line_posted(
+            pk=pk,
+            external_id=external_id,
+            reference=reference,
+            description=description,
+            counterparty=counterparty,
+            counterparty_account=counterparty_account,
+            amount_minor=_minor(amount),
+            currency=currency,
+            day=value_date.toordinal(),
+            bakong_hash=bakong_hash,
+            linked=(linked_hash, linked_md5, linked_ref) if linked_hash else None,
+            fx=fx,
+            fx_mismatch=fx_mismatch,
+        )
+        days[row.id] = value_date
+        out.append(row)
+    return out
+
+
+def _local_day(instant: dt.datetime | None, fallback: dt.datetime) -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate(instant or fallback)
+
+
+def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
+    """Verified Bakong payments no ledger line carries yet (the bank that holds
+    the receiving account has not reported them)."""
+    start, end = _bounds(date_from, date_to)
+    rows = (
+        BakongTransaction.objects.for_merchant(merchant)
+        .filter(ledger_line__isnull=True)
+        .filter(
+            Q(created_at_bakong__gte=start, created_at_bakong__lt=end)
+            | Q(
+                created_at_bakong__isnull=True,
+                received_at__gte=start,
+                received_at__lt=end,
+            )
+        )
+        .values_list(
+            "pk",
+            "hash",
+            "md5",
+            "external_ref",
+            "amount",
+            "currency",
+            "created_at_bakong",
+            "received_at",
+            "from_account_id",
+        )
+        .order_by()
+    )
+    out = []
+    for pk, hash_, md5, ref, amount, currency, at, received, payer in rows:
+        day = _local_day(at, received)
+        row = bakong_posted(
+            pk=pk,
+            hash=hash_,
+            md5=md5,
+            external_ref=ref,
+            amount_minor=_minor(amount),
+            currency=currency,
+            day=day.toordinal(),
+            payer_account=payer,
+        )
+        days[row.id] = day
+        out.append(row)
+    return out
+
+
+def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    from django.utils import timezone
+
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def _codes(merchant, since, date_to, days) -> list[Expected]:
+    """Dynamic codes issued in the window; a static code (no amount) is expected
+    once per payment it received, for that payment's amount."""
+    start, end = _bounds(since, date_to)
+    payments: dict[int, list[tuple]] = {}
+    static: list[tuple] = []
+    for (
+        request_pk,
+        bt_pk,
+        hash_,
+        md5,
+        ref,
+        amount,
+        currency,
+        at,
+        received,
+        is_static,
+    ) in (
+        BakongTransaction.objects.for_merchant(merchant)
+        .filter(
+            payment_request__created_at__gte=start,
+            payment_request__created_at__lt=end,
+        )
+        .values_list(
+            "payment_request_id",
+            "pk",
+            "hash",
+            "md5",
+            "external_ref",
+            "amount",
+            "currency",
+            "created_at_bakong",
+            "received_at",
+            "payment_request__amount",
+        )
+        .order_by()
+    ):
+        if is_static is None:
+            static.append(
+                (request_pk, bt_pk, hash_, md5, amount, currency, at, received)
+            )
+            continue
+        payments.setdefault(request_pk, []).append(
+            (hash_, md5, ref, _minor(amount), currency)
+        )
+    out = []
+    for pk, md5, order_id, bill, amount, currency, created, expires, flag in (
+        PaymentRequest.objects.for_merchant(merchant)
+        .filter(created_at__gte=start, created_at__lt=end, amount__isnull=False)
+        .values_list(
+            "pk",
+            "md5",
+            "order_id",
+            "bill_number",
+            "amount",
+            "currency",
+            "created_at",
+            "expires_at",
+            "flag",
+        )
+        .order_by()
+    ):
+        created_day = _local_day(created, created)
+        row = khqr_expected(
+            pk=pk,
+            md5=md5,
+            order_id=order_id,
+            bill_number=bill,
+            amount_minor=_minor(amount),
+            currency=currency,
+            created_day=created_day.toordinal(),
+            expires_day=_local_day(expires, created).toordinal(),
+            payments=payments.get(pk, ()),
+            flags=("late",) if flag == "late" else (),
+        )
+        days[row.id] = created_day
+        out.append(row)
+    for _request, bt_pk, hash_, _md5, amount, currency, at, received in static:
+        day = _local_day(at, received)
+        row = Expected(
+            id=f"ps:{bt_pk}",  # a static code's payment: see static_code_payment
+            kind="khqr",
+            ref_keys=(),
+            amount_minor=_minor(amount),
+            currency=currency,
+            date_from=day.toordinal(),
+            date_to=day.toordinal(),
+            identity=(hash_token(hash_),),
+            label=f"static code payment {hash_[:8]}",
+        )
+        days[row.id] = day
+        out.append(row)
+    return out
+
+
+def _invoices(merchant, since, date_to, days) -> list[Expected]:
+    out = []
+    for pk, number, customer, account, ref, amount, currency, issued, due in (
+        Invoice.objects.for_merchant(merchant)
+        .filter(issue_date__lte=date_to, due_date__gte=since)
+        .values_list(
+            "pk",
+            "invoice_number",
+            "customer",
+            "customer_account",
+            "reference",
+            "amount",
+            "currency",
+            "issue_date",
+            "due_date",
+        )
+        .order_by()
+    ):
+        row = invoice_expected(
+            pk=pk,
+            number=number,
+            customer=customer,
+            customer_account=account,
+            reference=ref,
+            amount_minor=_minor(amount),
+            currency=currency,
+            issue_day=issued.toordinal(),
+            due_day=due.toordinal(),
+        )
+        days[row.id] = due
+        out.append(row)
+    return out
+
+
+def _refunds(merchant, since, date_to, days) -> list[Expected]:
+    start, end = _bounds(since, date_to)
+    out = []
+    for pk, reference, amount, currency, created, payer, request_pk in (
+        Refund.objects.for_merchant(merchant)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .values_list(
+            "pk",
+            "bank_reference",
+            "amount",
+            "currency",
+            "created_at",
+            "payment_request__payer_account",
+            "payment_request_id",
+        )
+        .order_by()
+    ):
+        day = _local_day(created, created)
+        row = refund_expected(
+            pk=pk,
+            bank_reference=reference,
+            amount_minor=_minor(amount),
+            currency=currency,
+            day=day.toordinal(),
+            payer_account=payer,
+            refunds_pk=request_pk,
+        )
+        days[row.id] = day
+        out.append(row)
+    return out
+
+
+def _rates(date_from: dt.date, date_to: dt.date) -> dict[tuple[int, str, str], str]:
+    return {
+        (day.toordinal(), base, quote): str(rate)
+        for day, base, quote, rate in ExchangeRate.objects.filter(
+            date__gte=date_from - dt.timedelta(days=RATE_DAYS_BACK), date__lte=date_to
+        ).values_list("date", "base", "quote", "rate")
+    }
+
+
+_ITEM_ID = {
+    "khqr": ("pr", "payment_request_id"),
+    "invoice": ("inv", "invoice_id"),
+    "refund": ("rf", "refund_id"),
+    "line": ("ln", "transaction_id"),
+    "bakong": ("bk", "bakong_transaction_id"),
+}
+
+
+def engine_id(kind: str, payment_request, invoice, refund, transaction, bakong) -> str:
+    """The engine's id of a match item (a static code's payment is its Bakong
+    transaction's)."""
+    if kind == "khqr" and bakong is not None:
+        return f"ps:{bakong}"
+    prefix, _ = _ITEM_ID[kind]
+    value = {
+        "khqr": payment_request,
+        "invoice": invoice,
+        "refund": refund,
+        "line": transaction,
+        "bakong": bakong,
+    }[kind]
+    return f"{prefix}:{value}"
+
+
+def _decided(
+    merchant: Merchant, since: dt.date, date_to: dt.date
+) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """Ids held by what people decided (confirmed matches, matches of signed-off
+    months, and matches a run keeps outside this period), and the pairs
+    accountants rejected."""
+    signed = list(
+        PeriodSignOff.objects.for_merchant(merchant)
+        .filter(reopened_at__isnull=True)
+        .values_list("month", flat=True)
+    )
+    near = Match.objects.for_merchant(merchant).filter(
+        day__gte=since - dt.timedelta(days=LOOKBACK_DAYS)
+    )
+    holding = Q(status=MatchStatus.CONFIRMED) | ~Q(day__gte=since, day__lte=date_to)
+    for month in signed:
+        holding |= Q(day__gte=month, day__lt=_next_month(month))
+    locked: set[str] = set()
+    rejected_by_match: dict[int, tuple[list[str], list[str]]] = {}
+    for match_id, status, kind, pr, inv, rf, ln, bk in MatchItem.objects.filter(
+        match__in=near.filter(holding | Q(status=MatchStatus.REJECTED))
+    ).values_list(
+        "match_id",
+        "match__status",
+        "kind",
+        "payment_request_id",
+        "invoice_id",
+        "refund_id",
+        "transaction_id",
+        "bakong_transaction_id",
+    ):
+        key = engine_id(kind, pr, inv, rf, ln, bk if kind != "khqr" else None)
+        if kind == "khqr" and bk is not None:
+            key = f"ps:{bk}"
+        if status == MatchStatus.REJECTED:
+            sides = rejected_by_match.setdefault(match_id, ([], []))
+            sides[0 if kind in ("khqr", "invoice", "refund") else 1].append(key)
+        else:
+            locked.add(key)
+    rejected = {(e, p) for es, ps in rejected_by_match.values() for e in es for p in ps}
+    return frozenset(locked), frozenset(rejected)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)

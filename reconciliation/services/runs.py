@@ -1,0 +1,317 @@
+"""A reconciliation run: load a period's rows, let the engine match them, save
+what it decided in one transaction.
+
+Re-running is safe: what people decided stays (confirmed matches, rejected pairs,
+signed-off months, resolved exceptions); what the engine decided about this
+period's rows before (automatic and proposed matches) is replaced; an open
+exception the run no longer finds is cleared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import InvalidInput
+from core.money import from_minor
+from merchants.models import Merchant
+from merchants.services import audit_event_record
+from reconciliation.engine import Result, Tolerances, reconcile
+from reconciliation.models import (
+    ExceptionReason,
+    ExceptionStatus,
+    Match,
+    MatchItem,
+    MatchStatus,
+    PeriodSignOff,
+    ReconciliationException,
+    ReconciliationRun,
+    Resolution,
+    RunStatus,
+)
+from reconciliation.services.balance_gaps import balance_gaps
+from reconciliation.services.loading import Loaded, rows_load
+
+logger = logging.getLogger("tonle.reconciliation")
+
+MAX_PERIOD_DAYS = 370
+BATCH = 2000
+
+# engine id prefix -> (item kind, MatchItem field)
+ITEM_FIELDS = {
+    "pr": ("khqr", "payment_request_id"),
+    "inv": ("invoice", "invoice_id"),
+    "rf": ("refund", "refund_id"),
+    "ln": ("line", "transaction_id"),
+    "bk": ("bakong", "bakong_transaction_id"),
+}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run: ReconciliationRun
+    result: Result
+    loaded: Loaded
+
+
+def reconciliation_run_start(
+    *,
+    merchant: Merchant,
+    date_from: dt.date,
+    date_to: dt.date,
+    actor: Any = None,
+    trigger: str = "page",
+    dry_run: bool = False,
+    tolerances: Tolerances | None = None,
+) -> RunOutcome:
+    """Match the period and save the outcome (a dry run saves only the run and
+    its counts). Nothing is half-written: the matches, their items and the
+    exceptions of a run commit together or not at all."""
+    if date_to < date_from:
+        raise InvalidInput(f"to: {date_to} is before from: {date_from}", field="to")
+    if (date_to - date_from).days > MAX_PERIOD_DAYS:
+        raise InvalidInput(
+            f"period: at most {MAX_PERIOD_DAYS} days at a time", field="to"
+        )
+    started = time.monotonic()
+    loaded = rows_load(
+        merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
+    )
+    result = reconcile(loaded.expected, loaded.posted, loaded.settings)
+    with transaction.atomic():
+        run = ReconciliationRun.objects.create(
+            merchant=merchant,
+            period_from=date_from,
+            period_to=date_to,
+            parameters=_parameters(loaded.settings.tolerances),
+            dry_run=dry_run,
+            trigger=trigger,
+            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+            expected_count=len(loaded.expected),
+            posted_count=len(loaded.posted),
+        )
+        if not dry_run:
+            _matches_replace(merchant, run, loaded, result, date_from, date_to)
+            _exceptions_save(merchant, run, loaded, result, date_from, date_to)
+        counts = _counts(result)
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.DONE,
+            counts=counts,
+            finished_at=timezone.now(),
+            seconds=str(round(Decimal(time.monotonic() - started), 3)),
+        )
+        run.refresh_from_db()
+        if not dry_run:
+            audit_event_record(
+                merchant=merchant,
+                action="reconciliation.run",
+                obj=run,
+                actor=actor,
+                actor_label="" if actor else trigger,
+                details={"from": str(date_from), "to": str(date_to)} | counts,
+            )
+    logger.info(
+        "reconciliation.run.done",
+        extra={"run": run.pk, "merchant": merchant.pk, "seconds": str(run.seconds)},
+    )
+    return RunOutcome(run=run, result=result, loaded=loaded)
+
+
+def _parameters(tolerances: Tolerances) -> dict[str, Any]:
+    return {
+        "fee_percent": str(Decimal(tolerances.fee_bp) / 100),
+        "fee_floor": {
+            c: str(from_minor(v)) for c, v in sorted(tolerances.fee_floor_minor.items())
+        },
+        "fx_percent": str(Decimal(tolerances.fx_bp) / 100),
+        "days_after_due": tolerances.days_after_due,
+        "khqr_days_after_expiry": tolerances.khqr_days_after_expiry,
+    }
+
+
+def _counts(result: Result) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for match in result.matches:
+        counts[f"tier_{match.tier}"] += 1
+        counts[match.status] += 1
+    for finding in result.findings:
+        counts[f"exception_{finding.reason}"] += 1
+    counts["matched"] = len(result.matches)
+    counts["exceptions"] = len(result.findings)
+    return dict(sorted(counts.items()))
+
+
+def _signed_months(merchant: Merchant) -> set[dt.date]:
+    return set(
+        PeriodSignOff.objects.for_merchant(merchant)
+        .filter(reopened_at__isnull=True)
+        .values_list("month", flat=True)
+    )
+
+
+def _matches_replace(
+    merchant: Merchant,
+    run: ReconciliationRun,
+    loaded: Loaded,
+    result: Result,
+    date_from: dt.date,
+    date_to: dt.date,
+) -> None:
+    """The engine's earlier automatic and proposed matches of this period go;
+    this run's come in. Confirmed, rejected and signed-off ones stay (the engine
+    was told about them and left their rows alone)."""
+    signed = _signed_months(merchant)
+    stale = Match.objects.for_merchant(merchant).filter(
+        status__in=(MatchStatus.AUTO, MatchStatus.PROPOSED),
+        day__gte=date_from,
+        day__lte=date_to,
+    )
+    stale_ids = [
+        pk
+        for pk, day in stale.values_list("pk", "day")
+        if day.replace(day=1) not in signed
+    ]
+    for start in range(0, len(stale_ids), BATCH):
+        chunk = stale_ids[start : start + BATCH]
+        MatchItem.objects.filter(match_id__in=chunk).delete()
+        Match.objects.filter(pk__in=chunk).delete()
+    if not result.matches:
+        return
+    days = loaded.days
+    amounts = {row.id: (row.amount_minor, row.currency) for row in loaded.expected}
+    amounts.update({row.id: (row.amount_minor, row.currency) for row in loaded.posted})
+    matches = []
+    for m in result.matches:
+        day = max(days[p] for p in m.posted_ids)
+        matches.append(
+            Match(
+                merchant=merchant,
+                run=run,
+                tier=m.tier,
+                rule=m.rule,
+                score=m.score,
+                reason=m.reason,
+                status=m.status,
+                difference=from_minor(m.difference),
+                currency=m.currency,
+                day=day,
+            )
+        )
+    created = Match.objects.bulk_create(matches, batch_size=BATCH)
+    items = []
+    for row, m in zip(created, result.matches, strict=True):
+        for engine_id in (*m.expected_ids, *m.posted_ids):
+            items.append(_item(row, engine_id, amounts[engine_id]))
+    MatchItem.objects.bulk_create(items, batch_size=BATCH)
+
+
+def _item(match: Match, engine_id: str, amount: tuple[int, str]) -> MatchItem:
+    prefix, _, pk = engine_id.partition(":")
+    if prefix == "ps":  # a static code's payment: its code and the payment
+        item = MatchItem(match=match, kind="khqr", bakong_transaction_id=int(pk))
+        item.payment_request_id = _static_code_of(int(pk))
+    else:
+        kind, fk = ITEM_FIELDS[prefix]
+        item = MatchItem(match=match, kind=kind, **{fk: int(pk)})
+    item.amount = from_minor(amount[0])
+    item.currency = amount[1]
+    return item
+
+
+def _static_code_of(bakong_pk: int) -> int:
+    from payments.models import BakongTransaction
+
+    return BakongTransaction.objects.values_list("payment_request_id", flat=True).get(
+        pk=bakong_pk
+    )
+
+
+def _key(reason: str, expected: tuple[str, ...], posted: tuple[str, ...]) -> str:
+    key = f"{reason}:{','.join(expected)}|{','.join(posted)}"
+    if len(key) <= 300:
+        return key
+    return f"{reason}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _exceptions_save(
+    merchant: Merchant,
+    run: ReconciliationRun,
+    loaded: Loaded,
+    result: Result,
+    date_from: dt.date,
+    date_to: dt.date,
+) -> None:
+    """Upsert this run's exceptions by their key; clear the open ones of the
+    period it no longer finds. A resolved exception stays resolved."""
+    nearest = {u.id: [list(n) for n in u.nearest] for u in result.unmatched}
+    found: dict[str, ReconciliationException] = {}
+    for f in result.findings:
+        ids = f.posted_ids or f.expected_ids
+        day = min(loaded.days[i] for i in ids)
+        key = _key(f.reason, f.expected_ids, f.posted_ids)
+        found[key] = ReconciliationException(
+            merchant=merchant,
+            run=run,
+            reason=f.reason,
+            key=key,
+            amount=from_minor(f.amount_minor),
+            currency=f.currency,
+            detail=f.detail,
+            day=day,
+            expected_ids=list(f.expected_ids),
+            posted_ids=list(f.posted_ids),
+            nearest=nearest.get(ids[0], []) if len(ids) == 1 else [],
+        )
+    for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
+        key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
+        found[key] = ReconciliationException(
+            merchant=merchant,
+            run=run,
+            reason=ExceptionReason.BALANCE_GAP,
+            key=key,
+            amount=gap.difference,
+            currency=gap.currency,
+            detail=gap.detail,
+            day=gap.day,
+        )
+    keys = list(found)
+    existing = {
+        e.key: e
+        for start in range(0, len(keys), BATCH)
+        for e in ReconciliationException.objects.for_merchant(merchant).filter(
+            key__in=keys[start : start + BATCH]
+        )
+    }
+    fresh = [e for k, e in found.items() if k not in existing]
+    ReconciliationException.objects.bulk_create(fresh, batch_size=BATCH)
+    refreshed = []
+    for key, known in existing.items():
+        if known.status != ExceptionStatus.OPEN:
+            continue  # a person's resolution stands
+        new = found[key]
+        known.run = run
+        known.amount, known.detail, known.nearest = new.amount, new.detail, new.nearest
+        refreshed.append(known)
+    ReconciliationException.objects.bulk_update(
+        refreshed, ["run", "amount", "detail", "nearest"], batch_size=BATCH
+    )
+    (
+        ReconciliationException.objects.for_merchant(merchant)
+        .filter(status=ExceptionStatus.OPEN, day__gte=date_from, day__lte=date_to)
+        .exclude(run=run)  # every exception found again now carries this run
+        .update(
+            status=ExceptionStatus.RESOLVED,
+            resolution=Resolution.CLEARED,
+            resolution_note=f"not found again by run {run.pk}",
+            resolved_at=timezone.now(),
+        )
+    )
