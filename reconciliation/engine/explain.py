@@ -65,61 +65,58 @@ def closing_findings(pool: Pool) -> None:
 
 
 def unmatched(pool: Pool) -> list[Unmatched]:
-    """The open items and lines, each with up to three nearest candidates."""
-    posted_by_currency = _sorted_by_amount(
-        (p.currency, p.amount_minor, j) for j, p in enumerate(pool.P)
-    )
-    expected_by_currency = _sorted_by_amount(
-        (e.currency, e.amount_minor, i) for i, e in enumerate(pool.E)
-    )
-    out: list[Unmatched] = []
+    """The open items and lines, each with up to three nearest candidates: the
+    ones it names, then the nearest amounts. An unpaid code and an unexplained
+    debit (when debits are not exceptions) say nothing more."""
     debits_too = pool.settings.debits_are_exceptions
-    for i, e in enumerate(pool.E):
-        if not pool.e_open[i]:
-            continue
-        if e.kind == KHQR:
-            # an unpaid code: no payment named it; nothing nearer to say
-            out.append(Unmatched(e.id, "expected", ()))
-            continue
+    E, P = pool.E, pool.P
+    items = [i for i in range(len(E)) if pool.e_open[i] and E[i].kind != KHQR]
+    lines = [
+        j
+        for j in range(len(P))
+        if pool.p_open[j]
+        and (P[j].amount_minor > 0 or debits_too or j in pool.ref_hits_p)
+    ]
+    posted_by_currency = _by_amount(P, range(len(P))) if items else {}
+    expected_by_currency = (
+        _by_amount(E, (i for i in range(len(E)) if E[i].kind != KHQR)) if lines else {}
+    )
+    explained: dict[str, tuple[tuple[str, str], ...]] = {}
+    for i in items:
         candidates = _candidates(
             pool.ref_hits_e.get(i, []),
-            posted_by_currency.get(e.currency),
-            e.amount_minor,
+            posted_by_currency.get(E[i].currency),
+            E[i].amount_minor,
         )
-        ranked = sorted(
-            ((why_not(pool, i, j), j) for j in candidates),
-            key=lambda t: (not t[0].startswith("suggestion"), len(t[0])),
+        explained[E[i].id] = _ranked(
+            [(why_not(pool, i, j), P[j].id) for j in candidates]
         )
-        out.append(
-            Unmatched(
-                id=e.id,
-                side="expected",
-                nearest=tuple((pool.P[j].id, why) for why, j in ranked[:NEAREST]),
-            )
-        )
-    for j, p in enumerate(pool.P):
-        if not pool.p_open[j]:
-            continue
-        if p.amount_minor < 0 and not debits_too and j not in pool.ref_hits_p:
-            out.append(Unmatched(p.id, "posted", ()))  # money out nobody expected
-            continue
+    for j in lines:
         candidates = _candidates(
             pool.ref_hits_p.get(j, []),
-            expected_by_currency.get(p.currency),
-            p.amount_minor,
+            expected_by_currency.get(P[j].currency),
+            P[j].amount_minor,
         )
-        ranked = sorted(
-            ((why_not(pool, i, j), i) for i in candidates),
-            key=lambda t: (not t[0].startswith("suggestion"), len(t[0])),
+        explained[P[j].id] = _ranked(
+            [(why_not(pool, i, j), E[i].id) for i in candidates]
         )
-        out.append(
-            Unmatched(
-                id=p.id,
-                side="posted",
-                nearest=tuple((pool.E[i].id, why) for why, i in ranked[:NEAREST]),
-            )
-        )
+    out = [
+        Unmatched(e.id, "expected", explained.get(e.id, ()))
+        for i, e in enumerate(E)
+        if pool.e_open[i]
+    ]
+    out += [
+        Unmatched(p.id, "posted", explained.get(p.id, ()))
+        for j, p in enumerate(P)
+        if pool.p_open[j]
+    ]
     return out
+
+
+def _ranked(reasons: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Suggestions first, then the candidates with the fewest objections."""
+    reasons.sort(key=lambda t: (not t[0].startswith("suggestion"), len(t[0])))
+    return tuple((row_id, why) for why, row_id in reasons[:NEAREST])
 
 
 def why_not(pool: Pool, i: int, j: int) -> str:
@@ -168,14 +165,18 @@ def _taken(pool: Pool, i: int, j: int) -> str:
     return ""
 
 
-def _sorted_by_amount(rows) -> dict[str, tuple[list[int], list[int]]]:
-    grouped: dict[str, list[tuple[int, int]]] = {}
-    for currency, amount, index in rows:
-        grouped.setdefault(currency, []).append((amount, index))
+def _by_amount(rows, indexes) -> dict[str, tuple[list[int], list[int]]]:
+    """Per currency: the rows' amounts in order, and their positions."""
+    grouped: dict[str, tuple[list[int], list[int]]] = {}
+    for k in indexes:
+        row = rows[k]
+        amounts, positions = grouped.setdefault(row.currency, ([], []))
+        amounts.append(row.amount_minor)
+        positions.append(k)
     out = {}
-    for currency, pairs in grouped.items():
-        pairs.sort()
-        out[currency] = ([a for a, _ in pairs], [k for _, k in pairs])
+    for currency, (amounts, positions) in grouped.items():
+        order = sorted(range(len(amounts)), key=amounts.__getitem__)
+        out[currency] = ([amounts[k] for k in order], [positions[k] for k in order])
     return out
 
 
@@ -190,4 +191,4 @@ def _candidates(
         for k in sorted(near, key=lambda k: (abs(amounts[k] - amount), k)):
             if (amounts[k] > 0) == (amount > 0) and indexes[k] not in found:
                 found.append(indexes[k])
-    return found[: NEAREST * 2]
+    return found[: NEAREST + 1]

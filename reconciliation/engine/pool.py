@@ -253,8 +253,12 @@ class Pool:
                     diff = _received(self, expected, posted)
             out.append(
                 Match(
-                    tuple(E[i].id for i in expected),
-                    tuple(P[j].id for j in posted),
+                    (E[expected[0]].id,)
+                    if len(expected) == 1
+                    else tuple(E[i].id for i in expected),
+                    (P[posted[0]].id,)
+                    if len(posted) == 1
+                    else tuple(P[j].id for j in posted),
                     tier,
                     rule,
                     score,

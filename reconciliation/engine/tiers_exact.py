@@ -349,51 +349,74 @@ _RELATION_WORDS = {
 
 def amount_date(pool: Pool) -> None:
     """Tier 4: exactly one open item of the same amount and currency whose window
-    holds the line's day, with a known payer (or a reference with a typo)."""
-    bucket: dict[tuple[str, int], list[int]] = {}
-    for i, e in enumerate(pool.E):
+    holds the line's day, with a known payer (or a reference with a typo).
+
+    Items are indexed by (currency, amount) and by (currency, amount, customer)
+    and (currency, amount, customer account), so knowing the payer is a look-up,
+    not a comparison with every item of that amount."""
+    E, P, e_open = pool.E, pool.P, pool.e_open
+    by_amount: dict[tuple[str, int], list[int]] = {}
+    by_party: dict[tuple[str, int, str], list[int]] = {}
+    by_account: dict[tuple[str, int, str], list[int]] = {}
+    for i, e in enumerate(E):
         # a code has no customer to know yet: only its own identity pays it
-        if pool.e_open[i] and e.kind != KHQR:
-            bucket.setdefault((e.currency, e.amount_minor), []).append(i)
-    if not bucket:
+        if not e_open[i] or e.kind == KHQR:
+            continue
+        amount = (e.currency, e.amount_minor)
+        by_amount.setdefault(amount, []).append(i)
+        if e.counterparty:
+            by_party.setdefault((*amount, pool.e_party(i)), []).append(i)
+        if e.counterparty_account:
+            by_account.setdefault((*amount, pool.e_acct(i)), []).append(i)
+    if not by_amount:
         return
     pool.learn_payers()
     chosen: dict[int, tuple[int, int, str]] = {}  # item -> (line, rank, relation)
     contested: set[int] = set()
-    P, e_open, lo, hi = pool.P, pool.e_open, pool.lo, pool.hi
-    rejected = pool.rejected
+    lo, hi, rejected = pool.lo, pool.hi, pool.rejected
     order = sorted(
         (j for j in range(len(P)) if pool.p_open[j]),
         key=lambda j: (P[j].day, P[j].id),
     )
     for j in order:
         p = P[j]
-        candidates = bucket.get((p.currency, p.amount_minor))
-        if not candidates:
+        amount = (p.currency, p.amount_minor)
+        if amount not in by_amount:
             continue
         day = p.day
-        items = [i for i in candidates if e_open[i] and lo[i] <= day <= hi[i]]
-        if rejected:
-            items = [i for i in items if (pool.E[i].id, p.id) not in rejected]
-        if not items or _named_exactly(pool, j):
-            continue  # a line naming an item of this amount is not a guess
-        known = []
-        who = pool.payer(j)
-        for i in items:
-            relation = pool.relation(i, j, who)
-            if relation:
-                known.append((_RELATION_SCORE[relation], i, relation))
-        if not known and len(items) <= TYPO_CANDIDATES and pool.line_numbers(j):
-            # no payer known: a reference one slip from one item's will do
-            known = [
-                (_RELATION_SCORE["typo"], i, "typo") for i in items if _typo(pool, i, j)
+        name, alias, account, paid = pool.payer(j)
+        known: dict[int, tuple[int, str]] = {}
+        for relation, found in (
+            ("alias", by_party.get((*amount, alias)) if alias else None),
+            ("account", by_account.get((*amount, account)) if account else None),
+            ("name", by_party.get((*amount, name)) if name else None),
+            ("history", by_party.get((*amount, paid)) if paid else None),
+        ):
+            for i in found or ():
+                if i not in known and e_open[i] and lo[i] <= day <= hi[i]:
+                    known[i] = (_RELATION_SCORE[relation], relation)
+        if not known and pool.line_numbers(j):
+            items = [
+                i for i in by_amount[amount] if e_open[i] and lo[i] <= day <= hi[i]
             ]
-        if not known:
-            continue
-        known.sort(key=lambda t: (-t[0], t[1]))
-        if len(known) > 1 and known[0][0] == known[1][0]:
+            if len(items) <= TYPO_CANDIDATES:
+                # no payer known: a reference one slip from one item's will do
+                known = {
+                    i: (_RELATION_SCORE["typo"], "typo")
+                    for i in items
+                    if _typo(pool, i, j)
+                }
+        if rejected:
+            known = {i: v for i, v in known.items() if (E[i].id, p.id) not in rejected}
+        if not known or _named_exactly(pool, j):
+            continue  # a line naming an item of this amount is not a guess
+        ranked = sorted(
+            ((score, i, rel) for i, (score, rel) in known.items()),
+            key=lambda t: (-t[0], t[1]),
+        )
+        if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
             continue  # two customers fit as well: a person decides
-        score, i, relation = known[0]
+        score, i, relation = ranked[0]
         if i in chosen:
             contested.add(i)
             continue

@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from decimal import Decimal
 from fractions import Fraction
 
 from reconciliation.engine.pool import Pool, money
 from reconciliation.engine.refs import account_key
-from reconciliation.engine.rows import PROPOSED, Posted
+from reconciliation.engine.rows import KHQR, PROPOSED, Posted
 
 MAX_GROUP = 12  # subsets of at most 2^12 sums per question
 
@@ -354,54 +354,74 @@ class Rates:
 
 
 def cross_currency(pool: Pool) -> None:
-    rates = Rates(dict(pool.settings.rates), pool.tol.rate_days_back)
-    sorted_items: dict[str, tuple[list[int], list[int]]] = {}
-    by_currency: dict[str, list[tuple[int, int]]] = {}
-    for i, e in enumerate(pool.E):
-        if pool.e_open[i]:
-            by_currency.setdefault(e.currency, []).append((e.amount_minor, i))
-    for currency, pairs in by_currency.items():
-        pairs.sort()
-        sorted_items[currency] = ([a for a, _ in pairs], [i for _, i in pairs])
-    if not sorted_items:
+    """Tier 6. A line in another currency stands for an item it names, or an
+    item of its payer, when converted (at its own rate, else the day's rate) it
+    is within the FX tolerance; a line that carries its original amount may also
+    stand for the one item of exactly that amount. Candidates come from indexes,
+    never from a scan of amounts."""
+    E, P = pool.E, pool.P
+    e_open, p_open = pool.e_open, pool.p_open
+    exact: dict[tuple[str, int], list[int]] = {}
+    of_party: dict[str, list[int]] = {}
+    of_account: dict[str, list[int]] = {}
+    for i, e in enumerate(E):
+        # a KHQR code is paid through Bakong in its own currency
+        if e_open[i] and e.kind != KHQR:
+            exact.setdefault((e.currency, e.amount_minor), []).append(i)
+            if e.counterparty:
+                of_party.setdefault(pool.e_party(i), []).append(i)
+            if e.counterparty_account:
+                of_account.setdefault(pool.e_acct(i), []).append(i)
+    if not exact:
         return
+    currencies = sorted({currency for currency, _ in exact})
+    rates = Rates(dict(pool.settings.rates), pool.tol.rate_days_back)
     claimed: dict[int, list[tuple[int, int, str, str]]] = {}
-    for j, p in enumerate(pool.P):
-        if not pool.p_open[j]:
+    for j, p in enumerate(P):
+        if not p_open[j]:
             continue
-        for currency, (amounts, items) in sorted_items.items():
+        named = pool.ref_hits_p.get(j, ())
+        name, alias, account, paid = pool.payer(j)
+        payer_items = [
+            *of_party.get(alias or name, ()),
+            *of_account.get(account, ()),
+            *(of_party.get(paid, ()) if paid else ()),
+        ]
+        for currency in currencies:
             if currency == p.currency:
+                continue
+            own = p.fx is not None and p.fx.original_currency == currency
+            if not (named or payer_items or own):
                 continue
             converted = _convert(p, currency, rates)
             if converted is None:
                 continue
             target, rule, words = converted
-            # the original amount is what was sent: only the rate's rounding
-            # and a fee stand between it and the item
             band = (
                 pool.fee_tolerance(target, currency)
                 if rule == "fx.line"
                 else abs(target) * pool.tol.fx_bp // 10_000
             )
-            low = bisect_left(amounts, target - band)
-            high = bisect_right(amounts, target + band)
-            fits = [
-                items[k]
-                for k in range(low, high)
-                if pool.e_open[items[k]]
-                and pool.in_window(items[k], j)
-                and pool.allowed(items[k], j)
-            ]
-            chosen = _one_of(pool, j, fits, target)
+            near = (j, currency, target, band)
+            chosen = None
+            for found in (_fits(pool, named, near), _fits(pool, payer_items, near)):
+                if len(found) == 1:
+                    chosen = found[0]
+                    break
+            else:
+                if own:
+                    only = _fits(pool, exact.get((currency, target), ()), near)
+                    if len(only) == 1:
+                        chosen = only[0]
             if chosen is not None:
                 claimed.setdefault(chosen, []).append((j, target, rule, words))
     for i in sorted(claimed):
         if len(claimed[i]) != 1:
             continue  # two lines convert to the same item: a person decides
         j, target, rule, words = claimed[i][0]
-        if not (pool.e_open[i] and pool.p_open[j]):
+        if not (e_open[i] and p_open[j]):
             continue
-        e = pool.E[i]
+        e = E[i]
         pool.match(
             [i],
             [j],
@@ -416,19 +436,20 @@ def cross_currency(pool: Pool) -> None:
         )
 
 
-def _one_of(pool: Pool, j: int, fits: list[int], target: int) -> int | None:
-    """The one item a converted line stands for: the only fit of its own
-    conversion, else the one it names, else the one of a payer known to be the
-    customer. A day's rate alone is too loose to pick among strangers."""
-    if len(fits) == 1 and pool.P[j].fx is not None:
-        return fits[0]  # the line's own conversion found one item: likely it
-    for narrowed in (
-        [i for i in fits if i in pool.ref_hits_p.get(j, ())],
-        [i for i in fits if pool.relation(i, j)],
-    ):
-        if len(narrowed) == 1:
-            return narrowed[0]
-    return None
+def _fits(pool: Pool, items, near: tuple[int, str, int, int]) -> list[int]:
+    """The open items among `items` in `currency` within `band` of `target`
+    whose window holds line j's day."""
+    j, currency, target, band = near
+    E, e_open = pool.E, pool.e_open
+    return [
+        i
+        for i in dict.fromkeys(items)
+        if e_open[i]
+        and E[i].currency == currency
+        and abs(E[i].amount_minor - target) <= band
+        and pool.in_window(i, j)
+        and pool.allowed(i, j)
+    ]
 
 
 def _convert(p: Posted, currency: str, rates: Rates) -> tuple[int, str, str] | None:

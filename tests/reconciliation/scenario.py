@@ -257,8 +257,11 @@ def _sales(m: _Maker, count: int) -> None:
             # the Bakong id is held at a bank: the bank's own line carries the
             # hash (sometimes only the 8-character short hash)
             printed = bt["hash"] if rng.random() < 0.6 else bt["hash"][:8]
-            bt["has_line"] = True  # not linked here: the engine reads the hash
+            bt["has_line"] = True
             ln = m.line(
+                # the chain links the bank's line to its Bakong record when both
+                # are in; a few are not yet, and the engine reads the hash
+                bakong_pk=bt["pk"] if rng.random() < 0.9 else None,
                 account="bank_" + currency,
                 amount_minor=amount,
                 currency=currency,
