@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
+from core.api.serializers import StrictInputSerializer
 from core.exceptions import InvalidInput
 from core.money import format_number
 from merchants.api.base import MerchantApiView
@@ -267,7 +268,7 @@ def _exception(row) -> dict:
 
 
 class InvoiceCreateApi(MerchantApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         invoice_number = serializers.CharField()
         customer = serializers.CharField()
         amount = serializers.CharField(help_text="a decimal string, e.g. 120.50")

@@ -9,6 +9,7 @@ nothing: one bad row refuses it, with every row's error.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,6 +41,7 @@ LIMITS = {
     "reference": 200,
 }
 BATCH = 2000
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 @dataclass
@@ -112,8 +114,11 @@ def invoice_clean(fields: dict[str, Any]) -> dict[str, Any]:
             f"amount: {raw_amount!r} is not an amount (write it as text, e.g. 12.50)",
             field="amount",
         )
+    text = str(raw_amount).strip()
+    if _GROUPED.match(text):  # "1,500.00" as spreadsheets write it
+        text = text.replace(",", "")
     try:
-        amount = parse_amount(str(raw_amount).strip(), currency)
+        amount = parse_amount(text, currency)
     except MoneyError as exc:
         raise InvalidInput(f"amount: {raw_amount!r}: {exc}", field="amount") from None
     if amount <= 0:

@@ -1,0 +1,58 @@
+"""The engine on generated months of a realistic merchant, scored against the
+answer key the generator wrote while making each event."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciliation.engine import reconcile
+from tests.reconciliation.scenario import engine_rows, month, score
+
+
+@pytest.fixture(scope="module", params=[7, 19, 2026])
+def scored(request):
+    scenario = month(invoices=400, sales=800, seed=request.param)
+    expected, posted = engine_rows(scenario)
+    result = reconcile(expected, posted, scenario.settings())
+    return scenario, result, score(scenario, result)
+
+
+def test_automatic_matches_are_at_least_99_5_percent_right(scored):
+    _, _, card = scored
+    assert card.auto_pairs > 500
+    assert card.precision >= 0.995, card
+
+
+def test_at_least_97_percent_of_true_matches_are_found(scored):
+    _, _, card = scored
+    assert card.recall >= 0.97, card
+
+
+def test_every_second_payment_is_a_duplicate_exception(scored):
+    _, _, card = scored
+    assert card.duplicates > 0
+    assert card.duplicates_flagged == card.duplicates
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["late_payment", "underpaid", "unpaid_item", "fx_mismatch", "unmatched_line"],
+)
+def test_the_exceptions_the_month_holds_are_found(scored, reason):
+    scenario, result, _ = scored
+    noted = scenario.expect_findings.get(reason, set())
+    assert noted, f"the generator made no {reason} event"
+    found = {
+        row_id
+        for f in result.findings
+        if f.reason == reason
+        for row_id in (*f.expected_ids, *f.posted_ids)
+    }
+    missing = noted - found
+    # a typo can make a line name another item closely enough to be proposed
+    assert len(missing) <= max(1, len(noted) * 3 // 100), sorted(missing)[:10]
+
+
+def test_every_match_says_why(scored):
+    _, result, _ = scored
+    assert all(m.reason and m.rule and 0 < m.score <= 100 for m in result.matches)
