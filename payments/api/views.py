@@ -30,7 +30,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from core.money import format_number
+from core.money import amount_to_wire
 from merchants.api.base import MerchantApiView
 from payments import selectors
 from payments.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
@@ -125,12 +125,6 @@ class StrictRegexField(serializers.RegexField):
         return super().to_internal_value(data)
 
 
-def _amount_text(amount: Decimal | None, currency: str) -> str | None:
-    if amount is None:
-        return None
-    return format_number(amount, currency).replace(",", "")
-
-
 def _md5_field() -> serializers.RegexField:
     return StrictRegexField(
         MD5_PATTERN,
@@ -166,10 +160,10 @@ def _status_data(payment_request: PaymentRequest) -> dict[str, Any]:
         "md5": payment_request.md5,
         "status": payment_request.status,
         "paid_at": payment_request.paid_at,
-        "amount": _amount_text(payment_request.amount, payment_request.currency),
+        "amount": amount_to_wire(payment_request.amount, payment_request.currency),
         "currency": payment_request.currency,
         "hash": payment_request.bakong_hash,
-        "paid_amount": _amount_text(
+        "paid_amount": amount_to_wire(
             payment_request.paid_amount,
             payment_request.paid_currency or payment_request.currency,
         ),
