@@ -555,13 +555,6 @@ def _row_parser(
     if today is not None:
         latest = today + dt.timedelta(days=FUTURE_DAYS)
         impossible_after = today + dt.timedelta(days=ABSURD_FUTURE_DAYS)
-    # the same bounds as instants, so that the usual line costs two comparisons
-    earliest_at = dt.datetime.combine(PLAUSIBLE_FROM, dt.time.min, tzinfo=zone)
-    latest_at = None
-    if latest is not None:
-        latest_at = dt.datetime.combine(
-            latest + dt.timedelta(days=1), dt.time.min, tzinfo=zone
-        )
     warnings = result.warnings
 
     def plausible(number: int, name: str, day: dt.date, shown: Any) -> None:
@@ -772,12 +765,17 @@ def _row_parser(
                 if parsed is None:
                     raise _RowProblem("value_date", f"{value_raw!r} is not a date")
                 value_date = parsed.date()
-        if posted < earliest_at or (latest_at is not None and posted >= latest_at):
+        # the date as the bank wrote it settles the usual line (a few hours' zone
+        # difference does not matter to these bounds); the local date decides
+        day = posted.date()
+        if day < PLAUSIBLE_FROM or (latest is not None and day > latest):
             plausible(
                 number, "posted_at", posted.astimezone(zone).date(), row[i_posted]
             )
-        if value_date < PLAUSIBLE_FROM or (latest is not None and value_date > latest):
-            plausible(number, "value_date", value_date, value_raw or value_date)
+        if value_raw not in (None, "") and (
+            value_date < PLAUSIBLE_FROM or (latest is not None and value_date > latest)
+        ):
+            plausible(number, "value_date", value_date, value_raw)
         description = row[i_desc]
         bal_raw = row[i_bal]
         balance = money(bal_raw, "balance_after") if bal_raw not in (None, "") else None
