@@ -593,15 +593,15 @@ def _row_parser(
         year = str(int(found.group(1)) - year_offset)
         return text[: found.start(1)] + year + text[found.end(1) :]
 
-    def era_cell(value: dt.datetime) -> dt.datetime:
+    def era_cell(value: dt.datetime, name: str) -> dt.datetime:
         """A spreadsheet's date cell with a Buddhist-era year, made Gregorian."""
         if not year_offset or value.year <= BUDDHIST_ERA_ABOVE:
             return value
         try:
             shifted = value.replace(year=value.year - year_offset)
-        except ValueError:
+        except ValueError:  # 29 February of a year that has none after the shift
             raise _RowProblem(
-                "posted_at", f"{value:%Y-%m-%d} is not a date in the Gregorian year"
+                name, f"{value:%Y-%m-%d} is not a date in the Gregorian year"
             ) from None
         result.era_shifted += 1
         return shifted
@@ -652,9 +652,9 @@ def _row_parser(
         if raw in (None, ""):
             raise _RowProblem("posted_at", "is empty")
         if isinstance(raw, dt.datetime):
-            parsed = era_cell(raw)
+            parsed = era_cell(raw, "posted_at")
         elif isinstance(raw, dt.date):
-            parsed = era_cell(dt.datetime.combine(raw, dt.time.min))
+            parsed = era_cell(dt.datetime.combine(raw, dt.time.min), "posted_at")
         else:
             text = str(raw)
             extra = row[i_time]
@@ -752,7 +752,7 @@ def _row_parser(
         elif isinstance(value_raw, dt.date):
             if not isinstance(value_raw, dt.datetime):
                 value_raw = dt.datetime.combine(value_raw, dt.time.min)
-            value_date = era_cell(value_raw).date()
+            value_date = era_cell(value_raw, "value_date").date()
         else:
             value_date = None
             if value_iso:

@@ -21,7 +21,7 @@ from statements.services.imports import (
     statement_file_import,
     statement_file_preview,
 )
-from tests.statements.ingest_files import canonical, csv_bytes
+from tests.statements.ingest_files import canonical, csv_bytes, xlsx_bytes
 
 # the header line of the file in the issue (a Cambodian bank's KHR export)
 ISSUE_HEADER = [
@@ -149,6 +149,29 @@ def test_buddhist_era_years_are_read_as_gregorian_and_the_preview_says_so():
         "2 date(s) carry a Buddhist-era year (above 2400) and were read as "
         "Gregorian (year − 543)"
     ]
+
+
+def test_a_spreadsheets_buddhist_era_date_cell_is_read_as_gregorian():
+    # given Krungsri's workbook whose date cells carry the Buddhist-era year
+    data = xlsx_bytes(
+        ["Date", "Description", "Withdrawal", "Deposit", "Exchange Rate"],
+        [
+            [dt.datetime(2569, 4, 3, 9, 21), "Transfer", 250, None, None],
+            [dt.datetime(2026, 4, 4, 10, 0), "Transfer", 100, None, None],
+        ],
+    )
+    table = read_table(
+        data, "s.xlsx", max_rows=10, max_bytes=1_000_000, encodings=["utf-8"]
+    )
+    # when
+    result = parse_table(table, preset=None, mapping=None, currency="THB", zone=BANGKOK)
+    # then the Buddhist-era cell is shifted, the Gregorian one is not
+    assert result.errors == []
+    assert [x.posted_at.date() for x in result.lines] == [
+        dt.date(2026, 4, 3),
+        dt.date(2026, 4, 4),
+    ]
+    assert result.era_shifted == 1
 
 
 def test_a_gregorian_year_in_a_buddhist_era_layout_is_read_as_written():
