@@ -24,8 +24,8 @@ Bangkok for THB). `year_offset` is subtracted from a Buddhist-era year (543): on
 from a year above 2400, which proves the era; any other year is read as written.
 `thousands` is stripped from amounts; `decimal` is the decimal mark.
 `channel_words` maps whole words and phrases found in the `channel` column (or,
-failing that, the description) to a ledger channel, the first channel in the
-table's order winning (statements.imports.channels).
+failing that, the description) to a ledger channel; when phrases of several
+channels are found, statements.imports.channels.CHANNEL_PRIORITY decides.
 """
 
 from __future__ import annotations
