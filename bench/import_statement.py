@@ -28,42 +28,27 @@ sys.path.insert(0, str(ROOT))
 
 
 def canonical_csv(lines: int, *, seed: str = "bench") -> bytes:
-    """A canonical CSV of `lines` USD lines, one in 20 a ThaiQR cross-border debit."""
+    """A canonical CSV of `lines` USD lines, one in 20 a ThaiQR cross-border debit
+    (whose FX figures the import checks)."""
+    from statements.canonical import CANONICAL_COLUMNS
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "txn_id",
-            "posted_at",
-            "value_date",
-            "amount",
-            "currency",
-            "channel",
-            "counterparty",
-            "counterparty_account",
-            "reference",
-            "bakong_hash",
-            "description",
-            "balance_after",
-            "original_amount",
-            "original_currency",
-            "fx_rate",
-            "fee",
-        ]
-    )
+    writer.writerow(CANONICAL_COLUMNS)
     start = dt.datetime(2026, 1, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
     balance = 0
     for n in range(lines):
         posted = start + dt.timedelta(seconds=n * 37)
         if n % 20 == 19:
             cents = -(2890 - 50)  # 1,000 THB at 0.0289 = 28.90 USD = 28.40 + 0.50 fee
-            row_fx = ["1000.00", "THB", "0.0289", "0.50"]
+            # original_amount, original_currency, fx_rate, fee, biller_category
+            tail = ["1000.00", "THB", "0.0289", "0.50", ""]
             channel = "CROSSBORDER"
         else:
             cents = (n * 7919) % 90000 + 100
             if n % 3 == 0:
                 cents = -cents
-            row_fx = ["", "", "", ""]
+            tail = ["", "", "", "", ""]
             channel = "KHQR" if cents > 0 else "TRANSFER"
         balance += cents
         writer.writerow(
@@ -80,7 +65,7 @@ def canonical_csv(lines: int, *, seed: str = "bench") -> bytes:
                 f"{n:064x}"[-64:] if n % 4 == 0 else "",
                 "Payment",
                 _cents(balance),
-                *row_fx,
+                *tail,
             ]
         )
     return out.getvalue().encode()

@@ -8,9 +8,10 @@
 
 Builds (once) a bench SQLite database under var/bench/ with one account per size,
 filled with bulk_create (one line in 20 a ThaiQR cross-border debit, one in 7 with a
-Khmer counterparty). Each case then runs in its own subprocess, so the peak memory
-printed is that process's own maximum resident set (ru_maxrss, which includes
-Python, Django and the libraries: ~60 MB before any work):
+Khmer counterparty, bill payments in three biller categories). Each case then runs
+in its own subprocess, so the peak memory printed is that process's own maximum
+resident set (ru_maxrss, which includes Python, Django and the libraries: ~60 MB
+before any work):
 
   tonle pdf / xlsx / csv   render_statement(): balances, summary, running balance,
                            streamed from the DB (what the pages and packs do)
@@ -43,6 +44,7 @@ TARGETS = {
     ("xlsx", 100_000): 6.0,
 }
 MEMORY_TARGET_MB = 200
+BILLERS = ("utilities", "internet", "insurance")
 CASES = (
     "tonle-pdf",
     "bare-reportlab",
@@ -111,6 +113,7 @@ def prepare(sizes: list[int]) -> dict[int, int]:
             if amount == 0:
                 amount = Decimal("1.00")
             posted = start + dt.timedelta(seconds=int(n * step))
+            channel = "CROSSBORDER" if cross else ("KHQR", "TRANSFER", "BILL")[n % 3]
             batch.append(
                 Transaction(
                     merchant=merchant,
@@ -120,9 +123,11 @@ def prepare(sizes: list[int]) -> dict[int, int]:
                     value_date=posted.date(),
                     amount=amount,
                     currency="USD",
-                    channel="CROSSBORDER"
-                    if cross
-                    else ("KHQR", "TRANSFER", "BILL")[n % 3],
+                    channel=channel,
+                    # the summary's table of bills by biller category
+                    biller_category=BILLERS[n // 3 % len(BILLERS)]
+                    if channel == "BILL"
+                    else "",
                     counterparty_name=names[n % len(names)],
                     reference=f"INV-{n:07d}",
                     description="ThaiQR Bangkok" if cross else "",

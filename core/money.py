@@ -100,6 +100,22 @@ def decimal_from_wire(value: object) -> Decimal:
     return amount
 
 
+def amount_to_wire(amount: Decimal | None, currency: str) -> str | None:
+    """An amount as every wire format writes it (JSON, CSV, webhooks): signed, '.'
+    decimal point, no grouping, the currency's places ('-12.50', '1500'); None stays
+    None. A code outside the table keeps the amount's own places."""
+    if amount is None:
+        return None
+    if currency not in CURRENCIES:
+        return format(amount, "f")
+    return format(quantize(amount, currency), "f")
+
+
+def rate_to_wire(rate: Decimal | None) -> str | None:
+    """An FX rate as it was printed: every decimal kept, never an exponent."""
+    return None if rate is None else format(rate, "f")
+
+
 def to_minor(amount: Decimal, currency: str | None = None) -> int:
     """Decimal major units -> integer minor units; refuses anything inexact."""
     if not isinstance(amount, Decimal):

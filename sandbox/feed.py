@@ -55,6 +55,8 @@ _COUNTERPARTIES = [
     "7-Eleven Bangkok",
 ]
 
+_BILLERS = ("utilities", "internet", "insurance")
+
 DEFAULT_SWITCHES: dict[str, Any] = {
     "drift": 0,  # shift items by N between the pages of one read
     "drift_requests": 0,  # how many statement calls drift (then the feed is stable)
@@ -184,7 +186,10 @@ def day_items(acct_id: str, day: dt.date, currency: str) -> tuple[dict, ...]:
                 else Decimal(rng.randint(1000, 9000)) / 100
             )
             item.update(
-                channel="BILL", ref=f"BILL-{day:%y%m}", biller_category="utilities"
+                channel="BILL",
+                ref=f"BILL-{day:%y%m}",
+                # the bill-payment analytics' categories (the Hattha brief)
+                biller_category=_BILLERS[(day.toordinal() + n) % len(_BILLERS)],
             )
         elif roll < 0.85:
             amount = -(

@@ -7,6 +7,7 @@ from django.db.models import Q
 from core.fields import AmountField, ExactDecimalField, whole_riel
 from core.money import CURRENCY_CHOICES
 from core.tenancy import TenantQuerySet
+from statements.canonical import CANONICAL_LEDGER_FIELDS  # noqa: F401 - re-exported
 
 
 class Channel(models.TextChoices):
@@ -27,28 +28,6 @@ class Source(models.TextChoices):
     FILE = "file", "Statement file"
     BAKONG = "bakong", "Bakong"
     MANUAL = "manual", "Manual"
-
-
-# The ledger columns behind the canonical statement CSV, in its column order
-# (txn_id is external_id, counterparty is counterparty_name).
-CANONICAL_LEDGER_FIELDS = (
-    "external_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty_name",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-)
 
 
 class Transaction(models.Model):
@@ -92,6 +71,9 @@ class Transaction(models.Model):
     fx_rate = ExactDecimalField(null=True, blank=True)
     fee = AmountField(null=True, blank=True)
     biller_category = models.CharField(max_length=64, blank=True)
+    # the bank's converted amount differs from original × rate by more than the
+    # rate's printed precision allows: imported as the bank wrote it, and flagged
+    fx_mismatch = models.BooleanField(default=False, db_default=False)
     source = models.CharField(max_length=16, choices=Source.choices)
     # provenance, not money: checked by Django (PROTECT) rather than by a
     # database trigger on every imported line, and not indexed (nothing looks

@@ -1,5 +1,6 @@
-"""Reads of the ledger and of statement packs, always scoped to a merchant; the
-Transactions page pages by seeking on (sort key, id), never by OFFSET."""
+"""Reads of the ledger, of statement imports and feed runs, and of statement packs,
+always scoped to a merchant (or to an account found through one); the Transactions
+page pages by seeking on (sort key, id), never by OFFSET."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from merchants.models import Merchant
-from statements.models import StatementPack, Transaction
+from merchants.models import Account, Merchant
+from statements.models import (
+    Channel,
+    FeedSyncRun,
+    ImportBatch,
+    StatementPack,
+    Transaction,
+)
+from statements.services.balances import PeriodBalance, period_lines
 
 SORTS = {
     "-posted": "posted_at",
@@ -27,6 +35,37 @@ COUNT_CAP = 10_000
 
 def transaction_list(*, merchant: Merchant) -> QuerySet[Transaction]:
     return Transaction.objects.for_merchant(merchant).select_related("account")
+
+
+def import_batch_list(*, merchant: Merchant) -> QuerySet[ImportBatch]:
+    return ImportBatch.objects.for_merchant(merchant).select_related(
+        "account", "created_by"
+    )
+
+
+def import_batch_get(*, merchant: Merchant, batch_id: int) -> ImportBatch:
+    return get_object_or_404(import_batch_list(merchant=merchant), pk=batch_id)
+
+
+def import_batch_flagged_lines(
+    *, merchant: Merchant, batch: ImportBatch
+) -> QuerySet[Transaction]:
+    """The lines an import wrote with a flag (fx_mismatch), by posting time. The
+    batch's account fences the merchant and its (account, posted_at) index serves
+    the read (a `merchant=` term would make the databases walk every account)."""
+    if batch.merchant_id != merchant.pk:
+        raise PermissionError("lines of another merchant's import")
+    return Transaction.objects.filter(
+        account_id=batch.account_id, import_batch=batch, fx_mismatch=True
+    ).order_by("posted_at", "pk")
+
+
+def feed_sync_run_list(*, merchant: Merchant) -> QuerySet[FeedSyncRun]:
+    return (
+        FeedSyncRun.objects.for_merchant(merchant)
+        .select_related("account")
+        .order_by("-started_at", "-pk")
+    )
 
 
 def statement_pack_list(*, merchant: Merchant) -> QuerySet[StatementPack]:
@@ -188,3 +227,56 @@ def transaction_totals(*, queryset: QuerySet[Transaction]) -> LedgerTotals:
         .order_by("original_currency")
     }
     return LedgerTotals(by_currency=by_currency, original=original)
+
+
+BILLER_CHANNELS = (Channel.BILL, Channel.TOPUP)
+
+
+@dataclass(frozen=True)
+class BillerTotal:
+    """One biller category's bill payments (or top-ups) in a period."""
+
+    channel: str
+    category: str  # as the bank wrote it; "" when it gave none
+    count: int
+    credits: Decimal
+    debits: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.credits + self.debits
+
+
+def biller_category_totals(
+    *, account: Account, period: PeriodBalance
+) -> list[BillerTotal]:
+    """BILL and TOPUP lines of the period by channel and biller category: the same
+    lines the period's balances count (up to its last line id). `account` was found
+    through a merchant-scoped selector."""
+    rows = (
+        period_lines(
+            account=account,
+            start=period.start,
+            end=period.end,
+            through_pk=period.through_pk,
+        )
+        .filter(channel__in=BILLER_CHANNELS)
+        .order_by()
+        .values("channel", "biller_category")
+        .annotate(
+            n=Count("pk"),
+            credits=Sum("amount", filter=Q(amount__gt=0)),
+            debits=Sum("amount", filter=Q(amount__lt=0)),
+        )
+        .order_by("channel", "biller_category")
+    )
+    return [
+        BillerTotal(
+            channel=row["channel"],
+            category=row["biller_category"],
+            count=row["n"],
+            credits=row["credits"] or Decimal(0),
+            debits=row["debits"] or Decimal(0),
+        )
+        for row in rows
+    ]

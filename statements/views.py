@@ -4,7 +4,6 @@ for auditors, built by a task, every download audited)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import tempfile
@@ -30,11 +29,10 @@ from merchants.selectors import account_get, account_list
 from merchants.services import audit_event_record
 from statements import selectors
 from statements.documents import FORMATS, render_statement
-from statements.documents.common import inert_text, plain_amount
+from statements.documents.ledger_export import ledger_csv_stream, ledger_xlsx_write
 from statements.filters import TransactionFilter
 from statements.forms import PackRequestForm, StatementPeriodForm
-from statements.imports.presets import CANONICAL_FIELDS
-from statements.models import CANONICAL_LEDGER_FIELDS, PackStatus
+from statements.models import PackStatus
 from statements.services.balances import balance_jumps, period_balance
 from statements.services.packs import (
     statement_pack_download_record,
@@ -44,7 +42,6 @@ from statements.services.packs import (
 PAGE_SIZE = 50
 XLSX_EXPORT_MAX = 200_000
 JUMP_CHECK_MAX_LINES = 200_000
-EXPORT_COLUMNS = ("account", *CANONICAL_FIELDS, "source")
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -98,25 +95,6 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _export_rows(queryset):
-    rows = (
-        queryset.order_by("posted_at", "pk")
-        .values_list(
-            "account__number",
-            *CANONICAL_LEDGER_FIELDS,
-            "source",
-            "account__currency",
-        )
-        .iterator(chunk_size=2000)
-    )
-    yield from rows
-
-
 @require_GET
 @member_required(AUDIT_ROLES)
 def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -137,14 +115,9 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
         details={"format": fmt, "filter": request.GET.dict()},
     )
     if fmt == "csv":
-        writer = csv.writer(_Echo(), lineterminator="\n")
-
-        def stream():
-            yield writer.writerow(EXPORT_COLUMNS)
-            for row in _export_rows(queryset):
-                yield writer.writerow(_export_cells(row))
-
-        response = StreamingHttpResponse(stream(), content_type=CONTENT_TYPES["csv"])
+        response = StreamingHttpResponse(
+            ledger_csv_stream(queryset), content_type=CONTENT_TYPES["csv"]
+        )
         return download_headers_set(response, name=f"transactions-{stamp}.csv")
     if queryset.order_by()[: XLSX_EXPORT_MAX + 1].count() > XLSX_EXPORT_MAX:
         messages.error(
@@ -155,86 +128,8 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return redirect(
             reverse("statements:transactions") + "?" + request.GET.urlencode()
         )
-    path = _xlsx_export(queryset)
+    path = ledger_xlsx_write(queryset)
     return _send_file(path, f"transactions-{stamp}.xlsx", CONTENT_TYPES["xlsx"])
-
-
-def _export_cells(row) -> list[str]:
-    (number, txn_id, posted_at, value_date, amount, currency, channel, party,
-     party_account, reference, bakong_hash, description, balance_after,
-     original_amount, original_currency, fx_rate, fee, source, _) = row  # fmt: skip
-    return [
-        inert_text(number),
-        inert_text(txn_id),
-        posted_at.astimezone(timezone.get_current_timezone()).isoformat(),
-        value_date.isoformat(),
-        plain_amount(amount, currency),
-        currency,
-        channel,
-        inert_text(party),
-        inert_text(party_account),
-        inert_text(reference),
-        inert_text(bakong_hash),
-        inert_text(description),
-        plain_amount(balance_after, currency),
-        plain_amount(original_amount, original_currency or currency),
-        original_currency,
-        "" if fx_rate is None else format(fx_rate, "f"),
-        plain_amount(fee, currency),
-        source,
-    ]
-
-
-def _xlsx_export(queryset) -> Path:
-    import xlsxwriter
-
-    from statements.documents.common import formula_looking
-    from statements.documents.xlsx_statement import number_format
-
-    handle, name = tempfile.mkstemp(prefix="tonle-export-", suffix=".xlsx")
-    os.close(handle)
-    workbook = xlsxwriter.Workbook(name, {"constant_memory": True})
-    try:
-        sheet = workbook.add_worksheet("Transactions")
-        header = workbook.add_format({"bold": True, "bg_color": "#F1F3F6"})
-        quoted = workbook.add_format({"quote_prefix": True})
-        stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        money = {
-            c: workbook.add_format({"num_format": number_format(c)})
-            for c in ("KHR", "USD", "THB")
-        }
-        for col, title in enumerate(EXPORT_COLUMNS):
-            sheet.write_string(0, col, title, header)
-        sheet.freeze_panes(1, 0)
-        amount_cols = {4, 12, 13, 16}
-        zone = timezone.get_current_timezone()
-        count = 0
-        for count, row in enumerate(_export_rows(queryset), start=1):
-            currency = row[5]
-            for col, value in enumerate(row[:18]):
-                if value is None or value == "":
-                    continue
-                if col == 2:
-                    sheet.write_datetime(
-                        count, col, value.astimezone(zone).replace(tzinfo=None), stamp
-                    )
-                elif col == 3:
-                    sheet.write_datetime(count, col, value, day)
-                elif col in amount_cols:
-                    code = row[14] if col == 13 and row[14] else currency
-                    sheet.write_number(count, col, value, money.get(code))
-                elif col == 15:
-                    sheet.write_number(count, col, value)
-                else:
-                    text = str(value)
-                    sheet.write_string(
-                        count, col, text, quoted if formula_looking(text) else None
-                    )
-        sheet.autofilter(0, 0, max(count, 1), len(EXPORT_COLUMNS) - 1)
-    finally:
-        workbook.close()
-    return Path(name)
 
 
 def _send_file(path: Path, filename: str, content_type: str) -> FileResponse:
@@ -283,7 +178,14 @@ def statement_list(request: HttpRequest) -> HttpResponse:
                         "does not follow."
                     )
             previews.append(
-                {"account": account, "period": period, "warnings": warnings}
+                {
+                    "account": account,
+                    "period": period,
+                    "warnings": warnings,
+                    "billers": selectors.biller_category_totals(
+                        account=account, period=period
+                    ),
+                }
             )
     return render(
         request,

@@ -27,9 +27,10 @@ from merchants.permissions import (
     has_role,
     member_required,
 )
+from statements import selectors
 from statements.imports import PRESETS, preset_choices
 from statements.imports.presets import MAPPABLE_FIELDS
-from statements.models import FeedSyncRun, ImportStatus
+from statements.models import ImportStatus
 from statements.services import imports as import_services
 
 FIELD_LABELS = {
@@ -95,17 +96,13 @@ def _feeds(merchant) -> dict:
         connection.consent = merchant_selectors.connection_consent(
             connection=connection, scope=ConsentScope.STATEMENTS_READ
         )
-    runs = (
-        FeedSyncRun.objects.for_merchant(merchant)
-        .select_related("account")
-        .order_by("-started_at", "-pk")[:12]
-    )
+    runs = selectors.feed_sync_run_list(merchant=merchant)[:12]
     return {"feeds": connections, "runs": runs}
 
 
 @member_required(READ_ROLES)
 def import_list(request: HttpRequest) -> HttpResponse:
-    batches = import_services.import_batch_list(merchant=request.merchant)
+    batches = selectors.import_batch_list(merchant=request.merchant)
     page = Paginator(batches, 25).get_page(request.GET.get("page"))
     can_import = has_role(request, WRITE_ROLES)
     return render(
@@ -158,7 +155,7 @@ def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES, merchant=request.merchant)
     if not form.is_valid():
-        batches = import_services.import_batch_list(merchant=request.merchant)
+        batches = selectors.import_batch_list(merchant=request.merchant)
         return render(
             request,
             "statements/imports/list.html",
@@ -199,15 +196,18 @@ def _mapping_from(request: HttpRequest) -> dict[str, str]:
 
 @member_required(READ_ROLES)
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
-    batch = import_services.import_batch_get(
-        merchant=request.merchant, batch_id=import_id
-    )
+    batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
     context = {
         "batch": batch,
         "account": batch.account,
         "can_import": has_role(request, WRITE_ROLES),
         "presets": preset_choices(),
     }
+    if batch.status == ImportStatus.IMPORTED:
+        flagged = selectors.import_batch_flagged_lines(
+            merchant=request.merchant, batch=batch
+        )
+        context.update(flagged_lines=list(flagged[:100]), flagged=flagged.count())
     if batch.status == ImportStatus.PENDING:
         preview = import_services.statement_file_preview(
             account=batch.account,
@@ -231,6 +231,9 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
             errors=preview.errors[:100],
             error_count=len(preview.errors),
             detected=preview.parse.preset,
+            recognition=preview.parse.recognition.message,
+            warnings=[w.as_dict() for w in preview.parse.warnings[:100]],
+            flags=[f.as_dict() for f in preview.parse.flags[:100]],
         )
     return render(request, "statements/imports/detail.html", context)
 
@@ -238,9 +241,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 @require_POST
 @member_required(WRITE_ROLES)
 def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
-    batch = import_services.import_batch_get(
-        merchant=request.merchant, batch_id=import_id
-    )
+    batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
     try:
         import_services.import_batch_map(
             batch=batch,
@@ -255,9 +256,7 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
 @require_POST
 @member_required(WRITE_ROLES)
 def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
-    batch = import_services.import_batch_get(
-        merchant=request.merchant, batch_id=import_id
-    )
+    batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
     if batch.status != ImportStatus.PENDING:
         messages.error(request, "This file was already imported or refused.")
         return redirect("statements:import-detail", import_id=batch.pk)
@@ -281,19 +280,23 @@ def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
             "imported.",
         )
     else:
+        flagged = (
+            f" {result.flagged} line(s) were imported as the bank wrote them and "
+            "flagged: their FX figures differ beyond the bank's rounding."
+            if result.flagged
+            else ""
+        )
         messages.success(
             request,
             f"Imported {result.inserted} new line(s); {result.skipped} were already "
-            "in the ledger and were skipped.",
+            f"in the ledger and were skipped.{flagged}",
         )
     return redirect("statements:import-detail", import_id=batch.pk)
 
 
 @member_required(READ_ROLES)
 def import_file(request: HttpRequest, import_id: int) -> HttpResponse:
-    batch = import_services.import_batch_get(
-        merchant=request.merchant, batch_id=import_id
-    )
+    batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
     response = FileResponse(
         batch.file.open("rb"), as_attachment=True, filename=batch.filename
     )

@@ -6,7 +6,6 @@ a test key sees only test codes and a live key only live ones.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, HttpResponseNotModified
@@ -26,7 +25,7 @@ from core.api.fields import AmountInputField, StrictCharField, StrictRegexField
 from core.api.parsers import DecimalJSONParser
 from core.api.schema import BODY_ERRORS, COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from core.api.serializers import StrictInputSerializer
-from core.money import format_number
+from core.money import amount_to_wire
 from merchants.api.base import MerchantApiView
 from payments import selectors
 from payments.api import schema  # noqa: F401  (the bearer scheme for the docs)
@@ -57,12 +56,6 @@ RETRY_AFTER = OpenApiParameter(
     response=[429],
     description="Seconds to wait before the next call",
 )
-
-
-def _amount_text(amount: Decimal | None, currency: str) -> str | None:
-    if amount is None:
-        return None
-    return format_number(amount, currency).replace(",", "")
 
 
 def _md5_field() -> serializers.RegexField:
@@ -100,10 +93,10 @@ def _status_data(payment_request: PaymentRequest) -> dict[str, Any]:
         "md5": payment_request.md5,
         "status": payment_request.status,
         "paid_at": payment_request.paid_at,
-        "amount": _amount_text(payment_request.amount, payment_request.currency),
+        "amount": amount_to_wire(payment_request.amount, payment_request.currency),
         "currency": payment_request.currency,
         "hash": payment_request.bakong_hash,
-        "paid_amount": _amount_text(
+        "paid_amount": amount_to_wire(
             payment_request.paid_amount,
             payment_request.paid_currency or payment_request.currency,
         ),

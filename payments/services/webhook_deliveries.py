@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput, NotFound, TransientError
 from core.http import HttpStatusError
-from core.money import format_number
+from core.money import amount_to_wire
 from core.retry import backoff_seconds
 from merchants.models import Merchant
 from merchants.services import audit_event_record
@@ -57,19 +57,13 @@ def _iso(instant: dt.datetime | None) -> str | None:
     return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _amount_text(amount: Any, currency: str) -> str | None:
-    if amount is None:
-        return None
-    return format_number(amount, currency).replace(",", "")
-
-
 def payment_payload(payment_request: PaymentRequest) -> dict[str, Any]:
     """The `transaction.paid` body (the KHQR gateways' shape; amounts as text)."""
     currency = payment_request.paid_currency or payment_request.currency
     return {
         "event": "transaction.paid",
         "md5": payment_request.md5,
-        "amount": _amount_text(
+        "amount": amount_to_wire(
             payment_request.paid_amount
             if payment_request.paid_amount is not None
             else payment_request.amount,
@@ -88,9 +82,9 @@ def refund_payload(refund: Refund) -> dict[str, Any]:
     return {
         "event": "transaction.refunded",
         "md5": payment_request.md5,
-        "amount": _amount_text(refund.amount, refund.currency),
+        "amount": amount_to_wire(refund.amount, refund.currency),
         "currency": refund.currency,
-        "refunded_total": _amount_text(
+        "refunded_total": amount_to_wire(
             payment_request.refunded_amount, refund.currency
         ),
         "status": payment_request.status,

@@ -19,13 +19,13 @@ from rest_framework.response import Response
 
 from core.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from core.exceptions import InvalidInput, NotFound
+from core.money import amount_to_wire, rate_to_wire
 from core.periods import date_parse, zone_for_currency
 from merchants.api.base import MerchantApiView
 from merchants.models import Account
 from merchants.selectors import account_list
 from statements import selectors
 from statements.documents import MAX_PERIOD_DAYS
-from statements.documents.common import plain_amount
 from statements.filters import DIRECTIONS, TransactionFilter
 from statements.models import Channel, Source
 from statements.services.balances import balance_jumps, period_balance
@@ -86,17 +86,13 @@ class AccountListApi(MerchantApiView):
                 "currency": a.currency,
                 "name": a.name,
                 "masked_number": a.masked_number,
-                "current_balance": _money(a.current_balance, a.currency),
-                "available_balance": _money(a.available_balance, a.currency),
+                "current_balance": amount_to_wire(a.current_balance, a.currency),
+                "available_balance": amount_to_wire(a.available_balance, a.currency),
                 "balance_as_of": a.balance_as_of,
             }
             for a in account_list(merchant=self.merchant)
         ]
         return Response({"results": self.OutputSerializer(rows, many=True).data})
-
-
-def _money(value, currency: str) -> str | None:
-    return None if value is None else plain_amount(value, currency)
 
 
 class TransactionListApi(MerchantApiView):
@@ -120,6 +116,13 @@ class TransactionListApi(MerchantApiView):
         original_currency = serializers.CharField(allow_blank=True)
         fx_rate = serializers.CharField(allow_null=True)
         fee = serializers.CharField(allow_null=True)
+        biller_category = serializers.CharField(
+            allow_blank=True, help_text="BILL and TOPUP lines: the bank's category"
+        )
+        fx_mismatch = serializers.BooleanField(
+            help_text="original × rate differs from |amount| + fee beyond the "
+            "bank's rounding"
+        )
         source = serializers.ChoiceField(choices=Source.choices)
 
     PageSerializer = inline_serializer(
@@ -224,7 +227,7 @@ def _line(t) -> dict:
         "txn_id": t.external_id,
         "posted_at": t.posted_at.astimezone(zone).isoformat(),
         "value_date": t.value_date.isoformat(),
-        "amount": plain_amount(t.amount, currency),
+        "amount": amount_to_wire(t.amount, currency),
         "currency": currency,
         "channel": t.channel,
         "counterparty": t.counterparty_name,
@@ -232,11 +235,15 @@ def _line(t) -> dict:
         "reference": t.reference,
         "bakong_hash": t.bakong_hash,
         "description": t.description,
-        "balance_after": _money(t.balance_after, currency),
-        "original_amount": _money(t.original_amount, t.original_currency or currency),
+        "balance_after": amount_to_wire(t.balance_after, currency),
+        "original_amount": amount_to_wire(
+            t.original_amount, t.original_currency or currency
+        ),
         "original_currency": t.original_currency,
-        "fx_rate": None if t.fx_rate is None else format(t.fx_rate, "f"),
-        "fee": _money(t.fee, currency),
+        "fx_rate": rate_to_wire(t.fx_rate),
+        "fee": amount_to_wire(t.fee, currency),
+        "biller_category": t.biller_category,
+        "fx_mismatch": t.fx_mismatch,
         "source": t.source,
     }
 
@@ -306,25 +313,25 @@ class StatementApi(MerchantApiView):
             "currency": currency,
             "period_from": date_from,
             "period_to": date_to,
-            "opening": plain_amount(period.opening, currency),
+            "opening": amount_to_wire(period.opening, currency),
             "opening_source": period.opening_source,
-            "closing": plain_amount(period.closing, currency),
+            "closing": amount_to_wire(period.closing, currency),
             "lines": period.lines,
-            "credits": plain_amount(period.credits, currency),
-            "debits": plain_amount(period.debits, currency),
-            "fees": plain_amount(period.fees, currency),
+            "credits": amount_to_wire(period.credits, currency),
+            "debits": amount_to_wire(period.debits, currency),
+            "fees": amount_to_wire(period.fees, currency),
             "totals_by_channel": [
                 {
                     "channel": c.channel,
                     "lines": c.count,
-                    "credits": plain_amount(c.credits, currency),
-                    "debits": plain_amount(c.debits, currency),
-                    "net": plain_amount(c.net, currency),
+                    "credits": amount_to_wire(c.credits, currency),
+                    "debits": amount_to_wire(c.debits, currency),
+                    "net": amount_to_wire(c.net, currency),
                 }
                 for c in period.channels
             ],
             "original_totals": {
-                code: plain_amount(total, code)
+                code: amount_to_wire(total, code)
                 for code, total in period.original_totals.items()
             },
             "warnings": period.warnings + listed,

@@ -7,23 +7,36 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from core.money import CURRENCIES, quantize
+from core.money import CURRENCIES, amount_to_wire
 from core.periods import zone_for_currency
 from merchants.models import Account, Merchant
-from statements.imports.presets import CANONICAL_FIELDS
-from statements.services.balances import PeriodBalance, running_lines
+from statements.canonical import CANONICAL_COLUMNS
+from statements.selectors import BillerTotal, biller_category_totals
+from statements.services.balances import LINE_FIELDS, PeriodBalance, running_lines
 
 # The canonical statement CSV (DESIGN.md) plus the running balance.
-CSV_COLUMNS = (*CANONICAL_FIELDS, "balance")
+CSV_COLUMNS = (*CANONICAL_COLUMNS, "balance")
 
-# Index of each field in a running_lines() row (LINE_FIELDS + balance).
-EXTERNAL_ID, POSTED_AT, VALUE_DATE, AMOUNT, CURRENCY, CHANNEL = range(6)
-COUNTERPARTY, COUNTERPARTY_ACCOUNT, REFERENCE, BAKONG_HASH, DESCRIPTION = range(6, 11)
-BALANCE_AFTER, ORIGINAL_AMOUNT, ORIGINAL_CURRENCY, FX_RATE, FEE = range(11, 16)
-SOURCE, BALANCE = 16, 17
+# Index of each field in a running_lines() row (LINE_FIELDS + balance), by name.
+_AT = {name: index for index, name in enumerate(LINE_FIELDS)}
+EXTERNAL_ID, POSTED_AT, VALUE_DATE = (
+    _AT["external_id"],
+    _AT["posted_at"],
+    _AT["value_date"],
+)
+AMOUNT, CURRENCY, CHANNEL = _AT["amount"], _AT["currency"], _AT["channel"]
+COUNTERPARTY, COUNTERPARTY_ACCOUNT = (
+    _AT["counterparty_name"],
+    _AT["counterparty_account"],
+)
+REFERENCE, BAKONG_HASH = _AT["reference"], _AT["bakong_hash"]
+DESCRIPTION, BALANCE_AFTER = _AT["description"], _AT["balance_after"]
+ORIGINAL_AMOUNT, ORIGINAL_CURRENCY = _AT["original_amount"], _AT["original_currency"]
+FX_RATE, FEE, BILLER_CATEGORY = _AT["fx_rate"], _AT["fee"], _AT["biller_category"]
+SOURCE, BALANCE = _AT["source"], len(LINE_FIELDS)
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
 
@@ -36,15 +49,6 @@ def inert_text(text: str) -> str:
     """Text a spreadsheet will not run: a leading = + - @ tab or CR gets a quote
     (the OWASP CSV-injection rule); amounts are never passed through this."""
     return "'" + text if text and text[0] in FORMULA_STARTS else text
-
-
-def plain_amount(amount: Decimal | None, currency: str) -> str:
-    """A signed decimal string in the currency's places ('-12.50', '1500')."""
-    if amount is None:
-        return ""
-    if currency not in CURRENCIES:
-        return format(amount, "f")
-    return format(quantize(amount, currency), "f")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class StatementContext:
 
     def rows(self) -> Iterator[tuple]:
         return running_lines(account=self.account, period=self.period)
+
+    @cached_property
+    def billers(self) -> list[BillerTotal]:
+        """The period's bill payments and top-ups by biller category."""
+        return biller_category_totals(account=self.account, period=self.period)
 
     @property
     def generated_local(self) -> str:
@@ -92,5 +101,5 @@ def cross_border_note(row: tuple) -> str:
     if row[FX_RATE] is not None:
         text += f" × {row[FX_RATE]}"
     if row[FEE]:
-        text += f" + fee {plain_amount(row[FEE], row[CURRENCY])}"
+        text += f" + fee {amount_to_wire(row[FEE], row[CURRENCY])}"
     return text

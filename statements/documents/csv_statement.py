@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from core.money import amount_to_wire, rate_to_wire
 from statements.documents.common import (
     AMOUNT,
     BAKONG_HASH,
     BALANCE,
     BALANCE_AFTER,
+    BILLER_CATEGORY,
     CHANNEL,
     COUNTERPARTY,
     COUNTERPARTY_ACCOUNT,
@@ -26,12 +28,12 @@ from statements.documents.common import (
     VALUE_DATE,
     StatementContext,
     inert_text,
-    plain_amount,
 )
 
 
 def csv_rows(context: StatementContext):
-    """The header, then one list of cells per line (text cells made inert)."""
+    """The header, then one list of cells per line (text cells made inert; an
+    empty amount is None, which the csv module writes as an empty cell)."""
     zone = context.zone
     yield list(CSV_COLUMNS)
     for row in context.rows():
@@ -41,7 +43,7 @@ def csv_rows(context: StatementContext):
             inert_text(row[EXTERNAL_ID]),
             row[POSTED_AT].astimezone(zone).isoformat(),
             row[VALUE_DATE].isoformat(),
-            plain_amount(row[AMOUNT], currency),
+            amount_to_wire(row[AMOUNT], currency),
             currency,
             row[CHANNEL],
             inert_text(row[COUNTERPARTY]),
@@ -49,12 +51,13 @@ def csv_rows(context: StatementContext):
             inert_text(row[REFERENCE]),
             inert_text(row[BAKONG_HASH]),
             inert_text(row[DESCRIPTION]),
-            plain_amount(row[BALANCE_AFTER], currency),
-            plain_amount(row[ORIGINAL_AMOUNT], original_currency or currency),
+            amount_to_wire(row[BALANCE_AFTER], currency),
+            amount_to_wire(row[ORIGINAL_AMOUNT], original_currency or currency),
             original_currency,
-            "" if row[FX_RATE] is None else format(row[FX_RATE], "f"),
-            plain_amount(row[FEE], currency),
-            plain_amount(row[BALANCE], currency),
+            rate_to_wire(row[FX_RATE]),
+            amount_to_wire(row[FEE], currency),
+            inert_text(row[BILLER_CATEGORY]),
+            amount_to_wire(row[BALANCE], currency),
         ]
 
 

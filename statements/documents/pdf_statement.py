@@ -248,6 +248,8 @@ class _Page:
 def _summary_height(context: StatementContext) -> float:
     period = context.period
     lines = 3 + 1 + len(period.channels) + 1
+    if context.billers:
+        lines += 2 + len(context.billers)
     if period.original_totals or period.fees:
         lines += 1
     if period.warnings:
@@ -384,6 +386,18 @@ def _summary(page: _Page, context: StatementContext, y: float) -> float:
         page.draw_right(x + 390, y, fmt(channel.debits, currency), 8)
         page.draw_right(x + 490, y, fmt(channel.net, currency), 8)
     y -= 12
+    if context.billers:
+        y -= 12
+        page.draw(x, y, "Bills and top-ups by biller category", 8, bold=True)
+        for biller in context.billers:
+            y -= 12
+            label = f"{biller.channel} · {biller.category or '(none given)'}"
+            page.draw(x, y, fit(label, 150, 8), 8)
+            page.draw_right(x + 190, y, f"{biller.count:,}", 8)
+            page.draw_right(x + 290, y, fmt(biller.credits, currency), 8)
+            page.draw_right(x + 390, y, fmt(biller.debits, currency), 8)
+            page.draw_right(x + 490, y, fmt(biller.net, currency), 8)
+        y -= 12
     if period.original_totals or period.fees:
         y -= 12
         parts = [

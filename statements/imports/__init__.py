@@ -2,11 +2,10 @@
 the parser. Pure Python; the service in statements.services.imports writes."""
 
 from statements.imports.parse import LineDraft, ParseResult, RowError, parse_table
-from statements.imports.presets import CANONICAL_FIELDS, PRESETS, preset_choices
+from statements.imports.presets import PRESETS, preset_choices
 from statements.imports.readers import Table, read_table
 
 __all__ = [
-    "CANONICAL_FIELDS",
     "PRESETS",
     "LineDraft",
     "ParseResult",

@@ -12,67 +12,42 @@ the header spellings seen for it (compared case- and space-insensitively).
   - "direction": an unsigned `amount` plus a `direction` column whose text is one of
     `credit_words` / `debit_words`.
 
+`name` is the bank as the pages say it. `signatures` list the header sets that are
+this bank's own: a file is recognised as this preset only when every header of one
+of them stands in its header row (with the required columns), and no header of a
+signature is a spelling any other preset reads (a test holds that), so a file is
+never taken for another bank's because it shares "Date" or "Withdrawal".
+
 `date_formats` are strptime formats tried in order ("iso" = ISO 8601, an offset
 optional); a value without an offset is the account's local time (Phnom Penh, or
-Bangkok for THB). `year_offset` is subtracted from the year (543 for Thai Buddhist
-Era dates). `thousands` is stripped from amounts; `decimal` is the decimal mark.
-`channel_words` maps words found in the `channel` column (or, failing that, the
-description) to a ledger channel.
+Bangkok for THB). `year_offset` is subtracted from a Buddhist-era year (543): only
+from a year above 2400, which proves the era; any other year is read as written.
+`thousands` is stripped from amounts; `decimal` is the decimal mark.
+`channel_words` maps whole words and phrases found in the `channel` column (or,
+failing that, the description) to a ledger channel; when phrases of several
+channels are found, statements.imports.channels.CHANNEL_PRIORITY decides.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-CANONICAL_FIELDS = [
-    "txn_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-]
-CANONICAL_REQUIRED = ["txn_id", "posted_at", "amount", "currency"]
+from statements.canonical import CANONICAL_COLUMNS, CANONICAL_REQUIRED
+from statements.imports.channels import COMMON_PHRASES
 
 # Fields a mapping may point at (the canonical ones plus the split helpers).
-MAPPABLE_FIELDS = CANONICAL_FIELDS + ["debit", "credit", "direction", "posted_time"]
+MAPPABLE_FIELDS = [*CANONICAL_COLUMNS, "debit", "credit", "direction", "posted_time"]
 
-_COMMON_CHANNEL_WORDS = {
-    "khqr": "KHQR",
-    "qr": "KHQR",
-    "bakong": "KHQR",
-    "cross": "CROSSBORDER",
-    "thaiqr": "CROSSBORDER",
-    "promptpay": "CROSSBORDER",
-    "bill": "BILL",
-    "top up": "TOPUP",
-    "top-up": "TOPUP",
-    "topup": "TOPUP",
-    "transfer": "TRANSFER",
-    "fee": "FEE",
-    "charge": "FEE",
-    "interest": "INTEREST",
-    "card": "CARD",
-    "atm": "CARD",
-    "pos": "CARD",
-}
+_COMMON_CHANNEL_WORDS = dict(COMMON_PHRASES)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "tonle": {
+        "name": "Tonle canonical CSV",
+        "signatures": [["txn_id", "posted_at"]],
         "label": "Tonle canonical CSV",
         "description": "UTF-8, comma, ISO 8601 times with offset, signed amounts.",
-        "columns": {name: [name] for name in CANONICAL_FIELDS},
-        "required": CANONICAL_REQUIRED,
+        "columns": {name: [name] for name in CANONICAL_COLUMNS},
+        "required": list(CANONICAL_REQUIRED),
         "amount_mode": "signed",
         "date_formats": ["iso"],
         "value_date_formats": ["iso"],
@@ -84,6 +59,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "strict_channel": True,
     },
     "aba": {
+        "name": "ABA Bank",
+        "signatures": [["Money In", "Money Out"]],
         "label": "ABA Bank — account activity export",
         "description": (
             "Header 'Date, Time, Transaction ID, Description, Money In, Money Out, "
@@ -111,6 +88,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "channel_words": _COMMON_CHANNEL_WORDS,
     },
     "acleda": {
+        "name": "ACLEDA Bank",
+        "signatures": [["Trans. Date", "Reference No."]],
         "label": "ACLEDA Bank — statement export (Toanchet)",
         "description": (
             "Header 'Trans. Date, Value Date, Reference No., Description, Debit, "
@@ -136,6 +115,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "channel_words": _COMMON_CHANNEL_WORDS,
     },
     "wing": {
+        "name": "Wing Bank",
+        "signatures": [["Sender/Receiver"]],
         "label": "Wing Bank — wallet history export",
         "description": (
             "Header 'Transaction Date, Transaction ID, Type, Amount, Currency, "
@@ -165,11 +146,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
     "hattha": {
+        "name": "Hattha Bank",
+        "signatures": [["Txn ID", "Posting Date"]],
         "label": "Hattha Bank — Hattha Mobile statement (Excel/CSV)",
         "description": (
             "Semicolon CSV or XLSX: 'Txn ID; Posting Date; Value Date; Channel; "
             "Counterparty; Reference; Bakong Trace; Debit; Credit; Balance; "
-            "Original Amount; Original Currency; FX Rate; Fee'; '03-04-2026 09:21'."
+            "Original Amount; Original Currency; FX Rate; Fee' (and 'Biller "
+            "Category' on bill and top-up lines); '03-04-2026 09:21'."
         ),
         "columns": {
             "txn_id": ["Txn ID"],
@@ -186,6 +170,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "original_currency": ["Original Currency"],
             "fx_rate": ["FX Rate"],
             "fee": ["Fee"],
+            "biller_category": ["Biller Category"],
         },
         "required": ["txn_id", "posted_at", "debit", "credit"],
         "amount_mode": "debit_credit",
@@ -197,6 +182,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "channel_words": _COMMON_CHANNEL_WORDS,
     },
     "bakong": {
+        "name": "Bakong",
+        "signatures": [["Hash"]],
         "label": "Bakong — wallet transaction history",
         "description": (
             "Header 'Hash, Date, Type, From, To, Amount, Currency, Memo'; Type is "
@@ -226,21 +213,29 @@ PRESETS: dict[str, dict[str, Any]] = {
         "default_channel": "KHQR",
     },
     "krungsri": {
+        "name": "Krungsri",
+        # the Thai headers, or the English ones with the FX column; "Withdrawal" and
+        # "Deposit" alone are any bank's words
+        "signatures": [
+            ["ถอนเงิน", "ฝากเงิน"],
+            ["Withdrawal", "Deposit", "Exchange Rate"],
+        ],
         "label": "Krungsri (KMA) — online statement, Excel 'Unicode text'",
         "description": (
             "UTF-16 tab-separated (or XLSX): 'Date, Time, Description, Channel, "
             "Withdrawal, Deposit, Balance, Reference, Original Amount, Original "
-            "Currency, Exchange Rate, Fee'; Buddhist-Era dates '03/04/2569'."
+            "Currency, Exchange Rate, Fee' (or the Thai headers); Buddhist-Era "
+            "dates '03/04/2569'."
         ),
         "columns": {
-            "posted_at": ["Date"],
-            "posted_time": ["Time"],
-            "description": ["Description"],
-            "channel": ["Channel"],
-            "debit": ["Withdrawal"],
-            "credit": ["Deposit"],
-            "balance_after": ["Balance"],
-            "reference": ["Reference", "e-Slip Ref"],
+            "posted_at": ["Date", "วันที่"],
+            "posted_time": ["Time", "เวลา"],
+            "description": ["Description", "รายการ"],
+            "channel": ["Channel", "ช่องทาง"],
+            "debit": ["Withdrawal", "ถอนเงิน"],
+            "credit": ["Deposit", "ฝากเงิน"],
+            "balance_after": ["Balance", "ยอดคงเหลือ"],
+            "reference": ["Reference", "e-Slip Ref", "เลขที่อ้างอิง"],
             "original_amount": ["Original Amount"],
             "original_currency": ["Original Currency"],
             "fx_rate": ["Exchange Rate"],
@@ -254,7 +249,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "thousands": ",",
         "decimal": ".",
         "encodings": ["utf-16", "utf-8"],
-        "channel_words": _COMMON_CHANNEL_WORDS,
+        # PromptPay is Thailand's own transfer rail: domestic on a Thai account
+        "channel_words": {
+            **_COMMON_CHANNEL_WORDS,
+            "promptpay": "TRANSFER",
+            "พร้อมเพย์": "TRANSFER",
+        },
     },
 }
 

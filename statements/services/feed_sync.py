@@ -47,6 +47,7 @@ from statements.clients.feed import (
     FeedToken,
     StatementFeedClient,
 )
+from statements.imports.fx import fx_check
 from statements.imports.parse import LineDraft
 from statements.models import (
     Channel,
@@ -498,6 +499,9 @@ def _adds_up(read: _WindowRead) -> bool:
 
 
 def _draft(item: FeedItem, account: Account, zone) -> LineDraft:
+    """The feed item as a ledger draft, kept as the bank sent it: a cross-border
+    line whose FX figures differ beyond the bank's rounding is flagged, never
+    refused (statements.imports.fx); what cannot be money is refused (MoneyError)."""
     currency = account.currency
     if item.ccy and item.ccy != currency:
         raise MoneyError(f"{item.ccy} line in a {currency} account")
@@ -508,6 +512,15 @@ def _draft(item: FeedItem, account: Account, zone) -> LineDraft:
         to_minor(item.original_amount, item.original_ccy or None)
     if not item.amount:
         raise MoneyError("amount is zero")
+    mismatch = False
+    if item.original_amount is not None and item.fx_rate is not None:
+        try:
+            difference = fx_check(
+                item.original_amount, item.fx_rate, item.amount, item.fee, currency
+            )
+        except ValueError as exc:
+            raise MoneyError(f"fx_rate {exc}") from None
+        mismatch = difference is not None
     channel = item.channel if item.channel in Channel.values else Channel.OTHER
     return LineDraft(
         row=0,
@@ -528,6 +541,8 @@ def _draft(item: FeedItem, account: Account, zone) -> LineDraft:
         fx_rate=item.fx_rate,
         fee=item.fee,
         has_bank_id=True,
+        biller_category=item.biller_category[:64],
+        fx_mismatch=mismatch,
     )
 
 

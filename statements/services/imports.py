@@ -1,5 +1,8 @@
 """Statement files into the ledger: all or nothing, each file once per account, lines
-already present skipped and counted.
+already present skipped and counted. A line the bank wrote with an FX difference
+beyond its rounding is imported as written and flagged (counted in the result as
+`flagged`, listed in `flags`), never a reason to refuse the file; dates far from
+the usual range are listed as `warnings` before the import and after it.
 
 On PostgreSQL the file is parsed on a worker thread while the main thread writes
 what was parsed before, in chunks (on SQLite the same chunks, one after the
@@ -25,14 +28,12 @@ import psycopg.errors
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput
 from core.periods import zone_for_currency
 from core.pipeline import chunks_in_background, chunks_inline, collector_paused
-from merchants.models import Account, Merchant
+from merchants.models import Account
 from merchants.services import audit_event_record
 from statements.imports import PRESETS, LineDraft, ParseResult, read_table
 from statements.imports.parse import parse_stream
@@ -60,12 +61,19 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     batch_id: int | None = None
     rows: int = 0
+    flagged: int = 0  # lines of the file imported with a flag (fx_mismatch)
+    flags: list[dict[str, Any]] = field(default_factory=list)  # the first 200
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The command's contract (inserted, skipped, errors) and what was flagged."""
         return {
             "inserted": self.inserted,
             "skipped": self.skipped,
             "errors": self.errors,
+            "flagged": self.flagged,
+            "flags": self.flags,
+            "warnings": self.warnings,
         }
 
 
@@ -119,6 +127,7 @@ def _parse(
         )
     max_bytes, max_rows = _limits()
     encodings = PRESETS[preset]["encodings"] if preset else ["utf-8", "utf-16"]
+    zone = zone_for_currency(account.currency)
     table = read_table(
         file_bytes,
         filename,
@@ -131,8 +140,9 @@ def _parse(
         preset=preset or None,
         mapping=mapping or None,
         currency=account.currency,
-        zone=zone_for_currency(account.currency),
+        zone=zone,
         limit=limit,
+        today=timezone.localdate(timezone=zone),
     )
 
 
@@ -335,10 +345,21 @@ def statement_file_import(
         )
     logger.info(
         "statements.import.done",
-        extra={"batch": batch.pk, "inserted": inserted, "skipped": skipped},
+        extra={
+            "batch": batch.pk,
+            "inserted": inserted,
+            "skipped": skipped,
+            "flagged": parsed.flagged,
+        },
     )
     return ImportResult(
-        inserted=inserted, skipped=skipped, batch_id=batch.pk, rows=parsed.rows
+        inserted=inserted,
+        skipped=skipped,
+        batch_id=batch.pk,
+        rows=parsed.rows,
+        flagged=parsed.flagged,
+        flags=[f.as_dict() for f in parsed.flags],
+        warnings=[w.as_dict() for w in parsed.warnings],
     )
 
 
@@ -370,6 +391,7 @@ def _record(
             batch.inserted = inserted
             batch.skipped = skipped
             batch.errors = []
+            batch.message = _imported_message(parsed)
             batch.finished_at = timezone.now()
             batch.save()
             audit_event_record(
@@ -384,6 +406,8 @@ def _record(
                     "preset": parsed.preset,
                     "inserted": inserted,
                     "skipped": skipped,
+                    "flagged": parsed.flagged,
+                    "warnings": parsed.warned,
                 },
             )
     except IntegrityError:
@@ -393,6 +417,22 @@ def _record(
             raise _refuse_duplicate(other) from None
         raise
     return inserted, skipped
+
+
+def _imported_message(parsed: ParseResult) -> str:
+    """What an imported file leaves for a person to look at, in words."""
+    parts = [parsed.recognition.message]
+    if parsed.flagged:
+        rows = ", ".join(str(f.row) for f in parsed.flags[:10])
+        more = "…" if parsed.flagged > 10 else ""
+        parts.append(
+            f"{parsed.flagged} line(s) imported as the bank wrote them and flagged "
+            f"fx_mismatch (rows {rows}{more})"
+        )
+    if parsed.warned:
+        parts.append(f"{parsed.warned} date(s) far from the usual range")
+    parts += parsed.notes
+    return "; ".join(parts)
 
 
 def _file_error(exc: InvalidInput) -> dict[str, Any]:
@@ -531,16 +571,3 @@ class _LedgerMatch:
             .exclude(import_batch=self.batch)
             .values_list("value_date", "amount", "reference")
         )
-
-
-# --- reads for the import pages (always merchant-scoped) -------------------------
-
-
-def import_batch_list(*, merchant: Merchant) -> QuerySet[ImportBatch]:
-    return ImportBatch.objects.for_merchant(merchant).select_related(
-        "account", "created_by"
-    )
-
-
-def import_batch_get(*, merchant: Merchant, batch_id: int) -> ImportBatch:
-    return get_object_or_404(import_batch_list(merchant=merchant), pk=batch_id)

@@ -23,12 +23,15 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from core.money import rate_to_wire
 from merchants.models import Account
+from statements.canonical import CANONICAL_LEDGER_FIELDS
 from statements.imports import LineDraft
-from statements.models import CANONICAL_LEDGER_FIELDS, Transaction
+from statements.models import Transaction
 
 SQLITE_BATCH = 5_000
-_DRAFT_FIELDS = list(CANONICAL_LEDGER_FIELDS)
+# the columns a draft fills: the canonical CSV's, then the line's flag
+_DRAFT_FIELDS = [*CANONICAL_LEDGER_FIELDS, "fx_mismatch"]
 
 
 def _minor(value: Decimal | None) -> int | None:
@@ -83,6 +86,7 @@ def row_shape(
         if not postgres:  # Django's SQLite form: naive UTC text
             posted = posted.astimezone(utc).replace(tzinfo=None).isoformat(" ")
         rate = d.fx_rate
+        # in _DRAFT_FIELDS' order
         return (
             d.external_id,
             posted,
@@ -98,8 +102,10 @@ def row_shape(
             _minor(d.balance_after),
             _minor(d.original_amount),
             d.original_currency,
-            None if rate is None else format(rate, "f"),
+            rate_to_wire(rate),
             _minor(d.fee),
+            d.biller_category,
+            d.fx_mismatch,
             *tail,
         )
 

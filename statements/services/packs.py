@@ -24,11 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidInput, NotFound
+from core.money import amount_to_wire
 from merchants.models import Account, Merchant
 from merchants.selectors import account_list
 from merchants.services import audit_event_record
 from statements.documents import FORMATS, MAX_PERIOD_DAYS, render_statement
-from statements.documents.common import plain_amount
 from statements.models import PackStatus, StatementPack
 from statements.services.balances import period_balance
 
@@ -148,8 +148,8 @@ def statement_pack_build(
                         "account": account.pk,
                         "kind": fmt,
                         "lines": result.lines,
-                        "opening": plain_amount(result.opening, account.currency),
-                        "closing": plain_amount(result.closing, account.currency),
+                        "opening": amount_to_wire(result.opening, account.currency),
+                        "closing": amount_to_wire(result.closing, account.currency),
                         "currency": account.currency,
                     }
                 )

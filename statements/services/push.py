@@ -2,8 +2,12 @@
 
 Payload (flat): acct_id, direction (CREDIT | DEBIT, any case), amount (unsigned,
 number or string), ccy, balance_after, channel, ref, occurred_at (ISO 8601 with
-offset). The webhook receiver (payments) verifies the signature and stores the raw
-event; this only applies the payload.
+offset); optionally, as on feed lines, biller_category (BILL / TOPUP lines) and the
+cross-border fields original_amount, original_ccy (or original_currency), fx_rate
+and fee. A rate is best sent as a string: its printed places set the tolerance of
+the FX check (statements.imports.fx), and a difference beyond it is flagged on the
+line, never refused. The webhook receiver (payments) verifies the signature and
+stores the raw event; this only applies the payload.
 
 De-duplication is on (account, ref, occurred_at) (a unique constraint on
 PushEvent). Matching against the statement feed, either order:
@@ -28,9 +32,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import InvalidInput
-from core.money import MoneyError, parse_amount
+from core.money import CURRENCIES, MoneyError, decimal_from_wire, parse_amount
 from core.periods import zone_for_currency
 from merchants.models import Account, Connection
+from statements.imports.fx import fx_check, rate_from_text
 from statements.models import Channel, PushEvent, Source, Transaction
 
 logger = logging.getLogger("tonle.statements")
@@ -101,13 +106,68 @@ def _validated(
     if len(ref) > 200:
         raise InvalidInput("ref: longer than 200 characters", field="ref")
     channel = str(payload.get("channel") or "").strip().upper()
+    biller_category = str(payload.get("biller_category") or "").strip()
+    if len(biller_category) > 64:
+        raise InvalidInput(
+            "biller_category: longer than 64 characters", field="biller_category"
+        )
+    signed = amount if direction == "CREDIT" else -amount
     return account, {
-        "amount": amount if direction == "CREDIT" else -amount,
+        "amount": signed,
         "currency": ccy,
         "balance_after": balance_after,
         "occurred_at": occurred_at,
         "ref": ref,
         "channel": channel if channel in Channel.values else Channel.OTHER,
+        "biller_category": biller_category,
+        **_cross_border(payload, amount=signed, currency=ccy),
+    }
+
+
+def _cross_border(
+    payload: dict[str, Any], *, amount: Decimal, currency: str
+) -> dict[str, Any]:
+    """The optional FX fields, read exactly; all of original_amount, its currency
+    and fx_rate, or none of them. A difference from original × rate beyond the
+    bank's rounding sets fx_mismatch; it never refuses the push."""
+    original_raw = payload.get("original_amount")
+    rate_raw = payload.get("fx_rate")
+    original_ccy = (
+        str(payload.get("original_ccy") or payload.get("original_currency") or "")
+        .strip()
+        .upper()
+    )
+    fee = None
+    if payload.get("fee") not in (None, ""):
+        fee = _amount(payload["fee"], "fee", currency)
+    given = [original_raw not in (None, ""), rate_raw not in (None, ""), original_ccy]
+    if not any(given):
+        return {"fee": fee}
+    for name, present in zip(
+        ("original_amount", "fx_rate", "original_ccy"), given, strict=True
+    ):
+        if not present:
+            raise InvalidInput(
+                f"{name}: is required with the other cross-border fields", field=name
+            )
+    if original_ccy not in CURRENCIES:
+        raise InvalidInput(
+            f"original_ccy: {original_ccy!r} is not KHR, USD or THB",
+            field="original_ccy",
+        )
+    original = _amount(original_raw, "original_amount", original_ccy)
+    try:
+        rate = rate_from_text(
+            rate_raw if isinstance(rate_raw, str) else decimal_from_wire(rate_raw)
+        )
+    except (ValueError, MoneyError) as exc:
+        raise InvalidInput(f"fx_rate: {exc}", field="fx_rate") from None
+    return {
+        "fee": fee,
+        "original_amount": original,
+        "original_currency": original_ccy,
+        "fx_rate": rate,
+        "fx_mismatch": fx_check(original, rate, amount, fee, currency) is not None,
     }
 
 
@@ -186,6 +246,12 @@ def _apply(
         channel=data["channel"],
         reference=data["ref"],
         balance_after=data["balance_after"],
+        biller_category=data["biller_category"],
+        original_amount=data.get("original_amount"),
+        original_currency=data.get("original_currency", ""),
+        fx_rate=data.get("fx_rate"),
+        fee=data["fee"],
+        fx_mismatch=data.get("fx_mismatch", False),
         source=Source.PUSH,
     )
     PushEvent.objects.create(

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from core.money import (
     Money,
     MoneyError,
+    amount_to_wire,
     decimal_from_wire,
     format_amount,
     from_minor,
@@ -92,3 +93,25 @@ def test_decimal_from_wire_reads_numbers_and_strings_exactly(wire, expected):
 def test_decimal_from_wire_refuses_what_is_not_an_amount(wire):
     with pytest.raises(MoneyError, match="amount"):
         decimal_from_wire(wire)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (Decimal("-12.5"), "USD", "-12.50"),
+        (Decimal("1234567.891"), "THB", "1234567.89"),
+        (Decimal("1500.00"), "KHR", "1500"),
+        (Decimal("1E+3"), "USD", "1000.00"),  # never an exponent on the wire
+        (Decimal("0.005"), "USD", "0.01"),  # half up, never half even
+        (None, "USD", None),
+    ],
+)
+def test_amount_to_wire_writes_the_currencys_places_without_grouping(
+    amount, currency, text
+):
+    assert amount_to_wire(amount, currency) == text
+
+
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2))
+def test_amount_to_wire_reads_back_as_the_same_amount(amount):
+    assert parse_amount(amount_to_wire(amount, "USD"), "USD") == amount

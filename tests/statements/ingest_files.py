@@ -5,24 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 
-CANONICAL_HEADER = [
-    "txn_id",
-    "posted_at",
-    "value_date",
-    "amount",
-    "currency",
-    "channel",
-    "counterparty",
-    "counterparty_account",
-    "reference",
-    "bakong_hash",
-    "description",
-    "balance_after",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "fee",
-]
+from statements.canonical import CANONICAL_COLUMNS
+
+CANONICAL_HEADER = list(CANONICAL_COLUMNS)
 
 
 def csv_bytes(

@@ -220,3 +220,14 @@ def test_a_key_of_another_merchant_sees_none_of_these_lines(lines, other_merchan
 
     # then
     assert body["results"] == [] and body["count"] == 0
+
+
+@pytest.mark.django_db
+def test_transactions_carry_the_biller_category_and_the_fx_flag(api_client, account):
+    # given
+    line(account, dt.datetime(2026, 11, 6, 9, tzinfo=PP), "-15.50",
+         channel="BILL", biller_category="internet", external_id="B1")  # fmt: skip
+    # when
+    (row,) = api_client.get("/api/v1/transactions").json()["results"]
+    # then
+    assert (row["biller_category"], row["fx_mismatch"]) == ("internet", False)

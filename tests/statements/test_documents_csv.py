@@ -78,7 +78,7 @@ def test_csv_statement_has_the_canonical_columns_plus_balance(account, tmp_path)
         "txn_id", "posted_at", "value_date", "amount", "currency", "channel",
         "counterparty", "counterparty_account", "reference", "bakong_hash",
         "description", "balance_after", "original_amount", "original_currency",
-        "fx_rate", "fee", "balance",
+        "fx_rate", "fee", "biller_category", "balance",
     ]  # fmt: skip
     row = _read(result.path)[0]
     assert row["posted_at"] == "2026-11-03T23:30:00+07:00"

@@ -50,7 +50,7 @@ def test_xlsx_statement_amounts_are_numbers_that_add_up_to_the_ledger(
     assert Decimal(str(rows[-1][balance_col].value)) == Decimal("123459038710")
     assert rows[0][amount_col].number_format == "#,##0"
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:Q6"
+    assert sheet.auto_filter.ref == "A1:R6"
     summary = {
         r[0].value: r[1].value for r in book["Summary"].iter_rows() if r[0].value
     }

@@ -116,17 +116,17 @@ def test_line_in_another_currency_than_the_account_is_refused(khr_account):
     assert only_error(result)["field"] == "currency"
 
 
-def test_cross_border_line_whose_fx_does_not_add_up_is_refused(account):
-    # given 1000 THB × 0.0289 = 28.90 but the line says 28.00 + 0.50 fee
+def test_cross_border_line_with_a_rate_that_is_not_a_number_is_refused(account):
+    # given a ThaiQR line whose rate cell holds text
     data = canonical(
         [
             {
                 **GOOD,
-                "amount": "-28.00",
+                "amount": "-28.40",
                 "channel": "CROSSBORDER",
                 "original_amount": "1000.00",
                 "original_currency": "THB",
-                "fx_rate": "0.0289",
+                "fx_rate": "0.02x9",
                 "fee": "0.50",
             }
         ]
@@ -136,7 +136,7 @@ def test_cross_border_line_whose_fx_does_not_add_up_is_refused(account):
     # then
     error = only_error(result)
     assert error["field"] == "fx_rate"
-    assert "28.90" in error["message"] and "28.50" in error["message"]
+    assert "'0.02x9' is not a number" in error["message"]
 
 
 def test_empty_file_is_refused(account):

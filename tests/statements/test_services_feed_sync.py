@@ -491,3 +491,44 @@ def test_sandbox_push_posts_a_new_sale_that_the_next_sync_confirms(
     )
     assert result.confirmed == 1
     assert Transaction.objects.filter(reference=ref).count() == 1
+
+
+def test_feed_lines_keep_biller_category_and_fx_beyond_rounding_is_flagged(connection):
+    # given the bank's March lines plus three of its own: the ThaiQR line
+    # (within its rounding), one 50 cents off its rate, and a bill payment
+    base = {"ccy": "USD", "status": "SUCCESS", "counterparty": "", "bakong_trace": ""}
+    extra = [
+        {**base, "txn_id": "FX-OK", "posted_at": "2026-03-10T09:00:00+07:00",
+         "amount": "-497.06", "channel": "CROSSBORDER", "ref": "TQR-OK",
+         "original_amount": "17800.00", "original_ccy": "THB", "fx_rate": "0.027925"},
+        {**base, "txn_id": "FX-OFF", "posted_at": "2026-03-10T10:00:00+07:00",
+         "amount": "-28.40", "channel": "CROSSBORDER", "ref": "TQR-OFF",
+         "original_amount": "1000.00", "original_ccy": "THB", "fx_rate": "0.0289"},
+        {**base, "txn_id": "BILL-1", "posted_at": "2026-03-10T11:00:00+07:00",
+         "amount": "-30.25", "channel": "BILL", "ref": "EDC-1",
+         "biller_category": "utilities"},
+    ]  # fmt: skip
+    sandbox.switches_set(extra_items={connection.account.number: extra})
+    # when
+    result = statement_feed_sync(
+        connection_id=connection.pk, date_from=MARCH[0], date_to=MARCH[1]
+    )
+    # then every line is posted, the off one flagged
+    assert result.inserted == len(bank_lines(connection)) + 3
+    lines = {
+        t.external_id: t
+        for t in Transaction.objects.filter(
+            external_id__in=["FX-OK", "FX-OFF", "BILL-1"]
+        )
+    }
+    assert lines["FX-OK"].fx_mismatch is False
+    assert str(lines["FX-OK"].fx_rate) == "0.027925"
+    assert lines["FX-OFF"].fx_mismatch is True
+    assert lines["FX-OFF"].amount == Decimal("-28.40")
+    assert lines["BILL-1"].biller_category == "utilities"
+    # and the sandbox's own bill payments keep theirs
+    bills = [i for i in bank_lines(connection) if i["channel"] == "BILL"]
+    assert bills
+    for bill in bills:
+        stored = Transaction.objects.get(external_id=bill["txn_id"])
+        assert stored.biller_category == bill["biller_category"] != ""

@@ -161,3 +161,75 @@ def test_fractional_riel_push_is_refused(khr_connection):
                 acct_id="0020999", ccy="KHR", amount="1000.5", balance_after=None
             ),
         )
+
+
+def test_a_cross_border_push_within_the_banks_rounding_is_kept_unflagged(connection):
+    # given the line as a push: 17,800.00 THB × 0.027925 = 497.065 USD
+    fx = {"original_amount": "17800.00", "original_ccy": "THB", "fx_rate": "0.027925"}
+    # when
+    line, created = transaction_posted_apply(
+        connection=connection,
+        payload=payload(
+            direction="DEBIT", amount="497.06", channel="CROSSBORDER", **fx
+        ),
+    )
+    # then
+    assert created is True
+    assert (line.original_amount, line.original_currency) == (
+        Decimal("17800.00"),
+        "THB",
+    )
+    assert str(Transaction.objects.get().fx_rate) == "0.027925"
+    assert line.fx_mismatch is False
+
+
+def test_a_cross_border_push_beyond_the_banks_rounding_is_kept_and_flagged(connection):
+    # given a push whose amount + fee is 50 cents off 1,000 THB × 0.0289 (a JSON
+    # number rate, as a bank may send it)
+    fx = {"original_amount": 1000, "original_currency": "THB", "fx_rate": 0.0289}
+    # when
+    line, created = transaction_posted_apply(
+        connection=connection,
+        payload=payload(direction="DEBIT", amount="28.40", fee="0.00", **fx),
+    )
+    # then it is posted as the bank sent it, flagged
+    assert created is True
+    stored = Transaction.objects.get()
+    assert stored.amount == Decimal("-28.40") and stored.fee == Decimal("0.00")
+    assert stored.fx_mismatch is True
+
+
+def test_a_push_keeps_its_biller_category(connection):
+    # when
+    line, _ = transaction_posted_apply(
+        connection=connection,
+        payload=payload(direction="DEBIT", channel="BILL", biller_category="utilities"),
+    )
+    # then
+    assert Transaction.objects.get().biller_category == "utilities"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"original_amount": "100.00"}, "fx_rate", "required with the other"),
+        ({"fx_rate": "0.03", "original_ccy": "THB"}, "original_amount", "required"),
+        (
+            {"original_amount": "1", "original_ccy": "EUR", "fx_rate": "1.1"},
+            "original_ccy",
+            "not KHR, USD or THB",
+        ),
+        (
+            {"original_amount": "1", "original_ccy": "THB", "fx_rate": "-0.03"},
+            "fx_rate",
+            "positive",
+        ),
+        ({"biller_category": "x" * 65}, "biller_category", "longer than 64"),
+    ],
+)
+def test_bad_cross_border_fields_name_the_field(connection, changes, field, message):
+    # when / then
+    with pytest.raises(InvalidInput, match=message) as info:
+        transaction_posted_apply(connection=connection, payload=payload(**changes))
+    assert info.value.field == field
+    assert Transaction.objects.count() == 0

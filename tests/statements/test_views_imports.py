@@ -3,6 +3,8 @@ confirm -> result; history with the original file; roles and tenancy."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -46,9 +48,11 @@ def test_upload_shows_a_preview_and_writes_nothing_until_confirmed(
     assert response.status_code == 302
     assert response.url == reverse("statements:import-detail", args=[batch.pk])
     page = accountant_client.get(response.url)
-    body = page.content.decode()
+    body = html.unescape(page.content.decode())
     assert page.status_code == 200
-    assert "Recognised as <strong>tonle</strong>" in body
+    assert "Recognised as Tonle canonical CSV by its headers 'txn_id', 'posted_at'" in (
+        body
+    )
     assert "ហាងកាហ្វេ" in body and "11.50" in body
     assert "All 3 row(s) are valid" in body
     assert Transaction.objects.count() == 0 and batch.status == "pending"

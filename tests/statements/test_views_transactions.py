@@ -238,3 +238,55 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 
     # then
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_export_carries_the_biller_category_and_the_fx_flag_of_each_line(
+    accountant_client, account
+):
+    # given a bill payment with its category and a flagged cross-border line
+    line(
+        account,
+        dt.datetime(2026, 11, 2, 9, tzinfo=PP),
+        "-15.50",
+        channel="BILL",
+        biller_category="utilities",
+        external_id="B1",
+    )
+    line(account, dt.datetime(2026, 11, 3, 9, tzinfo=PP), "-28.40",
+         channel="CROSSBORDER", original_amount=Decimal("1000.00"),
+         original_currency="THB", fx_rate=Decimal("0.0289"), fx_mismatch=True,
+         external_id="X1")  # fmt: skip
+    # when
+    csv_response = accountant_client.get(reverse("statements:transactions-export-csv"))
+    xlsx_response = accountant_client.get(
+        reverse("statements:transactions-export-xlsx")
+    )
+    # then the CSV has the canonical columns, the account, the source and the flag
+    text = b"".join(csv_response.streaming_content).decode()
+    rows = {r["txn_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert rows["B1"]["biller_category"] == "utilities"
+    assert (rows["B1"]["fx_mismatch"], rows["X1"]["fx_mismatch"]) == ("", "true")
+    assert rows["X1"]["fx_rate"] == "0.0289" and rows["X1"]["amount"] == "-28.40"
+    # and so does the workbook
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(b"".join(xlsx_response.streaming_content))
+    )["Transactions"]
+    header = [c.value for c in sheet[1]]
+    cells = {r[header.index("txn_id")].value: r for r in sheet.iter_rows(min_row=2)}
+    assert cells["B1"][header.index("biller_category")].value == "utilities"
+    assert cells["X1"][header.index("fx_mismatch")].value is True
+    assert cells["B1"][header.index("fx_mismatch")].value is None
+
+
+@pytest.mark.django_db
+def test_transactions_page_marks_a_flagged_cross_border_line(owner_client, account):
+    # given
+    line(account, dt.datetime(2026, 11, 3, 9, tzinfo=PP), "-28.40",
+         channel="CROSSBORDER", original_amount=Decimal("1000.00"),
+         original_currency="THB", fx_rate=Decimal("0.0289"),
+         fx_mismatch=True)  # fmt: skip
+    # when
+    body = owner_client.get(URL).content.decode()
+    # then
+    assert "FX differs" in body

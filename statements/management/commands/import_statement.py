@@ -61,7 +61,19 @@ class Command(JsonCommand):
 
     def describe(self, result):
         if not result["errors"]:
-            return f"inserted {result['inserted']}, skipped {result['skipped']}"
+            lines = [
+                f"inserted {result['inserted']}, skipped {result['skipped']}, "
+                f"flagged {result['flagged']}"
+            ]
+            lines += [
+                f"  row {f['row']} ({f['txn_id']}), {f['flag']}: {f['message']}"
+                for f in result["flags"]
+            ]
+            lines += [
+                f"  warning: row {w['row']}, {w['field']}: {w['message']}"
+                for w in result["warnings"]
+            ]
+            return "\n".join(lines)
         lines = [f"refused: {len(result['errors'])} error(s); nothing was imported"]
         lines += [
             f"  row {e['row']}, {e['field']}: {e['message']}" for e in result["errors"]

@@ -1,9 +1,9 @@
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput
+from core.money import amount_to_wire
 from core.periods import date_parse
 from merchants.selectors import account_by_id
 from statements.documents import FORMATS, render_statement
-from statements.documents.common import plain_amount
 
 
 class Command(JsonCommand):
@@ -33,6 +33,6 @@ class Command(JsonCommand):
         return {
             "path": str(result.path),
             "lines": result.lines,
-            "opening": plain_amount(result.opening, account.currency),
-            "closing": plain_amount(result.closing, account.currency),
+            "opening": amount_to_wire(result.opening, account.currency),
+            "closing": amount_to_wire(result.closing, account.currency),
         }
