@@ -60,7 +60,8 @@ class Pool:
         self._p_party: dict[int, str] = {}
         self._p_acct: dict[int, str] = {}
         self._e_acct: dict[int, str] = {}
-        self.paid_before: dict[str, str] = {}  # payer account -> customer
+        self._paid_by: dict[str, int] = {}  # payer account -> an item it paid
+        self._paid_clash: dict[str, list[int]] = {}
         self.as_of = (
             settings.as_of
             if settings.as_of is not None
@@ -140,7 +141,7 @@ class Pool:
             name,
             self.settings.aliases.get(name, "") if name else "",
             account,
-            self.paid_before.get(account, "") if account else "",
+            self.paid_customer(account) if account else "",
         )
 
     def relation(
@@ -162,23 +163,37 @@ class Pool:
         return ""
 
     def learn_payers(self) -> None:
-        """Remember which customer each payer account paid in the matches so
-        far that named their item (tiers 1 to 3): that account is then known."""
-        E = self.E
-        for number, (tier, *_rest) in enumerate(self.m_meta):
+        """Remember which item each payer account paid in the matches so far
+        that named their item (tiers 1 to 3): that account's customer is then
+        known. Names are compared only when the account is asked about."""
+        E, P = self.E, self.P
+        paid_by, clash = self._paid_by, self._paid_clash
+        for number, meta in enumerate(self.m_meta):
             expected = self.m_expected[number]
-            if tier > 3 or len(expected) != 1 or E[expected[0]].kind == KHQR:
+            if meta[0] > 3 or len(expected) != 1:
                 continue
-            customer = self.e_party(expected[0])
-            if not customer:
+            i = expected[0]
+            e = E[i]
+            if e.kind == KHQR or not e.counterparty:
                 continue
             for j in self.m_posted[number]:
-                acct = self.p_acct(j)
-                if acct:
-                    # an account seen paying two customers proves neither
-                    known = self.paid_before.setdefault(acct, customer)
-                    if known != customer:
-                        self.paid_before[acct] = ""
+                if P[j].counterparty_account:
+                    acct = self.p_acct(j)
+                    first = paid_by.setdefault(acct, i)
+                    if first != i and E[first].counterparty != e.counterparty:
+                        clash.setdefault(acct, []).append(i)
+
+    def paid_customer(self, account: str) -> str:
+        """The customer this payer account paid before; "" if none, or if it
+        paid two customers (then it proves neither)."""
+        first = self._paid_by.get(account)
+        if first is None:
+            return ""
+        customer = self.e_party(first)
+        for other in self._paid_clash.get(account, ()):
+            if self.e_party(other) != customer:
+                return ""
+        return customer
 
     # -- recording ----------------------------------------------------------------
 

@@ -125,6 +125,10 @@ def account_key(number: str) -> str:
 def typo_of(a: str, b: str) -> bool:
     """Whether two keys differ by a typist's slip: one character added, dropped
     or changed, or two neighbours swapped."""
-    if a == b or min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1:
+    shortest = min(len(a), len(b))
+    if a == b or shortest < 5 or abs(len(a) - len(b)) > 1:
+        return False
+    # one slip leaves either the first or the last three characters alone
+    if shortest >= 7 and a[:3] != b[:3] and a[-3:] != b[-3:]:
         return False
     return DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1
