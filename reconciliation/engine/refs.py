@@ -71,28 +71,32 @@ def ref_keys(text: str) -> tuple[str, ...]:
 
 
 def text_keys(text: str) -> list[str]:
-    """Every key a bank line's free text may carry, in order, without repeats:
-    each word, and a short letters-only word or a number joined with the numbers
-    after it ("INV 2026 42" gives INV2026 and INV202642)."""
+    """Every key a bank line's free text may carry, in order: each word, and a
+    short letters-only word or a number joined with the numbers after it
+    ("INV 2026 42" gives INV2026 and INV202642). May repeat a key."""
     if not text:
         return []
+    plain = text.upper().translate(_WORDS)
+    if "0" in plain:  # one pass for the whole text, not one per word
+        plain = _ZEROS_AFTER_NON_DIGIT.sub("", plain)
     keys: list[str] = []
     run = ""
-    for raw in text.upper().translate(_WORDS).split():
-        word = _clean(raw)
-        if not word:
-            continue
+    for word in plain.split():
+        if _MARK in word:
+            word = word.replace(_MARK, "")
+            if not word:
+                continue
         if run and word[0].isdigit():
             run += word
-            if run not in keys:
-                keys.append(run)
+            keys.append(run)
             if len(run) > _RUN_MAX:
                 run = ""
+        elif word.isdigit() or (len(word) <= _PREFIX_MAX and word.isalpha()):
+            run = word
         else:
-            run = word if (word.isdigit() or len(word) <= _PREFIX_MAX) else ""
-            if run and not (run.isdigit() or run.isalpha()):
-                run = ""
-        if len(word) >= MIN_KEY and word not in keys and _usable(word):
+            run = ""
+        size = len(word)
+        if size >= MIN_DIGITS_ONLY or (size >= MIN_KEY and not word.isdigit()):
             keys.append(word)
     return keys
 

@@ -203,14 +203,14 @@ def chain_invoices(pool: Pool) -> None:
     """An invoice whose number a paid KHQR code carries (its bill number or order
     id) joins that code's match: the code was the invoice's way to pay."""
     codes: dict[str, list[int]] = {}
-    E = pool.E
-    for number, meta in enumerate(pool.m_meta):
-        if meta[0] != 1:
-            continue
-        i = pool.m_expected[number][0]
-        if E[i].kind == KHQR and len(E[i].ref_keys) > 1:  # it has a bill number
-            for key in pool.keys(i):
-                codes.setdefault(key, []).append(number)
+    E, e_match, m_meta = pool.E, pool.e_match, pool.m_meta
+    for i, e in enumerate(E):
+        # a code with a bill number, paid (matched) by its identity
+        if len(e.ref_keys) > 1 and e.kind == KHQR and e_match[i] >= 0:
+            number = e_match[i]
+            if m_meta[number][0] == 1:
+                for key in pool.keys(i):
+                    codes.setdefault(key, []).append(number)
     if not codes:
         return
     for i, e in enumerate(pool.E):
