@@ -55,6 +55,18 @@ class HttpStatusError(TransientError):
 class RateLimited(HttpStatusError):
     code = "rate_limited"
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        retry_after: float | None = None,
+        body: str = "",
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, retry_after=retry_after, body=body
+        )
+
 
 class ServerError(HttpStatusError):
     """A 5xx answer."""

@@ -9,6 +9,7 @@ from django.http import QueryDict
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -74,6 +75,7 @@ def _choice(request, name: str, choices) -> str | None:
 
 
 class RunListApi(MerchantApiView):
+    @extend_schema_serializer(component_name="ReconciliationRunOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         period_from = serializers.DateField()
@@ -126,12 +128,14 @@ def _run(run) -> dict:
 
 
 class MatchListApi(MerchantApiView):
+    @extend_schema_serializer(component_name="ReconciliationMatchItem")
     class ItemSerializer(serializers.Serializer):
         kind = serializers.CharField()
         ref = serializers.CharField()
         amount = serializers.CharField()
         currency = serializers.CharField()
 
+    @extend_schema_serializer(component_name="ReconciliationMatchOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         run_id = serializers.IntegerField(allow_null=True)
@@ -204,6 +208,7 @@ def _match(match) -> dict:
 
 
 class ExceptionListApi(MerchantApiView):
+    @extend_schema_serializer(component_name="ReconciliationExceptionOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         reason = serializers.CharField()
@@ -268,6 +273,7 @@ def _exception(row) -> dict:
 
 
 class InvoiceCreateApi(MerchantApiView):
+    @extend_schema_serializer(component_name="InvoiceInput")
     class InputSerializer(StrictInputSerializer):
         invoice_number = serializers.CharField()
         customer = serializers.CharField()
@@ -278,6 +284,7 @@ class InvoiceCreateApi(MerchantApiView):
         customer_account = serializers.CharField(required=False)
         reference = serializers.CharField(required=False)
 
+    @extend_schema_serializer(component_name="InvoiceOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         invoice_number = serializers.CharField()
