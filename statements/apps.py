@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class StatementsConfig(AppConfig):
     name = "statements"
+
+    def ready(self) -> None:
+        # payments offers these places and never imports statements
+        from payments import hooks
+        from statements.services.push import transaction_posted_receive
+
+        hooks.inbound_event_handler_register(
+            "transaction.posted", transaction_posted_receive
+        )

@@ -111,6 +111,17 @@ def _validated(
     }
 
 
+def transaction_posted_receive(
+    *, connection: Connection, payload: dict[str, Any]
+) -> str:
+    """A provider's `transaction.posted` webhook (payments hands it over): what it
+    did, in one line."""
+    line, created = transaction_posted_apply(connection=connection, payload=payload)
+    if line is None:
+        return "already covered by the ledger; nothing to do"
+    return f"ledger line {line.external_id} {'created' if created else 'already there'}"
+
+
 def push_external_id(*, ref: str, occurred_at: dt.datetime) -> str:
     key = f"{ref}|{occurred_at.astimezone(dt.UTC).isoformat()}"
     return f"PUSH-{hashlib.sha256(key.encode()).hexdigest()[:32]}"

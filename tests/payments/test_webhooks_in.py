@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from core.signing import signature_compute, signature_header
 from payments.models import InboundEvent, PaymentRequest, PaymentStatus
 from payments.services.webhooks_in import inbound_event_process
+from sandbox.bakong import pay
 from tests.factories import AccountFactory, ConnectionFactory
 from tests.payments.makers import payment_request_make
 
@@ -75,9 +76,11 @@ def _signed(body: bytes, *, secret=SECRET, ts=None) -> str:
 
 
 def test_signed_paid_event_is_stored_then_applied(
-    connection, pending, django_capture_on_commit_callbacks
+    connection, pending, sandbox_bakong, django_capture_on_commit_callbacks
 ):
-    # given a gateway event in its own shape, signed with the connection's secret
+    # given a code Bakong knows was paid, and the gateway's event in its own shape,
+    # signed with the connection's secret
+    pay(md5=pending.md5)
     body = json.dumps(_paid_event(pending)).encode()
     # when it is posted (the task runs on commit, eagerly)
     with django_capture_on_commit_callbacks(execute=True):
@@ -101,8 +104,9 @@ def test_the_providers_own_signature_header_is_accepted(connection, pending):
 
 
 def test_event_is_stored_before_the_answer_even_if_processing_is_lost(
-    connection, pending
+    connection, pending, sandbox_bakong
 ):
+    pay(md5=pending.md5)
     # no on_commit callbacks run here: the task message is "lost"
     body = json.dumps(_paid_event(pending)).encode()
     response = _post(connection.pk, body, header=_signed(body))
@@ -274,7 +278,10 @@ def test_paid_event_for_another_merchants_md5_does_not_touch_it(
     assert theirs.status == PaymentStatus.PENDING
 
 
-def test_paid_event_with_another_amount_flags_the_request(connection, pending):
+def test_paid_event_with_another_amount_flags_the_request(
+    connection, pending, sandbox_bakong
+):
+    pay(md5=pending.md5, amount="4.00")
     body = json.dumps(_paid_event(pending, amount="4.00")).encode()
     _post(connection.pk, body, header=_signed(body))
     inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
@@ -283,7 +290,8 @@ def test_paid_event_with_another_amount_flags_the_request(connection, pending):
     assert pending.flag == "amount_mismatch"
 
 
-def test_processing_twice_applies_once(connection, pending):
+def test_processing_twice_applies_once(connection, pending, sandbox_bakong):
+    pay(md5=pending.md5)
     body = json.dumps(_paid_event(pending)).encode()
     _post(connection.pk, body, header=_signed(body))
     event_id = InboundEvent.objects.get().pk
@@ -346,8 +354,10 @@ def test_paid_event_with_a_transaction_id_that_is_not_text_fails(connection, pen
 
 
 def test_an_event_that_crashes_processing_is_marked_failed_not_retried_forever(
-    connection, pending, monkeypatch
+    connection, pending, sandbox_bakong, monkeypatch
 ):
+    pay(md5=pending.md5)
+
     def crash(**kwargs):
         raise KeyError("surprise")
 
