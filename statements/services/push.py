@@ -2,8 +2,9 @@
 
 Payload (flat): acct_id, direction (CREDIT | DEBIT, any case), amount (unsigned,
 number or string), ccy, balance_after, channel, ref, occurred_at (ISO 8601 with
-offset). The webhook receiver (payments) verifies the signature and stores the raw
-event; this only applies the payload.
+offset), and optionally bakong_hash (or bakong_trace): the line is then linked to
+the Bakong transaction it carries. The webhook receiver (payments) verifies the
+signature and stores the raw event; this only applies the payload.
 
 De-duplication is on (account, ref, occurred_at) (a unique constraint on
 PushEvent). Matching against the statement feed, either order:
@@ -32,6 +33,7 @@ from core.money import MoneyError, parse_amount
 from core.periods import zone_for_currency
 from merchants.models import Account, Connection
 from statements.models import Channel, PushEvent, Source, Transaction
+from statements.services.bakong_lines import bakong_lines_link
 
 logger = logging.getLogger("tonle.statements")
 
@@ -101,6 +103,13 @@ def _validated(
     if len(ref) > 200:
         raise InvalidInput("ref: longer than 200 characters", field="ref")
     channel = str(payload.get("channel") or "").strip().upper()
+    bakong_hash = payload.get("bakong_hash") or payload.get("bakong_trace") or ""
+    if not isinstance(bakong_hash, str):
+        raise InvalidInput("bakong_hash: must be text", field="bakong_hash")
+    if len(bakong_hash.strip()) > 64:
+        raise InvalidInput(
+            "bakong_hash: longer than 64 characters", field="bakong_hash"
+        )
     return account, {
         "amount": amount if direction == "CREDIT" else -amount,
         "currency": ccy,
@@ -108,6 +117,7 @@ def _validated(
         "occurred_at": occurred_at,
         "ref": ref,
         "channel": channel if channel in Channel.values else Channel.OTHER,
+        "bakong_hash": bakong_hash.strip(),
     }
 
 
@@ -197,8 +207,10 @@ def _apply(
         channel=data["channel"],
         reference=data["ref"],
         balance_after=data["balance_after"],
+        bakong_hash=data["bakong_hash"],
         source=Source.PUSH,
     )
+    bakong_lines_link(account=account, hashes=[line.bakong_hash])
     PushEvent.objects.create(
         merchant=account.merchant,
         account=account,
