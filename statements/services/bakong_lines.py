@@ -220,6 +220,16 @@ def bakong_lines_link(*, account: Account, hashes: Iterable[str]) -> int:
 
 
 def _unlinked_transactions(merchant_id: int, keys: set[str]) -> list[BakongTransaction]:
+    """The merchant's transactions without a line that one of `keys` names: read
+    from whichever side is smaller (a file of 100,000 lines and a merchant with a
+    handful of Bakong transactions, or the other way round)."""
+    recorded = BakongTransaction.objects.filter(merchant_id=merchant_id)
+    if recorded.count() <= len(keys):
+        return [
+            bt
+            for bt in recorded.filter(ledger_line__isnull=True).order_by("pk")
+            if bt.hash in keys or bt.short_hash in keys or bt.external_ref in keys
+        ]
     full = sorted(k for k in keys if BAKONG_HASH.fullmatch(k))
     short = sorted(k for k in keys if len(k) == SHORT_HASH_LENGTH)
     # a bank's own trace number: compared with Bakong's external reference, which

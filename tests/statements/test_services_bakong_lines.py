@@ -378,9 +378,16 @@ def arrive_by_file(bank) -> None:
 ARRIVALS = {"push": arrive_by_push, "feed": arrive_by_feed, "file": arrive_by_file}
 
 
+@pytest.mark.parametrize("others", [0, 3])  # the linker reads the smaller side
 @pytest.mark.parametrize("arrival", sorted(ARRIVALS))
-def test_bakong_first_then_the_banks_line_links_it(merchant, bank, arrival):
+def test_bakong_first_then_the_banks_line_links_it(merchant, bank, arrival, others):
     # given a code paid into the bank account: settlement posts nothing there
+    # (among other payments whose bank lines have not come)
+    for n in range(others):
+        other = code(merchant, bank)
+        bakong_transaction_apply(
+            payment_request_id=other.pk, info=bank_info(hash=f"{n}" * 64)
+        )
     pr = code(merchant, bank)
     bakong_transaction_apply(payment_request_id=pr.pk, info=bank_info())
     assert lines_of(merchant) == []
@@ -389,7 +396,7 @@ def test_bakong_first_then_the_banks_line_links_it(merchant, bank, arrival):
     # then that line is the movement's one line
     (line,) = [line for line in lines_of(merchant) if line.bakong_hash == HASH]
     assert line.source == arrival
-    assert line.bakong_transaction == BakongTransaction.objects.get()
+    assert line.bakong_transaction == BakongTransaction.objects.get(hash=HASH)
     assert line.bakong_transaction.payment_request == pr
     assert Transaction.objects.filter(source=Source.BAKONG).count() == 0
 
@@ -443,6 +450,12 @@ def test_linking_never_crosses_merchants(merchant, other_merchant, bank):
     # given another merchant's bank line that carries the same hash
     theirs = AccountFactory(merchant=other_merchant, currency="USD", number="0099")
     foreign = TransactionFactory(account=theirs, bakong_hash=HASH, source="feed")
+    for n in range(2):  # payments of its own (the linker then asks by key)
+        own = code(other_merchant, theirs)
+        bakong_transaction_apply(
+            payment_request_id=own.pk,
+            info=info(hash=f"{n + 5}" * 64, to_account_id="b@wing", external_ref=""),
+        )
     pr = code(merchant, bank)
     # when this merchant's payment is settled, and the other's feed line arrives
     bakong_transaction_apply(payment_request_id=pr.pk, info=bank_info())
