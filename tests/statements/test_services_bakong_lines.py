@@ -415,6 +415,23 @@ def test_the_banks_line_first_then_bakong_links_it(merchant, bank, arrival):
     assert line.bakong_transaction.payment_request == pr
 
 
+def test_a_push_without_the_hash_is_linked_once_the_feed_confirms_it(merchant, bank):
+    # given the payment settled, and the bank's push of it that names no hash
+    pr = code(merchant, bank)
+    bakong_transaction_apply(payment_request_id=pr.pk, info=bank_info())
+    gateway = ConnectionFactory(account=bank, merchant=merchant)
+    pushed, _ = transaction_posted_apply(
+        connection=gateway, payload=push(bank, ref="INV-7", bakong_hash="")
+    )
+    # when the feed brings the same movement, with its Bakong trace
+    arrive_by_feed(bank)
+    # then the push's line (confirmed, not doubled) carries the hash and is linked
+    (line,) = lines_of(merchant)
+    assert line == pushed
+    assert line.bakong_hash == HASH
+    assert line.bakong_transaction.payment_request == pr
+
+
 def test_a_bank_line_is_linked_by_bakongs_reference_or_short_hash(merchant, bank):
     # given two bank lines: one carries Bakong's external reference, one the
     # short hash (with the same amount)
