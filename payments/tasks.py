@@ -1,14 +1,21 @@
-"""Celery tasks for payments: thin wrappers, ids in, one service each."""
+"""Celery tasks for payments: thin wrappers, ids in, one service each.
+
+Tasks import the services; a service that enqueues a task imports it where it
+enqueues, so importing a service never loads this module."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
+from core.exceptions import TransientError
+from core.retry import backoff_seconds
+from payments import selectors
+from payments.models import DeliveryStatus
+from payments.services import polling, webhook_deliveries, webhooks_in
+
 WEBHOOK_COUNTDOWN_MAX_SECONDS = 3600
-
-
-# --- webhooks in and out (4b) ------------------------------------------------
+POLL_MAX_RETRIES = 3
 
 
 @shared_task(
@@ -16,10 +23,7 @@ WEBHOOK_COUNTDOWN_MAX_SECONDS = 3600
 )
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt of a due delivery; the next one is scheduled from the row."""
-    from payments.models import DeliveryStatus
-    from payments.services.webhook_deliveries import webhook_delivery_attempt
-
-    delivery = webhook_delivery_attempt(delivery_id=delivery_id)
+    delivery = webhook_deliveries.webhook_delivery_attempt(delivery_id=delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.FAILED:
         return
     if delivery.next_attempt_at is not None:
@@ -38,12 +42,8 @@ def deliver_webhook(self, delivery_id: int) -> None:
 )
 def process_inbound_event(self, inbound_event_id: int) -> None:
     """Apply one stored inbound webhook; a replayed message is a no-op."""
-    from core.exceptions import TransientError
-    from core.retry import backoff_seconds
-    from payments.services.webhooks_in import inbound_event_process
-
     try:
-        inbound_event_process(inbound_event_id=inbound_event_id)
+        webhooks_in.inbound_event_process(inbound_event_id=inbound_event_id)
     except TransientError as exc:
         raise self.retry(
             exc=exc,
@@ -59,23 +59,10 @@ def process_inbound_event(self, inbound_event_id: int) -> None:
 def sweep_deliveries(self) -> None:
     """Re-enqueue what the database says is due: deliveries whose next attempt has
     come, inbound events stored but not processed. Lost messages only delay."""
-    from payments.selectors import (
-        inbound_event_ids_unprocessed,
-        webhook_delivery_ids_due,
-    )
-
-    for delivery_id in webhook_delivery_ids_due(now=timezone.now()):
+    for delivery_id in selectors.webhook_delivery_ids_due(now=timezone.now()):
         deliver_webhook.delay(delivery_id)
-    for event_id in inbound_event_ids_unprocessed(now=timezone.now()):
+    for event_id in selectors.inbound_event_ids_unprocessed(now=timezone.now()):
         process_inbound_event.delay(event_id)
-
-
-# --- end of webhooks in and out (4b) -----------------------------------------
-
-
-# --- Bakong polling (4a) -------------------------------------------------------
-
-POLL_MAX_RETRIES = 3
 
 
 @shared_task(
@@ -84,12 +71,8 @@ POLL_MAX_RETRIES = 3
 def check_payment(self, payment_request_id: int) -> None:
     """Check one payment request with Bakong if it is still pending and due; a
     duplicate or late message is a no-op (the claim is a conditional update)."""
-    from core.exceptions import TransientError
-    from core.retry import backoff_seconds
-    from payments.services.polling import payment_request_check, payment_request_due_in
-
     try:
-        payment_request_check(payment_request_id=payment_request_id)
+        polling.payment_request_check(payment_request_id=payment_request_id)
     except TransientError as exc:
         if self.request.retries >= POLL_MAX_RETRIES:
             # The row keeps its next_check_at: the beat's poller will look again.
@@ -97,7 +80,8 @@ def check_payment(self, payment_request_id: int) -> None:
         # Never sooner than Retry-After, nor than the row's rescheduled check.
         countdown = max(
             backoff_seconds(attempt=self.request.retries, retry_after=exc.retry_after),
-            payment_request_due_in(payment_request_id=payment_request_id) or 0.0,
+            polling.payment_request_due_in(payment_request_id=payment_request_id)
+            or 0.0,
         )
         raise self.retry(exc=exc, countdown=countdown, max_retries=POLL_MAX_RETRIES)
 
@@ -106,18 +90,11 @@ def check_payment(self, payment_request_id: int) -> None:
 def poll_due(self) -> None:
     """One polling round over every due pending request (the beat runs it every
     few seconds; a failed round is simply the next round's work)."""
-    from payments.services.polling import payments_poll_due
-
-    payments_poll_due()
+    polling.payments_poll_due()
 
 
 @shared_task(name="payments.sweep", bind=True, acks_late=True, ignore_result=True)
 def sweep(self) -> None:
     """Re-enqueue checks for every request the database says is overdue, and
     expire what is over: a lost message delays a payment, never loses it."""
-    from payments.services.polling import payments_sweep
-
-    payments_sweep()
-
-
-# --- end of Bakong polling (4a) ------------------------------------------------
+    polling.payments_sweep()

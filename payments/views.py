@@ -31,7 +31,7 @@ from merchants.permissions import (
 from payments import selectors
 from payments.filters import PaymentRequestFilter
 from payments.forms import PaymentRequestForm, RefundForm, WebhookEndpointForm
-from payments.models import PaymentStatus
+from payments.models import BakongTransaction, PaymentStatus
 from payments.services import webhook_deliveries, webhook_endpoints
 from payments.services.payment_requests import (
     payment_request_cancel,
@@ -118,6 +118,7 @@ def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
             "sandbox_enabled": settings.SANDBOX_ENABLED,
             "sandbox_pay_url": _sandbox_pay_url(),
             "is_pending": payment_request.status == PaymentStatus.PENDING,
+            "duplicate_label": BakongTransaction.Outcome.DUPLICATE.label,
             "remaining": (payment_request.paid_amount or 0)
             - payment_request.refunded_amount,
         },

@@ -365,9 +365,13 @@ def pay(
     currency: str | None = None,
     failed: bool = False,
     from_account_id: str = PAYER_ACCOUNT,
+    again: bool = False,
+    paid_at: dt.datetime | None = None,
 ) -> SandboxTransaction:
     """The simulated payer pays the code with this md5: its own amount and currency
-    unless others are given (to test mismatches). A code is paid once."""
+    unless others are given (to test mismatches). A code is paid once, unless
+    `again` (a customer who pays twice: another transaction). `paid_at` backdates
+    the payment (the demo's history)."""
     md5 = (md5 or "").strip().lower()
     if not re.fullmatch(r"[0-9a-f]{32}", md5):
         raise InvalidInput("md5 must be 32 hexadecimal characters", field="md5")
@@ -395,11 +399,16 @@ def pay(
         value = parse_amount(str(amount), currency)
     if value <= 0:
         raise InvalidInput("amount must be more than zero", field="amount")
-    if SandboxTransaction.objects.filter(
-        md5=md5, status=SandboxTransaction.Status.SUCCESS
-    ).exists():
-        raise Conflict(f"the code {md5} is already paid in the sandbox")
-    now = timezone.now()
+    if (
+        not again
+        and SandboxTransaction.objects.filter(
+            md5=md5, status=SandboxTransaction.Status.SUCCESS
+        ).exists()
+    ):
+        raise Conflict(
+            f"the code {md5} is already paid in the sandbox (--again pays it twice)"
+        )
+    now = paid_at or timezone.now()
     tx = SandboxTransaction.objects.create(
         hash=hashlib.sha256(f"{md5}|{secrets.token_hex(16)}".encode()).hexdigest(),
         md5=md5,

@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class StatementsConfig(AppConfig):
     name = "statements"
+
+    def ready(self) -> None:
+        # payments offers these places and never imports statements
+        from payments import hooks
+        from statements.services.bakong_lines import bakong_line_post
+        from statements.services.push import transaction_posted_receive
+
+        hooks.bakong_transaction_recorded_connect(bakong_line_post)
+        hooks.inbound_event_handler_register(
+            "transaction.posted", transaction_posted_receive
+        )

@@ -88,6 +88,17 @@ class Transaction(models.Model):
         related_name="lines",
         help_text="The statement file this line came from (source file)",
     )
+    # the one line of a Bakong movement: posted by settlement on a Bakong wallet,
+    # or the bank's own line linked to it; imports leave it NULL. No FK constraint
+    # (as above): PostgreSQL would queue a check for every imported line
+    bakong_transaction = models.OneToOneField(
+        "payments.BakongTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_line",
+        db_constraint=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

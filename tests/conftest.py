@@ -139,3 +139,20 @@ def api_client(api_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
+
+
+@pytest.fixture
+def sandbox_bakong(monkeypatch):
+    """Bakong is the built-in sandbox reached in this process: the production client
+    speaks the real wire protocol to it (also where a service builds its own access
+    from the settings). Pay codes with sandbox.bakong.pay."""
+    from payments.bakong_access import BakongAccess
+    from sandbox.inprocess import sandbox_bakong_access, sandbox_bakong_access_build
+
+    monkeypatch.setattr(
+        BakongAccess,
+        "from_settings",
+        classmethod(lambda cls, transport=None: sandbox_bakong_access_build()),
+    )
+    with sandbox_bakong_access() as access:
+        yield access

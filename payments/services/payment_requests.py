@@ -1,9 +1,7 @@
-"""KHQR payment requests: create one (idempotently) and apply what Bakong says.
+"""KHQR payment requests: create one (idempotently), cancel one.
 
-A request is `paid` only when the md5, the amount and the currency agree. Anything
-else that arrives (another amount or currency, a payment after expiry, a second
-payment) is recorded as a BakongTransaction with its outcome and flags the request,
-so it becomes a reconciliation exception instead of being accepted or lost.
+What Bakong says about a request is applied by `payments.services.settlement`
+(re-exported here for the callers that import it from this module).
 """
 
 from __future__ import annotations
@@ -27,12 +25,11 @@ from core.money import MoneyError, parse_amount
 from merchants.models import Account, ApiKey, Merchant, Provider
 from merchants.services import audit_event_record
 from payments import khqr
-from payments.clients.bakong_types import BakongTransactionInfo
-from payments.models import (
-    BakongTransaction,
-    PaymentFlag,
-    PaymentRequest,
-    PaymentStatus,
+from payments.models import PaymentRequest, PaymentStatus
+from payments.services import polling
+from payments.services.settlement import (  # noqa: F401 - re-exported for callers
+    PAID_STATUSES,
+    bakong_transaction_apply,
 )
 
 logger = logging.getLogger("tonle.payments")
@@ -45,14 +42,6 @@ DEEPLINK_TIMEOUT_SECONDS = 4.0
 LABEL_MAX = 25
 ORDER_ID_MAX = 64
 IDEMPOTENCY_KEY_MAX = 200
-PAID_STATUSES = (
-    PaymentStatus.PAID,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-)
-
-
-# --- create -------------------------------------------------------------------
 
 
 def _clean_text(value: str | None, *, field: str, limit: int) -> str:
@@ -244,14 +233,7 @@ def deeplink_fetch(*, qr: str) -> str:
 
 
 def _schedule_first_check(payment_request_id: int) -> None:
-    try:
-        from payments.services.polling import payment_request_schedule_first_check
-    except ImportError:
-        logger.warning(
-            "payments.poll.unavailable", extra={"payment_request": payment_request_id}
-        )
-        return
-    payment_request_schedule_first_check(payment_request_id=payment_request_id)
+    polling.payment_request_schedule_first_check(payment_request_id=payment_request_id)
 
 
 def payment_request_create(
@@ -453,172 +435,6 @@ def _payment_request_insert(
 
 def _api_label(api_key: ApiKey | None) -> str:
     return f"api_key:{api_key.prefix}" if api_key is not None else ""
-
-
-# --- apply what Bakong says ---------------------------------------------------
-
-
-def _instant_from_ms(value: int | None) -> dt.datetime | None:
-    if not value:
-        return None
-    return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-
-
-def _outcome_for(
-    payment_request: PaymentRequest, info: BakongTransactionInfo, paid_at: dt.datetime
-) -> str:
-    if payment_request.status in PAID_STATUSES:
-        return BakongTransaction.Outcome.DUPLICATE
-    if payment_request.status != PaymentStatus.PENDING or (
-        payment_request.expires_at is not None and paid_at > payment_request.expires_at
-    ):
-        return BakongTransaction.Outcome.LATE
-    if info.currency.upper() != payment_request.currency:
-        return BakongTransaction.Outcome.CURRENCY_MISMATCH
-    if payment_request.amount is not None and info.amount != payment_request.amount:
-        return BakongTransaction.Outcome.AMOUNT_MISMATCH
-    return BakongTransaction.Outcome.MATCHED
-
-
-_FLAG_OF = {
-    BakongTransaction.Outcome.DUPLICATE: PaymentFlag.DUPLICATE,
-    BakongTransaction.Outcome.LATE: PaymentFlag.LATE,
-    BakongTransaction.Outcome.CURRENCY_MISMATCH: PaymentFlag.CURRENCY_MISMATCH,
-    BakongTransaction.Outcome.AMOUNT_MISMATCH: PaymentFlag.AMOUNT_MISMATCH,
-}
-
-
-def _amount_minor_ok(info: BakongTransactionInfo) -> None:
-    if not isinstance(info.amount, Decimal) or not info.amount.is_finite():
-        raise InvalidInput("amount: Bakong sent an amount that is not a number")
-    if info.amount != info.amount.quantize(Decimal("0.01")) or info.amount <= 0:
-        raise InvalidInput(f"amount: {info.amount} cannot be a payment amount")
-
-
-@transaction.atomic
-def bakong_transaction_apply(
-    *, payment_request_id: int, info: BakongTransactionInfo
-) -> PaymentRequest:
-    """Record a transaction Bakong confirmed for a request and settle the request:
-    `paid` only when md5, amount and currency agree, otherwise recorded and flagged.
-    Applying the same transaction again (or from two workers at once) changes
-    nothing: the Bakong hash is unique and the status change is conditional."""
-    payment_request = (
-        PaymentRequest.objects.select_for_update()
-        .select_related("merchant")
-        .filter(pk=payment_request_id)
-        .first()
-    )
-    if payment_request is None:
-        raise NotFound(f"no payment request #{payment_request_id}")
-    if info.md5 and info.md5.lower() != payment_request.md5:
-        raise InvalidInput(
-            f"md5: the transaction is for {info.md5}, not {payment_request.md5}",
-            field="md5",
-        )
-    if not info.hash:
-        raise InvalidInput("hash: the transaction has no Bakong hash", field="hash")
-    _amount_minor_ok(info)
-    seen = BakongTransaction.objects.filter(hash=info.hash).first()
-    if seen is not None:
-        if seen.payment_request_id not in (None, payment_request.pk):
-            raise Conflict(
-                f"Bakong transaction {info.hash[:8]}… is already recorded for "
-                "another payment request",
-                field="hash",
-            )
-        logger.info(
-            "payments.apply.replay",
-            extra={"payment_request": payment_request.pk, "hash": info.hash},
-        )
-        return payment_request
-
-    now = timezone.now()
-    paid_at = _instant_from_ms(info.created_date_ms) or now
-    outcome = _outcome_for(payment_request, info, paid_at)
-    try:
-        with transaction.atomic():
-            BakongTransaction.objects.create(
-                merchant=payment_request.merchant,
-                payment_request=payment_request,
-                hash=info.hash,
-                short_hash=info.short_hash,
-                md5=payment_request.md5,
-                from_account_id=info.from_account_id[:100],
-                to_account_id=info.to_account_id[:100],
-                amount=info.amount,
-                currency=info.currency.upper()[:3],
-                description=info.description,
-                external_ref=info.external_ref[:100],
-                created_at_bakong=_instant_from_ms(info.created_date_ms),
-                acknowledged_at=_instant_from_ms(info.acknowledged_date_ms),
-                outcome=outcome,
-                raw=info.raw or {},
-            )
-    except IntegrityError:
-        # a second worker recorded the same hash a moment ago
-        payment_request.refresh_from_db()
-        return payment_request
-
-    received = {
-        "paid_amount": info.amount,
-        "paid_currency": info.currency.upper()[:3],
-        "payer_account": info.from_account_id[:100],
-    }
-    if outcome == BakongTransaction.Outcome.MATCHED:
-        changed = PaymentRequest.objects.filter(
-            pk=payment_request.pk, status=PaymentStatus.PENDING
-        ).update(
-            status=PaymentStatus.PAID,
-            paid_at=paid_at,
-            bakong_hash=info.hash,
-            next_check_at=None,
-            **received,
-        )
-        if not changed:  # pragma: no cover - the row lock makes this unreachable
-            raise Conflict("the payment request changed while being paid")
-        payment_request.refresh_from_db()
-        from payments.services.webhooks_out import webhook_deliveries_enqueue
-
-        webhook_deliveries_enqueue(
-            payment_request=payment_request, event="transaction.paid"
-        )
-        action = "payment_request.paid"
-    else:
-        updates: dict[str, Any] = {"flag": _FLAG_OF[outcome]}
-        if payment_request.status not in PAID_STATUSES:
-            # the first money seen for this code: keep what arrived, stop polling
-            if payment_request.paid_amount is None:
-                updates.update(received, bakong_hash=info.hash)
-            updates["next_check_at"] = None
-            if outcome == BakongTransaction.Outcome.LATE:
-                updates["paid_at"] = paid_at
-                if payment_request.status == PaymentStatus.PENDING:
-                    updates["status"] = PaymentStatus.EXPIRED
-        PaymentRequest.objects.filter(pk=payment_request.pk).update(**updates)
-        payment_request.refresh_from_db()
-        action = "payment_request.flagged"
-        logger.warning(
-            "payments.apply.flagged",
-            extra={"payment_request": payment_request.pk, "outcome": outcome},
-        )
-    audit_event_record(
-        merchant=payment_request.merchant,
-        action=action,
-        obj=payment_request,
-        actor_label="bakong",
-        details={
-            "hash": info.hash,
-            "outcome": outcome,
-            "amount": str(info.amount),
-            "currency": info.currency.upper(),
-            "expected_amount": None
-            if payment_request.amount is None
-            else str(payment_request.amount),
-            "expected_currency": payment_request.currency,
-        },
-    )
-    return payment_request
 
 
 @transaction.atomic

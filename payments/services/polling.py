@@ -36,6 +36,7 @@ from payments.bakong_access import BakongAccess, CircuitOpen, ProviderPaused
 from payments.clients.bakong import MAX_BULK_MD5, BakongBulkUnsupported
 from payments.clients.bakong_types import CheckResult, CheckStatus
 from payments.models import PaymentCheck, PaymentRequest, PaymentStatus
+from payments.services.settlement import bakong_transaction_apply
 
 logger = logging.getLogger("tonle.bakong.poll")
 
@@ -116,9 +117,6 @@ class _Due:
     expires_at: dt.datetime | None
 
 
-# -- selecting and claiming ------------------------------------------------------
-
-
 def _due_filter(now: dt.datetime) -> Q:
     cutoff = now - grace_period()
     looked_after_expiry = Q(last_checked_at__gte=F("expires_at"))
@@ -161,9 +159,6 @@ def payment_request_ids_due(
     )
 
 
-# -- expiry ----------------------------------------------------------------------
-
-
 def payment_requests_expire(*, now: dt.datetime | None = None) -> int:
     """Mark `expired` the pending requests whose grace after expiry is over and that
     Bakong answered for after expiry (or that are no longer polled, or that Bakong
@@ -188,9 +183,6 @@ def payment_requests_expire(*, now: dt.datetime | None = None) -> int:
     if expired:
         logger.info("bakong.poll.expired", extra={"count": expired})
     return expired
-
-
-# -- asking Bakong ---------------------------------------------------------------
 
 
 def _chunks(items: Sequence[_Due], size: int) -> Iterable[list[_Due]]:
@@ -287,9 +279,6 @@ def _gate_error(access: BakongAccess) -> TonleError | None:
     return None
 
 
-# -- recording -------------------------------------------------------------------
-
-
 def _record(
     due: Sequence[_Due],
     answers: dict[int, CheckResult | TonleError],
@@ -298,8 +287,6 @@ def _record(
 ) -> None:
     """Apply what Bakong said: a PaymentCheck per answered request, FOUND
     transactions to bakong_transaction_apply, the next check scheduled."""
-    from payments.services.payment_requests import bakong_transaction_apply
-
     now = timezone.now()
     checks: list[PaymentCheck] = []
     reschedule: dict[dt.datetime | None, list[int]] = {}
@@ -420,9 +407,6 @@ def _record(
 
 def _count(stats: PollStats, outcome: str) -> None:
     stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
-
-
-# -- the public services -----------------------------------------------------------
 
 
 def payments_poll_due(

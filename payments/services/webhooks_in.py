@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -55,9 +56,14 @@ from merchants.selectors import (
     connection_consent_require,
     connection_signature_schemes,
 )
-from payments.clients.bakong_types import BakongTransactionInfo
+from payments import hooks
+from payments.bakong_access import BakongAccess
 from payments.models import InboundEvent, PaymentRequest
-from payments.services.payment_requests import PAID_STATUSES, bakong_transaction_apply
+from payments.services.settlement import (
+    ClaimCheck,
+    bakong_transaction_apply,
+    paid_claim_check,
+)
 
 logger = logging.getLogger("tonle.webhooks")
 
@@ -323,9 +329,6 @@ def inbound_event_receive(
     return inbound, False
 
 
-# --- processing ----------------------------------------------------------------
-
-
 def _decimal(value: Any, field: str) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{field}: missing", field=field)
@@ -359,7 +362,18 @@ def _millis(value: Any) -> int | None:
     return None
 
 
-def _paid_apply(connection: Connection, event: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class _PaidClaim:
+    """A `transaction.paid` event read and checked with Bakong."""
+
+    payment_request: PaymentRequest
+    check: ClaimCheck
+
+
+def _paid_check(
+    connection: Connection, event: dict[str, Any], access: BakongAccess | None
+) -> _PaidClaim:
+    """Read the event and ask Bakong about it (the network, before any lock)."""
     md5 = str(event.get("md5") or "").strip().lower()
     order_id = str(event.get("external_order_id") or "").strip()
     requests = PaymentRequest.objects.for_merchant(connection.merchant)
@@ -380,51 +394,66 @@ def _paid_apply(connection: Connection, event: dict[str, Any]) -> str:
     raw_id = event.get("hash") or event.get("transaction_id") or ""
     if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
         raise InvalidInput("transaction_id: must be text", field="transaction_id")
-    hash_ = str(raw_id).strip()
-    if not hash_:
+    claimed = str(raw_id).strip()
+    if not claimed:
         raise InvalidInput("transaction_id: missing", field="transaction_id")
-    if (
-        payment_request.status in PAID_STATUSES
-        and payment_request.paid_amount == amount
-        and payment_request.paid_currency == currency
-    ):
-        # the poller saw this payment first (under Bakong's own hash)
-        return f"already paid ({payment_request.bakong_hash[:8]}…); nothing to do"
-    info = BakongTransactionInfo(
-        hash=hash_[:64],
-        from_account_id=str(event.get("from") or event.get("payer") or ""),
-        to_account_id=str(event.get("to") or ""),
-        currency=currency,
-        amount=amount,
-        description=str(event.get("description") or event.get("bill_number") or ""),
-        created_date_ms=_millis(event.get("paid_at")),
-        external_ref=str(event.get("external_ref") or "")[:100],
-        md5=payment_request.md5,
-        raw=event,
-    )
-    applied = bakong_transaction_apply(payment_request_id=payment_request.pk, info=info)
-    return f"payment request #{applied.pk} is {applied.status}" + (
+    paid_at_ms = _millis(event.get("paid_at"))
+    own = access is None
+    access = access or BakongAccess.from_settings()
+    try:
+        check = paid_claim_check(
+            payment_request=payment_request,
+            claimed_id=claimed,
+            claimed_amount=amount,
+            claimed_at_ms=paid_at_ms,
+            access=access,
+        )
+    finally:
+        if own:
+            access.close()
+    return _PaidClaim(payment_request, check)
+
+
+def _paid_apply(claim: _PaidClaim) -> tuple[str, str]:
+    """Record what Bakong confirmed: (status, what was done). A claim it did not
+    confirm fails the event with the reason, after the code's own payment (if
+    Bakong reports one) is recorded."""
+    applied = claim.payment_request
+    for info in claim.check.confirmed:
+        applied = bakong_transaction_apply(payment_request_id=applied.pk, info=info)
+    said = f"payment request #{applied.pk} is {applied.status}" + (
         f" (flagged: {applied.get_flag_display().lower()})" if applied.flag else ""
     )
+    if claim.check.refusal:
+        if claim.check.confirmed:
+            return InboundEvent.Status.FAILED, f"{claim.check.refusal}; {said}"
+        return InboundEvent.Status.FAILED, claim.check.refusal
+    return InboundEvent.Status.PROCESSED, said
 
 
-def _posted_apply(connection: Connection, event: dict[str, Any]) -> str | None:
-    try:
-        from statements.services.push import transaction_posted_apply
-    except ImportError:
-        return None
-    line, created = transaction_posted_apply(connection=connection, payload=event)
-    if line is None:
-        return "already covered by the ledger; nothing to do"
-    ref = getattr(line, "external_id", line)
-    return f"ledger line {ref} {'created' if created else 'already there'}"
-
-
-def inbound_event_process(*, inbound_event_id: int) -> InboundEvent | None:
-    """Apply a stored event once: `transaction.paid` settles a payment request,
-    `transaction.posted` goes to the ledger. A processed event is left alone; a
-    bad one is marked failed with the reason; a transient error is re-raised for
-    the task to retry."""
+def inbound_event_process(
+    *, inbound_event_id: int, access: BakongAccess | None = None
+) -> InboundEvent | None:
+    """Apply a stored event once: `transaction.paid` settles a payment request with
+    what Bakong confirms (`access`, default the configured Bakong),
+    `transaction.posted` goes to the app registered for it (the ledger). A processed
+    event is left alone; a bad one is marked failed with the reason; a transient
+    error is re-raised for the task to retry."""
+    early = (
+        InboundEvent.objects.select_related("connection__merchant")
+        .filter(pk=inbound_event_id, status=InboundEvent.Status.RECEIVED)
+        .first()
+    )
+    claim: _PaidClaim | Exception | None = None
+    if early is not None and early.event_type == "transaction.paid":
+        # Bakong is asked before the event's row is locked: no lock is held while
+        # we wait on the network
+        try:
+            claim = _paid_check(early.connection, json.loads(early.raw_body), access)
+        except TransientError:
+            raise
+        except (TonleError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            claim = exc
     with transaction.atomic():
         inbound = (
             InboundEvent.objects.select_for_update()
@@ -437,17 +466,24 @@ def inbound_event_process(*, inbound_event_id: int) -> InboundEvent | None:
             return None
         if inbound.status != InboundEvent.Status.RECEIVED:
             return inbound
-        event = json.loads(inbound.raw_body)
         status, message = InboundEvent.Status.PROCESSED, ""
         try:
             with transaction.atomic():
                 if inbound.event_type == "transaction.paid":
-                    message = _paid_apply(inbound.connection, event)
+                    if isinstance(claim, Exception):
+                        raise claim
+                    if claim is None:  # pragma: no cover - received just now
+                        raise TransientError("the event arrived while being read")
+                    status, message = _paid_apply(claim)
                 elif inbound.event_type == "transaction.posted":
-                    outcome = _posted_apply(inbound.connection, event)
+                    outcome = hooks.inbound_event_apply(
+                        event_type=inbound.event_type,
+                        connection=inbound.connection,
+                        payload=json.loads(inbound.raw_body),
+                    )
                     if outcome is None:
                         status = InboundEvent.Status.IGNORED
-                        message = "statement push processing is not available yet"
+                        message = "statement push processing is not available"
                     else:
                         message = outcome
                 else:

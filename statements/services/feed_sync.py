@@ -56,7 +56,9 @@ from statements.models import (
     PushEvent,
     Source,
     Statement,
+    Transaction,
 )
+from statements.services.bakong_lines import bakong_lines_link
 from statements.services.ledger_rows import (
     ledger_ids_present,
     transaction_rows_insert,
@@ -600,6 +602,7 @@ def _apply_window(
     not_posted = len(read.items) - len(posted)
     known = _known_ids(account, [item.txn_id for item in posted])
     drafts: list[LineDraft] = []
+    hashes: set[str] = set()
     confirmed = 0
     bad = 0
     for item in posted:
@@ -612,13 +615,21 @@ def _apply_window(
             if bad <= 5:
                 notes.append(f"line {item.txn_id} refused: {exc}")
             continue
-        if _confirm_push(account, item) is not None:
+        pushed = _confirm_push(account, item)
+        if pushed is not None:
             confirmed += 1
+            if draft.bakong_hash:  # the push did not say which Bakong transaction
+                Transaction.objects.filter(
+                    pk=pushed.transaction_id, bakong_hash=""
+                ).update(bakong_hash=draft.bakong_hash)
+                hashes.add(draft.bakong_hash)
             continue
         drafts.append(draft)
     inserted = transaction_rows_insert(
         account=account, lines=drafts, source=Source.FEED
     )
+    hashes.update(draft.bakong_hash for draft in drafts)
+    bakong_lines_link(account=account, hashes=hashes)
     fetched = len(read.items)
     skipped = fetched - inserted
 

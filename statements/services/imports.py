@@ -39,6 +39,7 @@ from statements.imports import PRESETS, LineDraft, ParseResult, read_table
 from statements.imports.parse import parse_stream
 from statements.imports.presets import MAPPABLE_FIELDS
 from statements.models import ImportBatch, ImportStatus, Source, Transaction
+from statements.services.bakong_lines import bakong_lines_link
 from statements.services.ledger_rows import (
     LedgerCopy,
     LedgerIds,
@@ -503,6 +504,7 @@ def _stream_lines(
             raise
         if parsed.errors:
             raise _RowsRefused  # (inside the block: abandons the open COPY)
+    bakong_lines_link(account=account, hashes=ledger.hashes)
     return inserted, seen - inserted
 
 
@@ -518,6 +520,7 @@ def _write_lines(
         source=Source.FILE,
         import_batch_id=batch.pk,
     )
+    bakong_lines_link(account=account, hashes=ledger.hashes)
     return inserted, len(parsed.lines) - inserted
 
 
@@ -539,6 +542,7 @@ class _LedgerMatch:
         self.ids = LedgerIds(account, before_query=self.before_query)
         self.present: Counter = Counter()
         self.dates_read: set = set()
+        self.hashes: set[str] = set()  # of the fresh lines, to link to Bakong
 
     def fresh(self, lines: list[LineDraft]) -> list[LineDraft]:
         # a file's bank ids are unique within it (the parser refuses a repeat), so
@@ -557,6 +561,7 @@ class _LedgerMatch:
                     present[triple] -= 1
                     continue
                 fresh.append(line)
+        self.hashes.update(line.bakong_hash for line in fresh if line.bakong_hash)
         return fresh
 
     def _read_dates(self, dates: set) -> None:

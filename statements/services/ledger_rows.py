@@ -300,17 +300,20 @@ def _neighbour_id(account: Account, low: str, *, above: bool) -> str | None:
     return lines.values_list("external_id", flat=True).first()
 
 
-def _ids_present(account: Account, wanted: list[str]) -> set[str]:
-    table = connection.ops.quote_name(Transaction._meta.db_table)
+def text_in(values: list[str]) -> tuple[str, Any]:
+    """`column <match>` against many texts as one parameter: (match, param)."""
     if connection.vendor == "postgresql":
         # one text split by the server is several times quicker to send and read
         # than an array literal of 100,000 quoted strings
-        if any("\n" in external_id for external_id in wanted):
-            match, param = "= ANY(%s::varchar[])", wanted
-        else:
-            match, param = "= ANY(string_to_array(%s, E'\\n'))", "\n".join(wanted)
-    else:
-        match, param = "IN (SELECT value FROM json_each(%s))", json.dumps(wanted)
+        if any("\n" in value for value in values):
+            return "= ANY(%s::varchar[])", values
+        return "= ANY(string_to_array(%s, E'\\n'))", "\n".join(values)
+    return "IN (SELECT value FROM json_each(%s))", json.dumps(values)
+
+
+def _ids_present(account: Account, wanted: list[str]) -> set[str]:
+    table = connection.ops.quote_name(Transaction._meta.db_table)
+    match, param = text_in(wanted)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT external_id FROM {table} "  # noqa: S608

@@ -6,7 +6,8 @@ offset); optionally, as on feed lines, biller_category (BILL / TOPUP lines) and 
 cross-border fields original_amount, original_ccy (or original_currency), fx_rate
 and fee. A rate is best sent as a string: its printed places set the tolerance of
 the FX check (statements.imports.fx), and a difference beyond it is flagged on the
-line, never refused. The webhook receiver (payments) verifies the signature and
+line, never refused. A bakong_hash (or bakong_trace) links the line to the Bakong
+transaction it carries. The webhook receiver (payments) verifies the signature and
 stores the raw event; this only applies the payload.
 
 De-duplication is on (account, ref, occurred_at) (a unique constraint on
@@ -37,6 +38,7 @@ from core.periods import zone_for_currency
 from merchants.models import Account, Connection
 from statements.imports.fx import fx_check, rate_from_text
 from statements.models import Channel, PushEvent, Source, Transaction
+from statements.services.bakong_lines import bakong_lines_link
 
 logger = logging.getLogger("tonle.statements")
 
@@ -106,6 +108,13 @@ def _validated(
     if len(ref) > 200:
         raise InvalidInput("ref: longer than 200 characters", field="ref")
     channel = str(payload.get("channel") or "").strip().upper()
+    bakong_hash = payload.get("bakong_hash") or payload.get("bakong_trace") or ""
+    if not isinstance(bakong_hash, str):
+        raise InvalidInput("bakong_hash: must be text", field="bakong_hash")
+    if len(bakong_hash.strip()) > 64:
+        raise InvalidInput(
+            "bakong_hash: longer than 64 characters", field="bakong_hash"
+        )
     biller_category = str(payload.get("biller_category") or "").strip()
     if len(biller_category) > 64:
         raise InvalidInput(
@@ -119,6 +128,7 @@ def _validated(
         "occurred_at": occurred_at,
         "ref": ref,
         "channel": channel if channel in Channel.values else Channel.OTHER,
+        "bakong_hash": bakong_hash.strip(),
         "biller_category": biller_category,
         **_cross_border(payload, amount=signed, currency=ccy),
     }
@@ -169,6 +179,17 @@ def _cross_border(
         "fx_rate": rate,
         "fx_mismatch": fx_check(original, rate, amount, fee, currency) is not None,
     }
+
+
+def transaction_posted_receive(
+    *, connection: Connection, payload: dict[str, Any]
+) -> str:
+    """A provider's `transaction.posted` webhook (payments hands it over): what it
+    did, in one line."""
+    line, created = transaction_posted_apply(connection=connection, payload=payload)
+    if line is None:
+        return "already covered by the ledger; nothing to do"
+    return f"ledger line {line.external_id} {'created' if created else 'already there'}"
 
 
 def push_external_id(*, ref: str, occurred_at: dt.datetime) -> str:
@@ -252,8 +273,10 @@ def _apply(
         fx_rate=data.get("fx_rate"),
         fee=data["fee"],
         fx_mismatch=data.get("fx_mismatch", False),
+        bakong_hash=data["bakong_hash"],
         source=Source.PUSH,
     )
+    bakong_lines_link(account=account, hashes=[line.bakong_hash])
     PushEvent.objects.create(
         merchant=account.merchant,
         account=account,

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from payments.clients.bakong_types import BakongTransactionInfo
 from payments.models import (
     DeliveryStatus,
     PaymentRequest,
@@ -10,6 +11,7 @@ from payments.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from payments.services.settlement import bakong_transaction_apply
 from tests.payments.makers import (
     payment_request_make,
     webhook_delivery_make,
@@ -108,6 +110,31 @@ def test_detail_shows_the_sandbox_pay_button_when_the_sandbox_is_on(
     settings.SANDBOX_ENABLED = False
     page = owner_client.get(f"/payments/{pr.pk}/").content.decode()
     assert "Pay this QR (sandbox)" not in page
+
+
+def test_detail_shows_every_payment_of_a_code_paid_twice(viewer_client, merchant):
+    # given a code paid, then paid again by another Bakong transaction
+    pr = payment_request_make(merchant=merchant, amount="5.00", currency="USD")
+    for tx_hash in ("a" * 64, "b" * 64):
+        bakong_transaction_apply(
+            payment_request_id=pr.pk,
+            info=BakongTransactionInfo(
+                hash=tx_hash,
+                from_account_id="payer@aclb",
+                to_account_id="shop_a@wing",
+                currency="USD",
+                amount=Decimal("5.00"),
+            ),
+        )
+    # when its page is opened
+    page = viewer_client.get(f"/payments/{pr.pk}/").content.decode()
+    # then both payments are listed with their outcome, and the second explained
+    assert "This code was paid more than once" in page
+    assert page.count('class="bakong-transaction"') == 2
+    assert 'data-outcome="matched"' in page
+    assert 'data-outcome="duplicate"' in page
+    assert "Request already paid" in page
+    assert 'title="' + "b" * 64 + '"' in page
 
 
 def test_status_json_follows_the_request(viewer_client, merchant):

@@ -8,8 +8,15 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from core.signing import signature_compute, signature_header
-from payments.models import InboundEvent, PaymentRequest, PaymentStatus
+from payments.models import (
+    BakongTransaction,
+    InboundEvent,
+    PaymentRequest,
+    PaymentStatus,
+)
+from payments.services.polling import payment_request_check
 from payments.services.webhooks_in import inbound_event_process
+from sandbox.bakong import pay
 from tests.factories import AccountFactory, ConnectionFactory
 from tests.payments.makers import payment_request_make
 
@@ -75,9 +82,11 @@ def _signed(body: bytes, *, secret=SECRET, ts=None) -> str:
 
 
 def test_signed_paid_event_is_stored_then_applied(
-    connection, pending, django_capture_on_commit_callbacks
+    connection, pending, sandbox_bakong, django_capture_on_commit_callbacks
 ):
-    # given a gateway event in its own shape, signed with the connection's secret
+    # given a code Bakong knows was paid, and the gateway's event in its own shape,
+    # signed with the connection's secret
+    pay(md5=pending.md5)
     body = json.dumps(_paid_event(pending)).encode()
     # when it is posted (the task runs on commit, eagerly)
     with django_capture_on_commit_callbacks(execute=True):
@@ -101,8 +110,9 @@ def test_the_providers_own_signature_header_is_accepted(connection, pending):
 
 
 def test_event_is_stored_before_the_answer_even_if_processing_is_lost(
-    connection, pending
+    connection, pending, sandbox_bakong
 ):
+    pay(md5=pending.md5)
     # no on_commit callbacks run here: the task message is "lost"
     body = json.dumps(_paid_event(pending)).encode()
     response = _post(connection.pk, body, header=_signed(body))
@@ -274,7 +284,10 @@ def test_paid_event_for_another_merchants_md5_does_not_touch_it(
     assert theirs.status == PaymentStatus.PENDING
 
 
-def test_paid_event_with_another_amount_flags_the_request(connection, pending):
+def test_paid_event_with_another_amount_flags_the_request(
+    connection, pending, sandbox_bakong
+):
+    pay(md5=pending.md5, amount="4.00")
     body = json.dumps(_paid_event(pending, amount="4.00")).encode()
     _post(connection.pk, body, header=_signed(body))
     inbound_event_process(inbound_event_id=InboundEvent.objects.get().pk)
@@ -283,7 +296,8 @@ def test_paid_event_with_another_amount_flags_the_request(connection, pending):
     assert pending.flag == "amount_mismatch"
 
 
-def test_processing_twice_applies_once(connection, pending):
+def test_processing_twice_applies_once(connection, pending, sandbox_bakong):
+    pay(md5=pending.md5)
     body = json.dumps(_paid_event(pending)).encode()
     _post(connection.pk, body, header=_signed(body))
     event_id = InboundEvent.objects.get().pk
@@ -346,8 +360,10 @@ def test_paid_event_with_a_transaction_id_that_is_not_text_fails(connection, pen
 
 
 def test_an_event_that_crashes_processing_is_marked_failed_not_retried_forever(
-    connection, pending, monkeypatch
+    connection, pending, sandbox_bakong, monkeypatch
 ):
+    pay(md5=pending.md5)
+
     def crash(**kwargs):
         raise KeyError("surprise")
 
@@ -370,3 +386,138 @@ def test_timestamp_300_seconds_off_is_still_accepted(connection, pending):
         delivery="dlv-2",
     )
     assert (ahead.status_code, behind.status_code) == (202, 202)
+
+
+# -- a paid claim is what Bakong confirms ---------------------------------------------
+
+
+def _process(connection, event: dict, delivery: str = "dlv-1") -> InboundEvent:
+    body = json.dumps(event).encode()
+    _post(connection.pk, body, header=_signed(body), delivery=delivery)
+    stored = InboundEvent.objects.get(connection=connection, delivery_id=delivery)
+    return inbound_event_process(inbound_event_id=stored.pk)
+
+
+@pytest.fixture
+def connection_b(other_merchant):
+    account = AccountFactory(merchant=other_merchant, provider="bakong", currency="USD")
+    return ConnectionFactory(
+        account=account,
+        merchant=other_merchant,
+        provider="khqr_gateway",
+        credentials={"webhook_secret": SECRET},
+    )
+
+
+def test_a_paid_claim_bakong_has_no_payment_for_is_refused(
+    connection, pending, sandbox_bakong
+):
+    # given a code nobody paid, and a gateway claiming it was
+    # when
+    event = _process(connection, _paid_event(pending))
+    # then
+    assert event.status == InboundEvent.Status.FAILED
+    assert "Bakong reports no payment of this code" in event.error
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PENDING
+    assert BakongTransaction.objects.count() == 0
+
+
+def test_a_merchants_forged_claim_of_anothers_hash_pays_nothing_and_blocks_nothing(
+    connection, connection_b, pending, other_merchant, sandbox_bakong
+):
+    # given A's code really paid at Bakong, and B's own pending code
+    paid_to_a = pay(md5=pending.md5)
+    theirs = payment_request_make(merchant=other_merchant, amount="5.00")
+    # when B's signed webhook claims A's Bakong hash for B's code
+    event = _process(connection_b, _paid_event(theirs, transaction_id=paid_to_a.hash))
+    # then B's code is not paid and nothing is recorded for B
+    assert event.status == InboundEvent.Status.FAILED
+    theirs.refresh_from_db()
+    assert theirs.status == PaymentStatus.PENDING
+    assert BakongTransaction.objects.count() == 0
+    # and A's poll still settles A's code with A's payment
+    payment_request_check(
+        payment_request_id=pending.pk, access=sandbox_bakong, force=True
+    )
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PAID
+    assert pending.bakong_hash == paid_to_a.hash
+
+
+def test_a_claim_of_a_hash_recorded_for_another_merchant_fails_clearly(
+    connection, connection_b, pending, other_merchant, sandbox_bakong
+):
+    # given A's payment settled by the poller, and B's code that B really had paid
+    paid_to_a = pay(md5=pending.md5)
+    payment_request_check(
+        payment_request_id=pending.pk, access=sandbox_bakong, force=True
+    )
+    theirs = payment_request_make(merchant=other_merchant, amount="5.00")
+    pay(md5=theirs.md5)
+    # when B claims A's hash as (another) payment of B's code
+    event = _process(connection_b, _paid_event(theirs, transaction_id=paid_to_a.hash))
+    # then B's own event fails and says why; A's record stands
+    assert event.status == InboundEvent.Status.FAILED
+    assert f"does not confirm transaction {paid_to_a.hash[:8]}" in event.error
+    assert (
+        BakongTransaction.objects.get(hash=paid_to_a.hash).merchant == pending.merchant
+    )
+    theirs.refresh_from_db()
+    assert theirs.flag == ""  # B's own real payment, recorded once, no duplicate
+    assert theirs.bakong_transactions.count() == 1
+
+
+def test_a_second_distinct_payment_reported_by_webhook_is_recorded_as_duplicate(
+    connection, pending, sandbox_bakong
+):
+    # given a code paid and settled by the poller
+    pay(md5=pending.md5)
+    payment_request_check(
+        payment_request_id=pending.pk, access=sandbox_bakong, force=True
+    )
+    # when the customer pays it again and the gateway reports that payment
+    again = pay(md5=pending.md5, again=True)
+    event = _process(connection, _paid_event(pending, transaction_id=again.hash))
+    # then the second payment is recorded and flagged, not dropped
+    assert event.status == InboundEvent.Status.PROCESSED
+    assert "flagged: paid more than once" in event.error
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PAID
+    assert pending.flag == "duplicate"
+    assert sorted(pending.bakong_transactions.values_list("outcome", flat=True)) == [
+        "duplicate",
+        "matched",
+    ]
+
+
+def test_the_gateway_reporting_the_polled_payment_again_changes_nothing(
+    connection, pending, sandbox_bakong
+):
+    # given a code the poller settled
+    pay(md5=pending.md5)
+    payment_request_check(
+        payment_request_id=pending.pk, access=sandbox_bakong, force=True
+    )
+    # when the gateway reports the same payment under its own transaction id
+    event = _process(connection, _paid_event(pending))
+    # then it is the same payment: no second record, no flag
+    assert event.status == InboundEvent.Status.PROCESSED
+    pending.refresh_from_db()
+    assert pending.flag == ""
+    assert pending.bakong_transactions.count() == 1
+
+
+def test_a_claim_bakong_reports_otherwise_without_a_hash_fails_the_event(
+    connection, pending, sandbox_bakong
+):
+    # given Bakong's payment of the code: 5.00
+    pay(md5=pending.md5)
+    # when the gateway claims 7.00 under its own id (no Bakong hash to check)
+    event = _process(connection, _paid_event(pending, amount="7.00"))
+    # then Bakong's payment is recorded and the claim fails with the reason
+    assert event.status == InboundEvent.Status.FAILED
+    assert "not the one Bakong reports" in event.error
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.PAID
+    assert pending.paid_amount == Decimal("5.00")

@@ -442,6 +442,23 @@ def test_sandbox_pay_command_needs_an_amount_for_a_static_code(merchant):
     }
 
 
+def test_sandbox_pay_command_pays_a_paid_code_again_only_when_asked(merchant):
+    # given a code the payer paid
+    request = pending_request(merchant)
+    call_command("sandbox_pay", request.md5, "--json", stdout=StringIO())
+    # when it is paid again, first without --again, then with it
+    refused = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("sandbox_pay", request.md5, "--json", stdout=refused)
+    out = StringIO()
+    call_command("sandbox_pay", request.md5, "--again", "--json", stdout=out)
+    # then the second payment is another transaction
+    assert "already paid in the sandbox" in json.loads(refused.getvalue())["message"]
+    hashes = set(SandboxTransaction.objects.values_list("hash", flat=True))
+    assert len(hashes) == 2
+    assert json.loads(out.getvalue())["hash"] in hashes
+
+
 def test_sandbox_pay_command_refuses_when_the_sandbox_is_off(settings, merchant):
     settings.SANDBOX_ENABLED = False
     request = pending_request(merchant)

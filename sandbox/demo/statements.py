@@ -1,4 +1,5 @@
-"""Demo ledger lines: a month of deterministic activity per account.
+"""Demo ledger lines of the bank accounts: a month of deterministic activity each.
+(The Bakong wallets' lines are the demo codes' settlements: see sandbox.demo.payments.)
 
 The Hattha account is connected to the sandbox feed, so its lines are the sandbox
 feed's own (same txn_ids: a later feed sync finds them already posted and backfills
@@ -8,7 +9,9 @@ seed time (the web server is not running yet)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import random
 from decimal import Decimal
 
@@ -16,7 +19,12 @@ from django.utils import timezone
 
 from core.periods import zone_for_currency
 from merchants.models import Account, Merchant
+from sandbox.feed import balance_before, statement_items
+from statements.clients.feed import parse_item
 from statements.models import Channel, Source, Transaction
+from statements.services.feed_sync import _draft
+from statements.services.imports import statement_file_import
+from statements.services.ledger_rows import transaction_rows_insert
 
 _COUNTERPARTIES = [
     "Sok Dara",
@@ -29,9 +37,12 @@ _COUNTERPARTIES = [
 
 
 def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
-    """Insert 30 days of lines per account (natural keys make a re-run a no-op)."""
+    """Insert 30 days of lines per bank account (natural keys make a re-run a
+    no-op)."""
     today = timezone.localdate()
     for account in accounts:
+        if account.provider == "bakong":
+            continue  # its lines are its paid codes
         if Transaction.objects.filter(account=account).exists():
             continue
         if account.provider == "hattha":
@@ -76,9 +87,7 @@ def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
                         if credit
                         else "Supplier payment",
                         balance_after=balance,
-                        source=Source.FEED
-                        if account.provider != "bakong"
-                        else Source.BAKONG,
+                        source=Source.FEED,
                     )
                 )
         Transaction.objects.bulk_create(rows, ignore_conflicts=True)
@@ -90,11 +99,6 @@ def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
 
 
 def _seed_from_sandbox_feed(*, merchant: Merchant, account: Account, today) -> None:
-    from sandbox.feed import balance_before, statement_items
-    from statements.clients.feed import parse_item
-    from statements.services.feed_sync import _draft
-    from statements.services.ledger_rows import transaction_rows_insert
-
     start = today - dt.timedelta(days=30)
     zone = zone_for_currency(account.currency)
     items = statement_items(account.number, start, today, account.currency)
@@ -109,11 +113,6 @@ def _seed_from_sandbox_feed(*, merchant: Merchant, account: Account, today) -> N
 
 
 def _seed_acleda_import(*, account: Account, today) -> None:
-    import csv
-    import io
-
-    from statements.services.imports import statement_file_import
-
     rng = random.Random(f"demo-acleda-{account.number}")  # noqa: S311 - demo data
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -1,5 +1,6 @@
-"""`sandbox_pay MD5 [--amount X --currency C]`: the Bakong sandbox's simulated payer
-pays a KHQR code (its own amount and currency unless others are given)."""
+"""`sandbox_pay MD5 [--amount X --currency C] [--failed] [--again]`: the Bakong
+sandbox's simulated payer pays a KHQR code (its own amount and currency unless
+others are given; --again pays a code a second time)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core.management.base import CommandParser
 
 from core.commands import JsonCommand
 from core.exceptions import ConfigurationError
+from sandbox.bakong import pay
 
 
 class Command(JsonCommand):
@@ -27,6 +29,11 @@ class Command(JsonCommand):
             action="store_true",
             help="record a failed transaction (Bakong answers errorCode 3)",
         )
+        parser.add_argument(
+            "--again",
+            action="store_true",
+            help="pay a code that is already paid once more (a customer paying twice)",
+        )
 
     def run(self, **options: Any) -> dict[str, Any]:
         if not settings.SANDBOX_ENABLED:
@@ -34,13 +41,12 @@ class Command(JsonCommand):
                 "the sandbox is off (SANDBOX_ENABLED=False): there is no simulated "
                 "payer in production"
             )
-        from sandbox.bakong import pay
-
         tx = pay(
             md5=options["md5"],
             amount=options["amount"],
             currency=options["currency"],
             failed=options["failed"],
+            again=options["again"],
         )
         return {
             "md5": tx.md5,

@@ -1,12 +1,12 @@
 """Demo merchant, people, accounts, connections and activity; running it twice
-changes nothing and prints the same answer."""
-
-from importlib import import_module
+changes nothing and prints the same answer. The demo's codes are paid through the
+sandbox and settled by the production poller (sandbox.demo.payments)."""
 
 from django.conf import settings
 from django.db import transaction
 
 from core.commands import JsonCommand
+from core.exceptions import ConfigurationError
 from merchants.models import Account, Connection, Merchant
 from merchants.selectors import connection_consent
 from merchants.services import (
@@ -17,6 +17,8 @@ from merchants.services import (
     member_create,
     merchant_create,
 )
+from sandbox.demo import payments as demo_payments
+from sandbox.demo import statements as demo_statements
 
 DEMO_BAKONG_ID = "tonle_demo@wing"
 DEMO_PASSWORD = "tonle-demo"
@@ -44,14 +46,20 @@ DEMO_ACCOUNTS = [
     ("acleda", "KHR", "0001-01-123456-7-8", "deposit", "ACLEDA savings (KHR)", ""),
     ("krungsri", "THB", "123-4-56789-0", "deposit", "Krungsri (THB)", ""),
 ]
-# Apps add their demo activity through a `demo` module with seed_demo_data().
-DEMO_MODULES = ["statements.demo", "payments.demo"]
+# the bank accounts' lines first, then the codes (whose settlements are the
+# wallets' lines)
+DEMO_MODULES = [demo_statements, demo_payments]
 
 
 class Command(JsonCommand):
     help = "Create (or find) the demo merchant with users, accounts and activity."
 
     def run(self, **options):
+        if not settings.SANDBOX_ENABLED:
+            raise ConfigurationError(
+                "the demo pays its codes through the sandbox: turn it on "
+                "(SANDBOX_ENABLED=True, the default with DEBUG)"
+            )
         with transaction.atomic():
             merchant = Merchant.objects.filter(bakong_account_id=DEMO_BAKONG_ID).first()
             if merchant is None:
@@ -87,8 +95,7 @@ class Command(JsonCommand):
                 accounts.append(account)
             self._connect_sandbox(accounts)
             api_key, plaintext = api_key_demo_plaintext(merchant=merchant)
-            for module_name in DEMO_MODULES:
-                module = import_module(module_name)
+            for module in DEMO_MODULES:
                 module.seed_demo_data(merchant=merchant, accounts=accounts)
         return {
             "merchant_id": merchant.pk,
