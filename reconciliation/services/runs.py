@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidInput
@@ -40,20 +40,12 @@ from reconciliation.models import (
 )
 from reconciliation.services.balance_gaps import balance_gaps
 from reconciliation.services.loading import Loaded, rows_load
+from reconciliation.services.rows_write import ids_allocate, rows_insert
 
 logger = logging.getLogger("tonle.reconciliation")
 
 MAX_PERIOD_DAYS = 370
 BATCH = 2000
-
-# engine id prefix -> (item kind, MatchItem field)
-ITEM_FIELDS = {
-    "pr": ("khqr", "payment_request_id"),
-    "inv": ("invoice", "invoice_id"),
-    "rf": ("refund", "refund_id"),
-    "ln": ("line", "transaction_id"),
-    "bk": ("bakong", "bakong_transaction_id"),
-}
 
 
 @dataclass(frozen=True)
@@ -189,50 +181,94 @@ def _matches_replace(
     days = loaded.days
     amounts = {row.id: (row.amount_minor, row.currency) for row in loaded.expected}
     amounts.update({row.id: (row.amount_minor, row.currency) for row in loaded.posted})
-    matches = []
-    for m in result.matches:
-        day = max(days[p] for p in m.posted_ids)
-        matches.append(
-            Match(
-                merchant=merchant,
-                run=run,
-                tier=m.tier,
-                rule=m.rule,
-                score=m.score,
-                reason=m.reason,
-                status=m.status,
-                difference=from_minor(m.difference),
-                currency=m.currency,
-                day=day,
+    static = _static_codes(
+        [i for m in result.matches for i in m.expected_ids if i.startswith("ps:")]
+    )
+    ids = ids_allocate(Match, len(result.matches))
+    adapt_day = connection.ops.adapt_datefield_value
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    match_rows, item_rows = [], []
+    for pk, m in zip(ids, result.matches, strict=True):
+        match_rows.append(
+            (
+                pk,
+                merchant.pk,
+                run.pk,
+                m.tier,
+                m.rule,
+                m.score,
+                m.reason,
+                m.status,
+                m.difference,
+                m.currency,
+                "",
+                "",
+                adapt_day(max(days[p] for p in m.posted_ids)),
+                created,
             )
         )
-    created = Match.objects.bulk_create(matches, batch_size=BATCH)
-    items = []
-    for row, m in zip(created, result.matches, strict=True):
         for engine_id in (*m.expected_ids, *m.posted_ids):
-            items.append(_item(row, engine_id, amounts[engine_id]))
-    MatchItem.objects.bulk_create(items, batch_size=BATCH)
+            item_rows.append(_item_row(pk, engine_id, amounts[engine_id], static))
+    rows_insert(Match, MATCH_COLUMNS, match_rows)
+    rows_insert(MatchItem, ITEM_COLUMNS, item_rows)
 
 
-def _item(match: Match, engine_id: str, amount: tuple[int, str]) -> MatchItem:
+MATCH_COLUMNS = (
+    "id",
+    "merchant",
+    "run",
+    "tier",
+    "rule",
+    "score",
+    "reason",
+    "status",
+    "difference",
+    "currency",
+    "difference_kind",
+    "note",
+    "day",
+    "created_at",
+)
+ITEM_COLUMNS = (
+    "match",
+    "kind",
+    "payment_request",
+    "invoice",
+    "refund",
+    "transaction",
+    "bakong_transaction",
+    "amount",
+    "currency",
+)
+_SLOT = {"pr": 2, "inv": 3, "rf": 4, "ln": 5, "bk": 6}
+_KIND = {"pr": "khqr", "inv": "invoice", "rf": "refund", "ln": "line", "bk": "bakong"}
+
+
+def _item_row(
+    match_pk: int, engine_id: str, amount: tuple[int, str], static: dict[int, int]
+) -> tuple:
     prefix, _, pk = engine_id.partition(":")
+    row = [match_pk, "", None, None, None, None, None, amount[0], amount[1]]
     if prefix == "ps":  # a static code's payment: its code and the payment
-        item = MatchItem(match=match, kind="khqr", bakong_transaction_id=int(pk))
-        item.payment_request_id = _static_code_of(int(pk))
+        row[1], row[2], row[6] = "khqr", static[int(pk)], int(pk)
     else:
-        kind, fk = ITEM_FIELDS[prefix]
-        item = MatchItem(match=match, kind=kind, **{fk: int(pk)})
-    item.amount = from_minor(amount[0])
-    item.currency = amount[1]
-    return item
+        row[1], row[_SLOT[prefix]] = _KIND[prefix], int(pk)
+    return tuple(row)
 
 
-def _static_code_of(bakong_pk: int) -> int:
+def _static_codes(engine_ids: list[str]) -> dict[int, int]:
+    """Bakong transaction -> the static code it paid."""
     from payments.models import BakongTransaction
 
-    return BakongTransaction.objects.values_list("payment_request_id", flat=True).get(
-        pk=bakong_pk
-    )
+    pks = [int(i.partition(":")[2]) for i in engine_ids]
+    found: dict[int, int] = {}
+    for start in range(0, len(pks), BATCH):
+        found.update(
+            BakongTransaction.objects.filter(
+                pk__in=pks[start : start + BATCH]
+            ).values_list("pk", "payment_request_id")
+        )
+    return found
 
 
 def _key(reason: str, expected: tuple[str, ...], posted: tuple[str, ...]) -> str:

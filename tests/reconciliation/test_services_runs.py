@@ -1,0 +1,334 @@
+"""A run through the database: what it loads, what it saves, and that running it
+again keeps what people decided."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from freezegun import freeze_time
+
+from merchants.models import AuditEvent
+from payments.clients.bakong_types import BakongTransactionInfo
+from payments.services.settlement import bakong_transaction_apply
+from reconciliation.models import (
+    Invoice,
+    Match,
+    MatchItem,
+    PeriodSignOff,
+    ReconciliationException,
+    ReconciliationRun,
+)
+from reconciliation.services.runs import reconciliation_run_start
+from statements.models import FeedSyncRun
+from tests.factories import AccountFactory, ConnectionFactory
+from tests.payments.makers import payment_request_make
+from tests.statements.factories import PP, line
+
+NOV_1, NOV_30 = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+
+
+def _run(merchant, **options):
+    return reconciliation_run_start(
+        merchant=merchant, date_from=NOV_1, date_to=NOV_30, **options
+    )
+
+
+def _invoice(merchant, number, amount, *, customer="Sok Dara", due=15, **fields):
+    return Invoice.objects.create(
+        merchant=merchant,
+        invoice_number=number,
+        customer=customer,
+        amount=Decimal(amount),
+        currency=fields.pop("currency", "USD"),
+        issue_date=dt.date(2026, 11, 1),
+        due_date=dt.date(2026, 11, due),
+        source="api",
+        **fields,
+    )
+
+
+def _on(day: int, hour: int = 10) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, tzinfo=PP)
+
+
+@pytest.fixture
+def bank(merchant):
+    return AccountFactory(merchant=merchant, provider="aba", currency="USD")
+
+
+@pytest.fixture
+def wallet(merchant):
+    return AccountFactory(
+        merchant=merchant,
+        provider="bakong",
+        currency="USD",
+        number="shop_a@wing",
+        bakong_account_id="shop_a@wing",
+    )
+
+
+def _paid_code(merchant, wallet, amount="12.50", order="ORD-1", hash_="a" * 64):
+    with freeze_time(_on(3)):
+        request = payment_request_make(
+            merchant=merchant, amount=amount, order_id=order, account=wallet
+        )
+        bakong_transaction_apply(
+            payment_request_id=request.pk,
+            info=BakongTransactionInfo(
+                hash=hash_,
+                from_account_id="payer@aclb",
+                to_account_id=wallet.bakong_account_id,
+                currency="USD",
+                amount=Decimal(amount),
+                created_date_ms=int(timezone.now().timestamp() * 1000),
+                md5=request.md5,
+            ),
+        )
+    return request
+
+
+@pytest.mark.django_db
+def test_a_run_saves_matches_with_both_sides_and_counts(merchant, bank):
+    # given an invoice, and the bank line that names it
+    invoice = _invoice(merchant, "INV-0042", "120.00")
+    paid = line(bank, _on(5), "120.00", reference="PAYMENT INV-0042", external_id="T1")
+    # when
+    outcome = _run(merchant)
+    # then
+    match = Match.objects.get()
+    assert (match.tier, match.rule, match.status) == (2, "reference", "auto")
+    assert match.day == dt.date(2026, 11, 5)
+    items = {(i.kind, i.invoice_id or i.transaction_id) for i in match.items.all()}
+    assert items == {("invoice", invoice.pk), ("line", paid.pk)}
+    assert outcome.run.counts["tier_2"] == 1
+    assert AuditEvent.objects.filter(action="reconciliation.run").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_paid_code_matches_the_wallet_line_settlement_posted(merchant, wallet):
+    request = _paid_code(merchant, wallet)
+    _run(merchant)
+    match = Match.objects.get()
+    assert (match.tier, match.rule, match.status) == (1, "identity.md5", "auto")
+    kinds = {i.kind: i for i in match.items.all()}
+    assert kinds["khqr"].payment_request_id == request.pk
+    assert kinds["line"].transaction.bakong_transaction.payment_request_id == request.pk
+
+
+@pytest.mark.django_db
+def test_running_again_replaces_proposals_and_keeps_confirmed_and_rejected(
+    merchant, bank
+):
+    # given two proposals from a first run
+    _invoice(merchant, "INV-1", "30.00", customer="Bopha Mart")
+    _invoice(merchant, "INV-2", "40.00", customer="Keo Mom")
+    line(bank, _on(4), "30.00", counterparty_name="BOPHA MART", external_id="T1")
+    line(bank, _on(6), "40.00", counterparty_name="KEO MOM", external_id="T2")
+    _run(merchant)
+    first, second = Match.objects.order_by("pk")
+    assert {first.status, second.status} == {"proposed"}
+    # when one is confirmed, the other rejected, and the period runs again
+    Match.objects.filter(pk=first.pk).update(status="confirmed")
+    Match.objects.filter(pk=second.pk).update(status="rejected")
+    _run(merchant)
+    # then both decisions stand and nothing new pairs the rejected rows
+    assert sorted(Match.objects.values_list("pk", "status")) == [
+        (first.pk, "confirmed"),
+        (second.pk, "rejected"),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_engine_match_is_computed_again_not_duplicated(merchant, bank):
+    _invoice(merchant, "INV-1", "30.00")
+    line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
+    _run(merchant)
+    _run(merchant)
+    assert Match.objects.count() == 1
+    assert MatchItem.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_signed_off_month_keeps_its_matches(merchant, bank):
+    _invoice(merchant, "INV-1", "30.00")
+    line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
+    _run(merchant)
+    kept = Match.objects.get()
+    PeriodSignOff.objects.create(
+        merchant=merchant, month=NOV_1, signed_at=timezone.now()
+    )
+    _run(merchant)
+    assert list(Match.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+@pytest.mark.django_db
+def test_exceptions_are_found_once_and_cleared_when_the_money_arrives(merchant, bank):
+    # given an invoice overdue at the end of November
+    _invoice(merchant, "INV-9", "50.00", due=10)
+    _run(merchant)
+    (unpaid,) = ReconciliationException.objects.filter(reason="unpaid_item")
+    _run(merchant)
+    assert ReconciliationException.objects.filter(reason="unpaid_item").count() == 1
+    # when its payment shows up and the period runs again
+    line(bank, _on(28), "50.00", reference="INV-9", external_id="T9")
+    _run(merchant)
+    # then the exception is cleared by the run, with its reason
+    unpaid.refresh_from_db()
+    assert (unpaid.status, unpaid.resolution) == ("resolved", "cleared")
+
+
+@pytest.mark.django_db
+def test_a_resolved_exception_stays_resolved_on_a_rerun(merchant, bank):
+    line(bank, _on(7), "9.99", description="CASH DEPOSIT", external_id="T7")
+    _run(merchant)
+    found = ReconciliationException.objects.get(reason="unmatched_line")
+    found.status, found.resolution = "resolved", "ignored"
+    found.save()
+    _run(merchant)
+    found.refresh_from_db()
+    assert (found.status, found.resolution) == ("resolved", "ignored")
+    assert ReconciliationException.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_unmatched_credit_keeps_its_nearest_candidates(merchant, bank):
+    _invoice(merchant, "INV-5", "80.00", customer="Chan Sophea")
+    line(bank, _on(6), "80.00", description="TRANSFER", external_id="T6")
+    _run(merchant)
+    found = ReconciliationException.objects.get(reason="unmatched_line")
+    invoice_id = f"inv:{Invoice.objects.get().pk}"
+    assert [n[0] for n in found.nearest] == [invoice_id]
+    assert "reference not found" in found.nearest[0][1]
+
+
+@pytest.mark.django_db
+def test_a_dry_run_counts_and_saves_nothing(merchant, bank):
+    _invoice(merchant, "INV-1", "30.00")
+    line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
+    outcome = _run(merchant, dry_run=True)
+    assert outcome.run.dry_run and outcome.run.counts["matched"] == 1
+    assert Match.objects.count() == ReconciliationException.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_run_never_reads_another_merchants_rows(merchant, other_merchant, bank):
+    theirs = AccountFactory(merchant=other_merchant, provider="aba", currency="USD")
+    _invoice(other_merchant, "INV-1", "30.00")
+    line(theirs, _on(4), "30.00", reference="INV-1", external_id="T1")
+    _invoice(merchant, "INV-1", "30.00")
+    outcome = _run(merchant)
+    assert (outcome.run.expected_count, outcome.run.posted_count) == (1, 0)
+    assert Match.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_feed_window_that_does_not_add_up_is_a_balance_gap(merchant, bank):
+    connection = ConnectionFactory(merchant=merchant, account=bank)
+    FeedSyncRun.objects.create(
+        merchant=merchant,
+        connection=connection,
+        account=bank,
+        window_start=NOV_1,
+        window_end=NOV_30,
+        currency="USD",
+        reported_opening=Decimal("100"),
+        reported_closing=Decimal("180"),
+        computed_closing=Decimal("150"),
+        mismatch=True,
+        started_at=timezone.now(),
+    )
+    _run(merchant)
+    gap = ReconciliationException.objects.get(reason="balance_gap")
+    assert gap.amount == Decimal("30.00")
+    assert "closing 180.00 USD" in gap.detail
+
+
+@pytest.mark.django_db
+def test_a_line_whose_rate_does_not_add_up_is_an_exception(merchant):
+    thb = AccountFactory(merchant=merchant, provider="krungsri", currency="THB")
+    line(
+        thb,
+        _on(9),
+        "3500.00",
+        external_id="X1",
+        original_amount=Decimal("100.00"),
+        original_currency="USD",
+        fx_rate=Decimal("30"),
+        fx_mismatch=True,
+    )
+    _run(merchant)
+    assert ReconciliationException.objects.filter(reason="fx_mismatch").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_period_backwards_or_longer_than_a_year_is_refused(merchant):
+    from core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput, match="to: 2026-10-01 is before from"):
+        reconciliation_run_start(
+            merchant=merchant, date_from=NOV_1, date_to=dt.date(2026, 10, 1)
+        )
+    with pytest.raises(InvalidInput, match="at most 370 days"):
+        reconciliation_run_start(
+            merchant=merchant, date_from=dt.date(2025, 1, 1), date_to=NOV_30
+        )
+    assert ReconciliationRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_reconcile_command_prints_counts_and_writes_the_matched_pairs(
+    merchant, bank, wallet, tmp_path, capsys
+):
+    # given an invoice paid by transfer and a paid KHQR code
+    _invoice(merchant, "INV-0042", "120.00")
+    transfer = line(bank, _on(5), "120.00", reference="INV-0042", external_id="FT1")
+    request = _paid_code(merchant, wallet, order="")
+    out = tmp_path / "matches.csv"
+    # when
+    call_command(
+        "reconcile",
+        "--merchant",
+        str(merchant.pk),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--matches",
+        str(out),
+        "--json",
+    )
+    # then
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["matched"], answer["tier_1"], answer["tier_2"]) == (2, 1, 1)
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["status", "rule", "expected_ref", "posted_ref", "group"]
+    pairs = {(r["expected_ref"], r["posted_ref"], r["status"]) for r in rows}
+    assert pairs == {
+        ("INV-0042", transfer.external_id, "auto"),
+        (request.md5, "a" * 64, "auto"),  # no order id: the md5; the Bakong hash
+    }
+
+
+@pytest.mark.django_db
+def test_reconcile_command_refuses_a_bad_date_with_the_error_contract(merchant, capsys):
+    with pytest.raises(SystemExit):
+        call_command(
+            "reconcile",
+            "--merchant",
+            str(merchant.pk),
+            "--from",
+            "01/11/2026",
+            "--to",
+            "2026-11-30",
+            "--json",
+        )
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["error"] == "invalid_input"
+    assert "from" in answer["message"]
