@@ -151,6 +151,9 @@ class ReconciliationRun(models.Model):
     expected_count = models.PositiveIntegerField(default=0)
     posted_count = models.PositiveIntegerField(default=0)
     seconds = ExactDecimalField(null=True, blank=True)
+    timings = models.JSONField(
+        default=dict, blank=True, help_text="seconds spent loading, matching, saving"
+    )
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -38,24 +38,26 @@ def rows_insert(
     model: type[models.Model],
     columns: Sequence[str],
     rows: Sequence[tuple],
-    *,
-    json_columns: Sequence[str] = (),
 ) -> None:
-    """INSERT the rows (tuples in `columns` order, field names) in batches."""
+    """Write the rows (tuples in `columns` order, field names): PostgreSQL
+    `COPY`, SQLite batches of INSERT."""
     if not rows:
         return
     qn = connection.ops.quote_name
     by_name = {f.name: f for f in model._meta.concrete_fields}
     names = [by_name[name].column for name in columns]
-    marks = [
-        "%s::jsonb"
-        if name in json_columns and connection.vendor == "postgresql"
-        else "%s"
-        for name in columns
-    ]
+    if connection.vendor == "postgresql":
+        sql = (
+            f"COPY {qn(model._meta.db_table)} "  # noqa: S608
+            f"({', '.join(qn(n) for n in names)}) FROM STDIN"
+        )
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     sql = (
         f"INSERT INTO {qn(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(qn(n) for n in names)}) VALUES ({', '.join(marks)})"
+        f"({', '.join(qn(n) for n in names)}) VALUES ({', '.join(['%s'] * len(names))})"
     )
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidInput
-from core.money import from_minor
+from core.money import from_minor, to_minor
 from merchants.models import Merchant
 from merchants.services import audit_event_record
 from reconciliation.engine import Result, Tolerances, reconcile
@@ -78,7 +79,9 @@ def reconciliation_run_start(
     loaded = rows_load(
         merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
     )
+    load_done = time.monotonic()
     result = reconcile(loaded.expected, loaded.posted, loaded.settings)
+    match_done = time.monotonic()
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
             merchant=merchant,
@@ -95,11 +98,17 @@ def reconciliation_run_start(
             _matches_replace(merchant, run, loaded, result, date_from, date_to)
             _exceptions_save(merchant, run, loaded, result, date_from, date_to)
         counts = _counts(result)
+        finished = time.monotonic()
         ReconciliationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.DONE,
             counts=counts,
             finished_at=timezone.now(),
-            seconds=str(round(Decimal(time.monotonic() - started), 3)),
+            seconds=_seconds(finished - started),
+            timings={
+                "load": _seconds(load_done - started),
+                "match": _seconds(match_done - load_done),
+                "save": _seconds(finished - match_done),
+            },
         )
         run.refresh_from_db()
         if not dry_run:
@@ -116,6 +125,10 @@ def reconciliation_run_start(
         extra={"run": run.pk, "merchant": merchant.pk, "seconds": str(run.seconds)},
     )
     return RunOutcome(run=run, result=result, loaded=loaded)
+
+
+def _seconds(value: float) -> str:
+    return str(round(Decimal(value), 3))
 
 
 def _parameters(tolerances: Tolerances) -> dict[str, Any]:
@@ -240,6 +253,24 @@ ITEM_COLUMNS = (
     "amount",
     "currency",
 )
+EXCEPTION_COLUMNS = (
+    "merchant",
+    "run",
+    "reason",
+    "key",
+    "amount",
+    "currency",
+    "detail",
+    "day",
+    "expected_ids",
+    "posted_ids",
+    "nearest",
+    "status",
+    "resolution",
+    "resolution_note",
+    "created_at",
+    "seen_at",
+)
 _SLOT = {"pr": 2, "inv": 3, "rf": 4, "ln": 5, "bk": 6}
 _KIND = {"pr": "khqr", "inv": "invoice", "rf": "refund", "ln": "line", "bk": "bakong"}
 
@@ -327,8 +358,34 @@ def _exceptions_save(
             key__in=keys[start : start + BATCH]
         )
     }
-    fresh = [e for k, e in found.items() if k not in existing]
-    ReconciliationException.objects.bulk_create(fresh, batch_size=BATCH)
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    adapt_day = connection.ops.adapt_datefield_value
+    rows_insert(
+        ReconciliationException,
+        EXCEPTION_COLUMNS,
+        [
+            (
+                merchant.pk,
+                run.pk,
+                e.reason,
+                e.key,
+                to_minor(e.amount),
+                e.currency,
+                e.detail,
+                adapt_day(e.day),
+                json.dumps(e.expected_ids),
+                json.dumps(e.posted_ids),
+                json.dumps(e.nearest, ensure_ascii=False),
+                ExceptionStatus.OPEN,
+                "",
+                "",
+                created,
+                created,
+            )
+            for key, e in found.items()
+            if key not in existing
+        ],
+    )
     refreshed = []
     for key, known in existing.items():
         if known.status != ExceptionStatus.OPEN:
