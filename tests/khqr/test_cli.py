@@ -19,7 +19,7 @@ def run(action: str, stdin: str = "", **options) -> tuple[int, list[str]]:
     code = cli.run(
         {"action": action, "json": True, "now_ms": NOW, **options},
         io.StringIO(stdin),
-        lines.append,
+        lambda block: lines.extend(block.split("\n")),
     )
     return code, lines
 
@@ -122,7 +122,28 @@ def test_plain_output_prints_the_code_alone():
         io.StringIO(
             '{"bakong_account_id": "jonhsmith@nbcq", "merchant_name": "Jonh Smith"}'
         ),
-        lines.append,
+        lambda block: lines.extend(block.split("\n")),
     )
     # then
     assert lines == [STATIC]
+
+
+def test_encode_takes_a_json_number_for_merchant_id_as_the_sdk_readme_does():
+    # given: the SDK README's merchant example, as a JSON line
+    line = json.dumps(
+        {
+            "type": "merchant",
+            "bakong_account_id": "devit@abaa",
+            "merchant_name": "devit",
+            "merchant_city": "Battambang",
+            "merchant_id": 1243546472,
+            "acquiring_bank": "DEVBKKHPXXX",
+        }
+    )
+    # when
+    code, lines = run("encode", line + "\n" + line.replace("1243546472", "12.5"))
+    # then
+    first, second = (json.loads(x) for x in lines)
+    assert code == 0
+    assert "01101243546472" in first["qr"]
+    assert second == second | {"error": "INVALID_FIELD_TYPE", "field": "merchant_id"}
