@@ -67,6 +67,11 @@ class PaymentRequest(models.Model):
     qr = models.TextField()
     md5 = models.CharField(max_length=32, unique=True)
     deeplink = models.URLField(max_length=500, blank=True)
+    deeplink_error = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why the code has no deeplink (Bakong refused it or was away)",
+    )
     status = models.CharField(
         max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
