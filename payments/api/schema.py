@@ -16,6 +16,8 @@ ERROR_CODES = [
     "conflict",
     "rate_limit_exceeded",
     "internal_error",
+    "upstream_error",
+    "bakong_unavailable",
 ]
 
 

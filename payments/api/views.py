@@ -1,4 +1,5 @@
-"""The shop API: create a KHQR code, check it, look it up by order id, who am I.
+"""The shop API: create a KHQR code, check it, look it up by order id, verify a
+payment slip by its Bakong hash, who am I.
 
 Same shape as the KHQR gateways shops already use (DESIGN.md); amounts are strings;
 a test key sees only test codes and a live key only live ones.
@@ -30,7 +31,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from core.money import format_number
+from core.exceptions import NotFound
+from core.money import CURRENCIES, format_number
 from merchants.api.base import MerchantApiView
 from payments import selectors
 from payments.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
@@ -44,8 +46,11 @@ from payments.services.payment_requests import (
     payment_request_create,
 )
 from payments.services.qr_images import qr_image_etag, qr_image_get
+from payments.services.slips import SlipAnswer, slip_check
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
+HASH_PATTERN = r"^[0-9a-fA-F]{64}$"
+SHORT_HASH_PATTERN = r"^[0-9a-fA-F]{8}$"
 AMOUNT_TEXT = re.compile(r"[0-9]*\.?[0-9]*")
 STATUSES = [
     "pending",
@@ -376,6 +381,232 @@ class TransactionByOrderApi(MerchantApiView):
             is_test=self.api_key.is_test,
         )
         return Response(self.OutputSerializer(_status_data(payment_request)).data)
+
+
+def _fact_amount(amount: Decimal, currency: str) -> str:
+    """An amount Bakong reported, as text, never rounded: in the currency's places
+    when it has no more than those, else as it came."""
+    if currency in CURRENCIES:
+        shown = _amount_text(amount, currency)
+        if Decimal(shown) == amount:
+            return shown
+    return format(amount, "f")
+
+
+class TransactionByHashApi(MerchantApiView):
+    """Verify a payment slip: the Bakong transaction, the code of yours it paid,
+    and whether the slip was already presented for another order."""
+
+    parser_classes = [DecimalJSONParser]
+
+    @extend_schema_serializer(component_name="TransactionByHashInput")
+    class InputSerializer(serializers.Serializer):
+        hash = StrictRegexField(
+            HASH_PATTERN,
+            required=False,
+            help_text="The transaction's full Bakong hash (64 hex digits)",
+            error_messages={"invalid": "must be 64 hexadecimal characters"},
+        )
+        short_hash = StrictRegexField(
+            SHORT_HASH_PATTERN,
+            required=False,
+            help_text="Or its first 8 characters, with amount and currency",
+            error_messages={"invalid": "must be 8 hexadecimal characters"},
+        )
+        amount = AmountInputField(
+            required=False, help_text="The slip's amount (with short_hash)"
+        )
+        currency = serializers.ChoiceField(
+            choices=["KHR", "USD"],
+            required=False,
+            help_text="The slip's currency (with short_hash)",
+        )
+        order_id = StrictCharField(
+            max_length=ORDER_ID_MAX,
+            required=False,
+            allow_blank=True,
+            help_text="The order the slip is presented for: a slip already "
+            "presented for (or paid) another order answers `reused: true`",
+        )
+
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            if "hash" in data and "short_hash" in data:
+                raise serializers.ValidationError(
+                    {"hash": "give hash or short_hash, not both"}
+                )
+            if "hash" not in data and "short_hash" not in data:
+                raise serializers.ValidationError(
+                    {
+                        "hash": "give the full hash, or short_hash with amount and "
+                        "currency"
+                    }
+                )
+            if "short_hash" in data:
+                for name in ("amount", "currency"):
+                    if data.get(name) in (None, ""):
+                        raise serializers.ValidationError(
+                            {name: "required with short_hash"}
+                        )
+            return data
+
+    @extend_schema_serializer(component_name="TransactionByHashOutput")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="SlipTransaction")
+        class TransactionOutput(serializers.Serializer):
+            hash = serializers.CharField()
+            short_hash = serializers.CharField()
+            amount = serializers.CharField()
+            currency = serializers.CharField()
+            from_account_id = serializers.CharField(allow_blank=True)
+            to_account_id = serializers.CharField(allow_blank=True)
+            description = serializers.CharField(allow_blank=True)
+            paid_at = serializers.DateTimeField(allow_null=True)
+            external_ref = serializers.CharField(allow_blank=True)
+
+        @extend_schema_serializer(component_name="SlipPaymentRequest")
+        class PaymentRequestOutput(serializers.Serializer):
+            md5 = serializers.CharField()
+            order_id = serializers.CharField(allow_blank=True)
+            bill_number = serializers.CharField(allow_blank=True)
+            status = serializers.ChoiceField(choices=STATUSES)
+            amount = serializers.CharField(allow_null=True)
+            currency = serializers.CharField()
+            paid_at = serializers.DateTimeField(allow_null=True)
+            flag = serializers.CharField(allow_blank=True)
+
+        result = serializers.ChoiceField(
+            choices=["paid", "failed"],
+            help_text="paid: Bakong confirms the transaction; failed: Bakong says it "
+            "failed (no money moved)",
+        )
+        hash = serializers.CharField(
+            allow_blank=True, help_text="The full hash (empty for a failed short hash)"
+        )
+        transaction = TransactionOutput(
+            allow_null=True, help_text="Bakong's facts (null when it failed)"
+        )
+        to_your_account = serializers.BooleanField(
+            help_text="The money went to one of your Bakong accounts"
+        )
+        payment_request = PaymentRequestOutput(
+            allow_null=True,
+            help_text="Your code this transaction paid (null: none of yours known)",
+        )
+        order_id = serializers.CharField(
+            allow_blank=True, help_text="The order the slip was presented for"
+        )
+        reused = serializers.BooleanField(
+            help_text="The slip was already presented for, or paid, another order"
+        )
+        reused_for = serializers.CharField(
+            allow_blank=True, help_text="That earlier order (empty when not reused)"
+        )
+        previous_checks = serializers.IntegerField(
+            help_text="Times this slip was presented to you before"
+        )
+        source = serializers.CharField(
+            help_text="`recorded`: already known here; `bakong`: Bakong was asked"
+        )
+        checked_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="transaction_by_hash",
+        summary="Verify a payment slip by its Bakong hash",
+        tags=["payments"],
+        request=InputSerializer,
+        parameters=[*RATE_LIMIT_HEADERS, RETRY_AFTER],
+        responses={
+            200: OutputSerializer,
+            400: error(
+                "`invalid_input`: a hash that is not 64 (or 8) hex digits, a short "
+                "hash without amount or currency, both hashes or neither"
+            ),
+            404: error("`not_found`: Bakong has no such transaction"),
+            502: error("`upstream_error`: Bakong refused the request"),
+            503: error("`bakong_unavailable`: Bakong could not be reached; try again"),
+            **COMMON_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Full hash, for an order",
+                value={
+                    "hash": "8465d722d7d5065f2886f0a474a4d34d"
+                    "c6a7855355b611836f7b6111228893e9",
+                    "order_id": "ORDER-1042",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Short hash",
+                value={"short_hash": "8465d722", "amount": "1.00", "currency": "USD"},
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        answer = slip_check(
+            merchant=self.merchant,
+            hash=data.get("hash", ""),
+            short_hash=data.get("short_hash", ""),
+            amount=data.get("amount"),
+            currency=data.get("currency", ""),
+            order_id=data.get("order_id", ""),
+            is_test=self.api_key.is_test,
+            api_key=self.api_key,
+        )
+        if answer.result == "not_found":
+            raise NotFound(
+                "Bakong has no transaction with this hash"
+                if data.get("hash")
+                else "Bakong has no transaction with this short hash, amount and "
+                "currency",
+                field="hash" if data.get("hash") else "short_hash",
+            )
+        return Response(self.OutputSerializer(_slip_data(answer)).data)
+
+
+def _slip_data(answer: SlipAnswer) -> dict[str, Any]:
+    slip = answer.transaction
+    code = answer.payment_request
+    return {
+        "result": answer.result,
+        "hash": answer.hash,
+        "transaction": None
+        if slip is None
+        else {
+            "hash": slip.hash,
+            "short_hash": slip.short_hash,
+            "amount": _fact_amount(slip.amount, slip.currency),
+            "currency": slip.currency,
+            "from_account_id": slip.from_account_id,
+            "to_account_id": slip.to_account_id,
+            "description": slip.description,
+            "paid_at": slip.paid_at,
+            "external_ref": slip.external_ref,
+        },
+        "to_your_account": answer.to_merchant,
+        "payment_request": None
+        if code is None
+        else {
+            "md5": code.md5,
+            "order_id": code.order_id,
+            "bill_number": code.bill_number,
+            "status": code.status,
+            "amount": _amount_text(code.amount, code.currency),
+            "currency": code.currency,
+            "paid_at": code.paid_at,
+            "flag": code.flag,
+        },
+        "order_id": answer.check.order_id,
+        "reused": answer.reused,
+        "reused_for": answer.reused_for,
+        "previous_checks": answer.previous_checks,
+        "source": answer.source,
+        "checked_at": answer.check.checked_at,
+    }
 
 
 class MeApi(MerchantApiView):

@@ -8,6 +8,7 @@ ROUTES = {
     "/api/v1/qr": "post",
     "/api/v1/transaction/check": "post",
     "/api/v1/transaction/by-order": "post",
+    "/api/v1/transaction/by-hash": "post",
     "/api/v1/me": "get",
     "/api/v1/qr/{md5}.png": "get",
     "/api/v1/qr/{md5}.svg": "get",
@@ -60,3 +61,24 @@ def test_docs_page_works_offline(client):
     links = re.findall(r'(?:src|href)="([^"]*)"', response.content.decode())
     assert links, "the page links its assets"
     assert [u for u in links if not u.startswith("/") or u.startswith("//")] == []
+
+
+def test_schema_documents_the_slip_lookup(schema):
+    by_hash = schema["paths"]["/api/v1/transaction/by-hash"]["post"]
+    assert set(by_hash["responses"]) >= {"200", "400", "401", "404", "429", "503"}
+    body = schema["components"]["schemas"]["TransactionByHashInputRequest"]
+    assert set(body["properties"]) == {
+        "hash",
+        "short_hash",
+        "amount",
+        "currency",
+        "order_id",
+    }
+    output = schema["components"]["schemas"]["TransactionByHashOutput"]
+    assert {"transaction", "payment_request", "reused"} <= set(output["properties"])
+    assert (
+        schema["components"]["schemas"]["SlipTransaction"]["properties"]["amount"][
+            "type"
+        ]
+        == "string"
+    )
