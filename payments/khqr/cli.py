@@ -104,11 +104,6 @@ def decode_json(qr: str) -> str:
     return _dumps(decode_text(qr)) if text is None else text
 
 
-def _keep(raw_lines: Iterable[str]) -> list[str]:
-    """The lines to answer: line ends stripped, blank lines skipped."""
-    return [line for line in raw_lines if line.strip()]
-
-
 def _line_batches(stream: Iterable[str]) -> Iterator[list[str]]:
     """The input's lines in batches: whatever one read of the input gave (so a
     big input is answered in blocks and a line piped alone is answered at once).
@@ -135,18 +130,16 @@ def _line_batches(stream: Iterable[str]) -> Iterator[list[str]]:
     while True:
         chunk = read1(READ_SIZE)
         text = pending + decoder.decode(chunk, final=not chunk)
-        if not chunk:
-            batch = _keep(text.replace("\r", "\n").split("\n"))
-            if batch:
-                yield batch
-            return
-        cut = max(text.rfind("\n"), text.rfind("\r")) + 1
-        pending = text[cut:]
-        if cut:
+        if "\r" in text:
             # "\r\n" cut between two reads gives one blank line more: skipped.
-            batch = _keep(text[:cut].replace("\r", "\n").split("\n"))
-            if batch:
-                yield batch
+            text = text.replace("\r", "\n")
+        lines = text.split("\n")
+        pending = lines.pop() if chunk else ""  # a line not ended yet waits
+        batch = [line for line in lines if line.strip()]
+        if batch:
+            yield batch
+        if not chunk:
+            return
 
 
 def add_arguments(parser: argparse.ArgumentParser, **subparser_kwargs: Any) -> None:
@@ -174,8 +167,8 @@ def _human(answer: Mapping[str, Any]) -> str:
 def run(
     options: Mapping[str, Any], stdin: Iterable[str], write: Callable[[str], None]
 ) -> int:
-    """Run one subcommand; ``write`` takes one or more lines of output (joined by
-    newlines, without the last one). Returns the exit code."""
+    """Run one subcommand; ``write`` takes a block of one or more lines of output,
+    each ended by a newline. Returns the exit code."""
     action = options["action"]
     as_json = options.get("json", False)
     now_ms = options.get("now_ms")
@@ -189,18 +182,21 @@ def run(
 
     if action == "encode":
         for batch in _line_batches(stdin):
-            write("\n".join([text_of(encode_line(x, now_ms=now_ms)) for x in batch]))
+            answers = [text_of(encode_line(x, now_ms=now_ms)) for x in batch]
+            write("\n".join(answers) + "\n")
         return EXIT_OK
     if action == "decode":
         if options.get("qr", "-") not in (None, "-"):
             answer = decode_text(options["qr"])
-            write(text_of(answer))
+            write(text_of(answer) + "\n")
             return EXIT_FAILED if "error" in answer else EXIT_OK
         for batch in _line_batches(stdin):
             if as_json:
-                write("\n".join(map(decode_json, batch)))
+                answers = list(map(decode_json, batch))
+                answers.append("")  # the block ends with a newline: no copy to add it
+                write("\n".join(answers))
             else:
-                write("\n".join([_human(decode_text(x)) for x in batch]))
+                write("".join([_human(decode_text(x)) + "\n" for x in batch]))
         return EXIT_OK
     if action == "verify":
         result = verify(options["qr"], now_ms=now_ms)
@@ -208,9 +204,9 @@ def run(
             answer: dict[str, Any] = {"valid": result.valid}
             if not result.valid:
                 answer |= {"error": result.reason_code, "message": result.reason}
-            write(json.dumps(answer, ensure_ascii=False))
+            write(json.dumps(answer, ensure_ascii=False) + "\n")
         else:
-            write("valid" if result.valid else f"invalid: {result.reason}")
+            write("valid\n" if result.valid else f"invalid: {result.reason}\n")
         return EXIT_OK if result.valid else EXIT_FAILED
     raise ValueError(f"unknown action {action!r}")
 
@@ -222,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="khqr")
     add_arguments(parser)
     options = vars(parser.parse_args(argv))
-    return run(options, sys.stdin, lambda line: print(line, flush=False))
+    return run(options, sys.stdin, lambda block: sys.stdout.write(block))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import binascii
 import re
 import time
 from dataclasses import fields as dataclass_fields
+from operator import itemgetter
+from typing import Any
 
 from .errors import CODES, KhqrDecodeError
 from .model import CURRENCY_ALPHA, DecodedKhqr, PromptPay, Tlv, Verification
@@ -375,7 +377,13 @@ def decode_json(qr: str) -> str | None:
         problem,
         astral,
     ) = _read(qr)
-    if problem is not None or astral or _NEEDS_ESCAPE.search(qr):
+    if (
+        problem is not None
+        or astral
+        or '"' in qr
+        or "\\" in qr
+        or (not qr.isprintable() and _NEEDS_ESCAPE.search(qr))
+    ):
         return None
     # A valid KHQR has tags 00 (= 01), 52, 53 (116 or 840), 58 (= KH), 59 and 60,
     # an account template with subtag 00, a valid CRC, no PromptPay and no reason.
@@ -386,31 +394,72 @@ def decode_json(qr: str) -> str | None:
     else:
         head = _JSON_MERCHANT[top.get("01")]
         ids = _JSON_NO_IDS if info is None else _JSON_MERCHANT_ID % info
-    q = _json_text
-    currency = _JSON_CURRENCY[top["53"]]
-    extra = _json_fields(_JSON_ADDITIONAL, additional) if additional else _JSON_NONE_62
-    names = _json_fields(_JSON_LANGUAGE, language) if language else _JSON_NONE_64
-    created = _millis(stamps.get("00"))
-    expiration = _millis(stamps.get("01"))
+    bank = account.get("02")
+    bank = "null" if bank is None else '"' + bank + '"'
+    upi = top.get("15")
+    upi = "null" if upi is None else '"' + upi + '"'
+    amount = top.get("54")
+    amount = "null" if amount is None else '"' + amount + '"'
+    postal = top.get("61")
+    postal = "null" if postal is None else '"' + postal + '"'
+    # Subtags fill a template's slots (a format made once per set of subtags).
+    if additional:
+        shape = _JSON_62_SHAPES.get(tuple(additional))
+        if shape is None:
+            shape = _json_shape(_ADDITIONAL_NAMES, additional, _JSON_62_SHAPES)
+        extra = shape[0] % shape[1](additional) if shape[1] else shape[0]
+    else:
+        extra = _JSON_NONE_62
+    if language:
+        shape = _JSON_64_SHAPES.get(tuple(language))
+        if shape is None:
+            shape = _json_shape(_LANGUAGE_NAMES, language, _JSON_64_SHAPES)
+        names = shape[0] % shape[1](language) if shape[1] else shape[0]
+    else:
+        names = _JSON_NONE_64
     return (
-        f'{head}{account["00"]}"{ids}, "acquiring_bank": {q(account.get("02"))}'
-        f', "upi_merchant_account": {q(top.get("15"))}'
-        f', "merchant_category_code": "{top["52"]}", "currency": {currency}'
-        f', "amount": {q(top.get("54"))}, "country_code": "KH"'
-        f', "merchant_name": "{top["59"]}", "merchant_city": "{top["60"]}"'
-        f', "postal_code": {q(top.get("61"))}{extra}{names}'
-        f', "created_ms": {"null" if created is None else created}'
-        f', "expiration_ms": {"null" if expiration is None else expiration}'
+        f'{head}{account["00"]}"{ids}, "acquiring_bank": {bank}'
+        f', "upi_merchant_account": {upi}'
+        f', "merchant_category_code": "{top["52"]}"'
+        f', "currency": {_JSON_CURRENCY[top["53"]]}, "amount": {amount}'
+        f', "country_code": "KH", "merchant_name": "{top["59"]}"'
+        f', "merchant_city": "{top["60"]}", "postal_code": {postal}{extra}{names}'
+        f', "created_ms": {_json_millis(stamps.get("00"))}'
+        f', "expiration_ms": {_json_millis(stamps.get("01"))}'
         f', "promptpay": null, "crc": "{crc}{_JSON_TAIL}'
     )
 
 
-def _json_fields(keys: tuple[tuple[str, str], ...], template: dict[str, str]) -> str:
-    return "".join([key + _json_text(template.get(sub)) for key, sub in keys])
+def _json_shape(
+    names: tuple[tuple[str, str], ...], template: dict[str, str], shapes: dict
+) -> tuple[str, Any]:
+    """The JSON of a template's fields with a %s slot for each subtag it has, and
+    the getter of those subtags' values (as a tuple)."""
+    present = [sub for sub, _ in names if sub in template]
+    text = "".join(
+        f', "{name}": ' + ('"%s"' if sub in template else "null") for sub, name in names
+    )
+    getter = None
+    if present:
+        getter = itemgetter(*present)
+        if len(present) == 1:
+            one = getter
+            getter = lambda t: (one(t),)  # noqa: E731 - itemgetter of one is no tuple
+    shape = (text, getter)
+    if len(shapes) < 256:  # a handful in practice; never unbounded
+        shapes[tuple(template)] = shape
+    return shape
 
 
 def _json_text(value: str | None) -> str:
     return "null" if value is None else '"' + value + '"'
+
+
+def _json_millis(text: str | None) -> str:
+    """A timestamp as json.dumps writes _millis(text)."""
+    if text is not None and text.isdigit() and text.isascii():
+        return text if text[0] != "0" or len(text) == 1 else str(int(text))
+    return "null"
 
 
 # What json.dumps(..., ensure_ascii=False) escapes: '"', '\\' and C0 controls.
@@ -427,29 +476,25 @@ _JSON_MERCHANT = {
     poi: _JSON_HEAD % (_json_text(_POI.get(poi)), "merchant")
     for poi in (None, "11", "12")
 }
-_JSON_ADDITIONAL = tuple(
-    (f', "{name}": ', sub)
-    for sub, name in (
-        ("01", "bill_number"),
-        ("02", "mobile_number"),
-        ("03", "store_label"),
-        ("04", "loyalty_number"),
-        ("05", "reference_label"),
-        ("06", "customer_label"),
-        ("07", "terminal_label"),
-        ("08", "purpose_of_transaction"),
-    )
+_ADDITIONAL_NAMES = (
+    ("01", "bill_number"),
+    ("02", "mobile_number"),
+    ("03", "store_label"),
+    ("04", "loyalty_number"),
+    ("05", "reference_label"),
+    ("06", "customer_label"),
+    ("07", "terminal_label"),
+    ("08", "purpose_of_transaction"),
 )
-_JSON_NONE_62 = "".join(key + "null" for key, _ in _JSON_ADDITIONAL)
-_JSON_LANGUAGE = tuple(
-    (f', "{name}": ', sub)
-    for sub, name in (
-        ("00", "language_preference"),
-        ("01", "merchant_name_alternate_language"),
-        ("02", "merchant_city_alternate_language"),
-    )
+_LANGUAGE_NAMES = (
+    ("00", "language_preference"),
+    ("01", "merchant_name_alternate_language"),
+    ("02", "merchant_city_alternate_language"),
 )
-_JSON_NONE_64 = "".join(key + "null" for key, _ in _JSON_LANGUAGE)
+_JSON_NONE_62 = "".join(f', "{name}": null' for _, name in _ADDITIONAL_NAMES)
+_JSON_NONE_64 = "".join(f', "{name}": null' for _, name in _LANGUAGE_NAMES)
+_JSON_62_SHAPES: dict[tuple[str, ...], tuple[str, Any]] = {}
+_JSON_64_SHAPES: dict[tuple[str, ...], tuple[str, Any]] = {}
 _JSON_CURRENCY = {"116": '"KHR"', "840": '"USD"'}
 _JSON_NO_IDS = ', "account_information": null, "merchant_id": null'
 _JSON_INFO = ', "account_information": "%s", "merchant_id": null'

@@ -31,8 +31,8 @@ class Command(BaseCommand):
         if code != cli.EXIT_OK:
             raise CommandError("khqr: the code is not valid", returncode=code)
 
-    def _write(self, text: str) -> None:
+    def _write(self, block: str) -> None:
         # Each block of answers goes out at once: a program feeding lines one
         # at a time gets each answer without waiting for the end of its input.
-        self.stdout.write(text)
+        self.stdout.write(block, ending="")
         self.stdout.flush()
