@@ -10,8 +10,9 @@ Prints, on the same 50,000 codes (``--n``):
 - decodes/s through the command: ``python manage.py khqr decode --json`` reading
   the codes on stdin and writing one JSON line each, timed from start to exit
   (start-up included), beside the SDK behind the same kind of command
-  (bench/khqr_sdk_decode.js: node, stdin to JSON lines). The start-up alone (an
-  empty stdin) is printed too.
+  (bench/khqr_sdk_decode.js: node, stdin to JSON lines). The seconds, the CPU
+  seconds (less sensitive to other load on the machine) and the start-up alone
+  (an empty stdin) are printed too.
 
 The inputs (a deterministic mix of individual / merchant, static / dynamic, KHR /
 USD, Latin / Khmer codes) are written to a JSON file that bench/khqr_sdk.sh hands to
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -133,16 +135,24 @@ class Sdk:
 TONLE_COMMAND = [sys.executable, str(ROOT / "manage.py"), "khqr", "decode", "--json"]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_command(
     argv: list[str], stdin_path: Path, out_path: Path, env: dict | None = None
-) -> tuple[float, int]:
-    """Seconds from start to exit of `argv < stdin_path > out_path`, lines out."""
+) -> tuple[float, float, int]:
+    """Seconds from start to exit of `argv < stdin_path > out_path`, the CPU
+    seconds it used, and the lines it wrote."""
     with stdin_path.open("rb") as stdin, out_path.open("wb") as stdout:
+        cpu = _children_cpu()
         start = time.perf_counter()
         subprocess.run(argv, stdin=stdin, stdout=stdout, check=True, env=env, cwd=ROOT)
         seconds = time.perf_counter() - start
+        cpu = _children_cpu() - cpu
     with out_path.open("rb") as fh:
-        return seconds, sum(1 for _ in fh)
+        return seconds, cpu, sum(1 for _ in fh)
 
 
 def main() -> None:
@@ -192,12 +202,15 @@ def main() -> None:
         if args.no_command:
             continue
         for side, argv, env in sides:
-            seconds, lines = run_command(argv, codes_path, out_path, env)
+            seconds, cpu, lines = run_command(argv, codes_path, out_path, env)
             if lines != len(codes):
                 raise SystemExit(f"{side}: {lines} lines out for {len(codes)} codes")
             keep(side, "command", len(codes) / seconds)
             keep_time(side, "command", seconds)
-            keep_time(side, "start-up", run_command(argv, empty_path, out_path, env)[0])
+            keep_time(side, "command cpu", cpu)
+            seconds, cpu, _ = run_command(argv, empty_path, out_path, env)
+            keep_time(side, "start-up", seconds)
+            keep_time(side, "start-up cpu", cpu)
     if sdk:
         sdk.close()
     shutil.rmtree(work)
@@ -221,8 +234,13 @@ def main() -> None:
         shown = f"{theirs:,.0f}" if theirs else "-"
         print(f"{label:28}{ours:>12,.0f}{shown:>16}{ratio:>8}")
     if not args.no_command:
-        for what in ("command", "start-up"):
-            label = f"  {what} (s)" if what == "start-up" else f"  {args.n:,} codes (s)"
+        labels = {
+            "command": f"  {args.n:,} codes (s)",
+            "command cpu": "    CPU (s)",
+            "start-up": "  start-up, no input (s)",
+            "start-up cpu": "    CPU (s)",
+        }
+        for what, label in labels.items():
             ours = fastest["tonle", what]
             theirs = fastest.get(("sdk", what))
             shown = f"{theirs:.2f}" if theirs else "-"
