@@ -22,6 +22,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
@@ -31,7 +32,6 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from core.exceptions import NotFound
 from core.money import CURRENCIES, format_number
 from merchants.api.base import MerchantApiView
 from payments import selectors
@@ -393,13 +393,62 @@ def _fact_amount(amount: Decimal, currency: str) -> str:
     return format(amount, "f")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "string",
+                "pattern": r"^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$",
+                "example": "1.00",
+            },
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "example": 1.0},
+        ],
+        "description": "The amount on the slip: KHR in whole riel, USD with at "
+        "most 2 decimal places",
+    }
+)
+class SlipAmountField(AmountInputField):
+    pass
+
+
+def _order_id_field() -> StrictCharField:
+    return StrictCharField(
+        max_length=ORDER_ID_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="The order the slip is presented for: a slip already presented "
+        "for (or paid) another order answers `reused: true`",
+    )
+
+
+@extend_schema_serializer(component_name="SlipByHash")
+class SlipByHashInput(serializers.Serializer):
+    """The schema of a look-up by full hash (the view validates both shapes)."""
+
+    hash = StrictRegexField(
+        HASH_PATTERN, help_text="The transaction's full Bakong hash (64 hex digits)"
+    )
+    order_id = _order_id_field()
+
+
+@extend_schema_serializer(component_name="SlipByShortHash")
+class SlipByShortHashInput(serializers.Serializer):
+    """The schema of a look-up by short hash, amount and currency."""
+
+    short_hash = StrictRegexField(
+        SHORT_HASH_PATTERN, help_text="The first 8 characters of the hash"
+    )
+    amount = SlipAmountField()
+    currency = serializers.ChoiceField(choices=["KHR", "USD"])
+    order_id = _order_id_field()
+
+
 class TransactionByHashApi(MerchantApiView):
     """Verify a payment slip: the Bakong transaction, the code of yours it paid,
     and whether the slip was already presented for another order."""
 
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema_serializer(component_name="TransactionByHashInput")
     class InputSerializer(serializers.Serializer):
         hash = StrictRegexField(
             HASH_PATTERN,
@@ -475,15 +524,17 @@ class TransactionByHashApi(MerchantApiView):
             flag = serializers.CharField(allow_blank=True)
 
         result = serializers.ChoiceField(
-            choices=["paid", "failed"],
+            choices=["paid", "failed", "not_found"],
             help_text="paid: Bakong confirms the transaction; failed: Bakong says it "
-            "failed (no money moved)",
+            "failed (no money moved); not_found: Bakong has no such transaction (a "
+            "slip to refuse)",
         )
         hash = serializers.CharField(
-            allow_blank=True, help_text="The full hash (empty for a failed short hash)"
+            allow_blank=True,
+            help_text="The full hash (empty when a short hash was not found)",
         )
         transaction = TransactionOutput(
-            allow_null=True, help_text="Bakong's facts (null when it failed)"
+            allow_null=True, help_text="Bakong's facts (null unless paid)"
         )
         to_your_account = serializers.BooleanField(
             help_text="The money went to one of your Bakong accounts"
@@ -512,8 +563,14 @@ class TransactionByHashApi(MerchantApiView):
     @extend_schema(
         operation_id="transaction_by_hash",
         summary="Verify a payment slip by its Bakong hash",
+        description="Every check is kept: a slip presented for an order after it "
+        "was presented for (or paid) another one answers `reused: true`.",
         tags=["payments"],
-        request=InputSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="TransactionByHashInput",
+            serializers=[SlipByHashInput, SlipByShortHashInput],
+            resource_type_field_name=None,
+        ),
         parameters=[*RATE_LIMIT_HEADERS, RETRY_AFTER],
         responses={
             200: OutputSerializer,
@@ -521,7 +578,6 @@ class TransactionByHashApi(MerchantApiView):
                 "`invalid_input`: a hash that is not 64 (or 8) hex digits, a short "
                 "hash without amount or currency, both hashes or neither"
             ),
-            404: error("`not_found`: Bakong has no such transaction"),
             502: error("`upstream_error`: Bakong refused the request"),
             503: error("`bakong_unavailable`: Bakong could not be reached; try again"),
             **COMMON_ERRORS,
@@ -557,14 +613,6 @@ class TransactionByHashApi(MerchantApiView):
             is_test=self.api_key.is_test,
             api_key=self.api_key,
         )
-        if answer.result == "not_found":
-            raise NotFound(
-                "Bakong has no transaction with this hash"
-                if data.get("hash")
-                else "Bakong has no transaction with this short hash, amount and "
-                "currency",
-                field="hash" if data.get("hash") else "short_hash",
-            )
         return Response(self.OutputSerializer(_slip_data(answer)).data)
 
 

@@ -117,14 +117,21 @@ def test_by_hash_of_another_merchants_payment_answers_only_bakongs_facts(
     assert "B-ORDER" not in response.content.decode()
 
 
-def test_by_hash_unknown_to_bakong_is_404(api_client, bakong):
+def test_by_hash_unknown_to_bakong_answers_not_found_and_keeps_the_check(
+    api_client, bakong
+):
     # given
     bakong.on("check_transaction_by_hash", fail(1))
     # when
     response = api_client.post(URL, {"hash": TX_HASH}, format="json")
-    # then
-    assert response.status_code == 404
-    assert response.json()["error"] == "not_found"
+    # then: a verdict on the slip (refuse it), not a missing route
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["result"], body["transaction"], body["payment_request"]) == (
+        "not_found",
+        None,
+        None,
+    )
     assert SlipCheck.objects.get().result == "not_found"
 
 

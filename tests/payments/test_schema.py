@@ -65,14 +65,18 @@ def test_docs_page_works_offline(client):
 
 def test_schema_documents_the_slip_lookup(schema):
     by_hash = schema["paths"]["/api/v1/transaction/by-hash"]["post"]
-    assert set(by_hash["responses"]) >= {"200", "400", "401", "404", "429", "503"}
-    body = schema["components"]["schemas"]["TransactionByHashInputRequest"]
-    assert set(body["properties"]) == {
-        "hash",
+    assert set(by_hash["responses"]) >= {"200", "400", "401", "429", "503"}
+    components = schema["components"]["schemas"]
+    # one of two bodies: the full hash, or the short hash with amount and currency
+    assert [
+        ref["$ref"].rsplit("/", 1)[1]
+        for ref in components["TransactionByHashInputRequest"]["oneOf"]
+    ] == ["SlipByHashRequest", "SlipByShortHashRequest"]
+    assert components["SlipByHashRequest"]["required"] == ["hash"]
+    assert set(components["SlipByShortHashRequest"]["required"]) == {
         "short_hash",
         "amount",
         "currency",
-        "order_id",
     }
     output = schema["components"]["schemas"]["TransactionByHashOutput"]
     assert {"transaction", "payment_request", "reused"} <= set(output["properties"])
