@@ -65,7 +65,7 @@ infos.forEach((info, i) => {
 });
 rate(encodeOne, infos.slice(0, 200), 1); // warm-up (JIT)
 rate(decodeOne, codes.slice(0, 200), 1);
-const ready = { sdk: version, same_prefix: same };
+const ready = { sdk: version, same_prefix: same, sdk_dir: sdkDir };
 
 if (process.argv[3] === "--serve") {
   // One round per line read ("encode" or "decode"), so that bench/khqr.py can

@@ -176,6 +176,17 @@ BAKONG_POLL_CONCURRENCY = env.int("BAKONG_POLL_CONCURRENCY", default=5)
 BAKONG_MAX_REQUESTS_PER_SECOND = env.float("BAKONG_MAX_REQUESTS_PER_SECOND", default=0)
 PAYMENT_EXPIRY_GRACE_SECONDS = env.int("PAYMENT_EXPIRY_GRACE_SECONDS", default=300)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The deeplink's sourceInfo: how the Bakong app names this app and where it returns
+# after paying. Bakong (spec 003) needs all three once sourceInfo is sent: with any
+# of them set empty, no sourceInfo is sent at all.
+BAKONG_APP_NAME = env.str("BAKONG_APP_NAME", default="Tonle")
+BAKONG_APP_ICON_URL = env.str(
+    "BAKONG_APP_ICON_URL",
+    default=SITE_URL.rstrip("/") + "/" + STATIC_URL + "img/tonle-icon.png",
+)
+BAKONG_APP_CALLBACK_URL = env.str(
+    "BAKONG_APP_CALLBACK_URL", default=SITE_URL.rstrip("/") + "/payments/"
+)
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)

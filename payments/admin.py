@@ -10,6 +10,7 @@ from payments.models import (
     PaymentCheck,
     PaymentRequest,
     Refund,
+    SlipCheck,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -52,6 +53,15 @@ class PaymentCheckAdmin(admin.ModelAdmin):
     list_filter = ["outcome"]
     search_fields = ["payment_request__md5", "payment_request__order_id"]
     raw_id_fields = ["payment_request"]
+
+
+@admin.register(SlipCheck)
+class SlipCheckAdmin(admin.ModelAdmin):
+    list_display = ["checked_at", "merchant", "hash", "order_id", "result", "reused"]
+    list_filter = ["result", "reused", "source"]
+    search_fields = ["hash", "short_hash", "order_id", "reused_for"]
+    date_hierarchy = "checked_at"
+    raw_id_fields = ["merchant", "payment_request", "user", "api_key"]
 
 
 @admin.register(Refund)

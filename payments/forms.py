@@ -10,6 +10,7 @@ from payments.services.payment_requests import (
     EXPIRY_DEFAULT_SECONDS,
     EXPIRY_MAX_SECONDS,
     EXPIRY_MIN_SECONDS,
+    ORDER_ID_MAX,
 )
 from payments.services.webhook_endpoints import webhook_url_check
 
@@ -89,3 +90,37 @@ class WebhookEndpointAdminForm(forms.ModelForm):
             return webhook_url_check(self.cleaned_data["url"])
         except InvalidInput as exc:
             raise forms.ValidationError(exc.message.removeprefix("url: ")) from None
+
+
+class SlipCheckForm(forms.Form):
+    """A payment slip to verify: its Bakong hash (all 64 characters, or the first 8
+    with the amount and currency shown on the slip) and the order it is for."""
+
+    hash = forms.CharField(
+        max_length=64,
+        label="Bakong hash",
+        help_text="The transaction hash on the slip: all 64 characters, or the "
+        "first 8 with the amount and currency",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "size": 70}
+        ),
+    )
+    amount = forms.CharField(
+        max_length=20,
+        required=False,
+        help_text="With a short hash",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
+    )
+    currency = forms.ChoiceField(
+        choices=[("", "—"), ("KHR", "KHR"), ("USD", "USD")], required=False
+    )
+    order_id = forms.CharField(
+        max_length=ORDER_ID_MAX,
+        required=False,
+        label="For order",
+        help_text="The order the customer shows it for: a slip already shown for "
+        "another order is flagged",
+    )
+
+    def clean_hash(self) -> str:
+        return self.cleaned_data["hash"].strip()

@@ -67,6 +67,11 @@ class PaymentRequest(models.Model):
     qr = models.TextField()
     md5 = models.CharField(max_length=32, unique=True)
     deeplink = models.URLField(max_length=500, blank=True)
+    deeplink_error = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why the code has no deeplink (Bakong refused it or was away)",
+    )
     status = models.CharField(
         max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
@@ -166,6 +171,73 @@ class BakongTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hash[:8]} {self.amount} {self.currency}"
+
+
+class SlipCheck(models.Model):
+    """One presentation of a customer's payment slip (a Bakong transaction, by its
+    hash or short hash) to the merchant, for an order: what Bakong said and which
+    code it paid. A slip shown again for another order is flagged `reused`."""
+
+    class Result(models.TextChoices):
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Transaction failed"
+        NOT_FOUND = "not_found", "Not found"
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="+"
+    )
+    hash = models.CharField(
+        max_length=64, blank=True, help_text="The full hash (empty if not found)"
+    )
+    short_hash = models.CharField(max_length=8, blank=True)
+    amount = AmountField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    order_id = models.CharField(
+        max_length=100, blank=True, help_text="The order the slip was presented for"
+    )
+    result = models.CharField(max_length=16, choices=Result.choices)
+    source = models.CharField(
+        max_length=16, help_text="recorded (already known here) or bakong (asked)"
+    )
+    payment_request = models.ForeignKey(
+        PaymentRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="slip_checks",
+    )
+    reused = models.BooleanField(default=False)
+    reused_for = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The earlier order this slip was presented for or paid",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    api_key = models.ForeignKey(
+        "merchants.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-checked_at", "-pk"]
+        indexes = [
+            models.Index(fields=["merchant", "hash"], name="slipcheck_merchant_hash")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hash[:8] or self.short_hash} {self.result}"
 
 
 class PaymentCheck(models.Model):

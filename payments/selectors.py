@@ -14,6 +14,7 @@ from payments.models import (
     DeliveryStatus,
     InboundEvent,
     PaymentRequest,
+    SlipCheck,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -83,6 +84,13 @@ def payment_request_by_order(
     if found is None:
         raise NotFound("no payment request with this order_id", field="order_id")
     return found
+
+
+def slip_check_list(*, merchant: Merchant) -> QuerySet[SlipCheck]:
+    """The merchant's slip checks, newest first, with who made them."""
+    return SlipCheck.objects.for_merchant(merchant).select_related(
+        "payment_request", "user", "api_key"
+    )
 
 
 def webhook_endpoint_list(*, merchant: Merchant) -> QuerySet[WebhookEndpoint]:

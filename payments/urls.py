@@ -9,6 +9,7 @@ app_name = "payments"
 urlpatterns = [
     path("", views.payment_list, name="list"),
     path("new/", views.payment_new, name="new"),
+    path("slips/", views.slip_verify, name="slips"),
     path("<int:payment_id>/", views.payment_detail, name="detail"),
     path("<int:payment_id>/status.json", views.payment_status, name="status"),
     path(

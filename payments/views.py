@@ -1,10 +1,11 @@
-"""Payment pages (list, new KHQR, detail with live status, images, refunds, webhook
-endpoints) and the inbound webhook receiver."""
+"""Payment pages (list, new KHQR, detail with live status, images, refunds, slip
+verification, webhook endpoints) and the inbound webhook receiver."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
@@ -30,7 +31,12 @@ from merchants.permissions import (
 )
 from payments import selectors
 from payments.filters import PaymentRequestFilter
-from payments.forms import PaymentRequestForm, RefundForm, WebhookEndpointForm
+from payments.forms import (
+    PaymentRequestForm,
+    RefundForm,
+    SlipCheckForm,
+    WebhookEndpointForm,
+)
 from payments.models import BakongTransaction, PaymentStatus
 from payments.services import webhook_deliveries, webhook_endpoints
 from payments.services.payment_requests import (
@@ -39,6 +45,7 @@ from payments.services.payment_requests import (
 )
 from payments.services.qr_images import qr_image_etag, qr_image_get
 from payments.services.refunds import refund_create
+from payments.services.slips import SHORT_HASH_LENGTH, slip_check
 from payments.services.webhooks_in import inbound_event_receive
 
 PAGE_SIZE = 25
@@ -226,6 +233,52 @@ def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
     else:
         messages.success(request, "The code is cancelled; it can no longer be paid.")
     return redirect("payments:detail", payment_id=payment_request.pk)
+
+
+# --- slips -----------------------------------------------------------------------
+
+SLIP_CHECKS_SHOWN = 25
+
+
+@member_required(READ_ROLES)
+def slip_verify(request: HttpRequest) -> HttpResponse:
+    """Verify a customer's payment slip by its Bakong hash (accountants and owners);
+    every member sees the checks made so far."""
+    can_write = has_role(request, WRITE_ROLES)
+    if request.method == "POST" and not can_write:
+        raise PermissionDenied("your role cannot verify slips")
+    form = SlipCheckForm(request.POST or None) if can_write else None
+    answer = None
+    if form is not None and request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        short = len(data["hash"]) == SHORT_HASH_LENGTH
+        try:
+            answer = slip_check(
+                merchant=request.merchant,
+                hash="" if short else data["hash"],
+                short_hash=data["hash"] if short else "",
+                amount=data["amount"] or None,
+                currency=data["currency"],
+                order_id=data["order_id"],
+                actor=request.user,
+            )
+        except TonleError as exc:
+            field = "hash" if exc.field == "short_hash" else exc.field
+            field = field if field in form.fields else None
+            form.add_error(
+                field, exc.message.split(": ", 1)[-1] if field else exc.message
+            )
+    return render(
+        request,
+        "payments/slips.html",
+        {
+            "form": form,
+            "answer": answer,
+            "checks": selectors.slip_check_list(merchant=request.merchant)[
+                :SLIP_CHECKS_SHOWN
+            ],
+        },
+    )
 
 
 # --- webhook endpoints ---------------------------------------------------------

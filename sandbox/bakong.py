@@ -546,6 +546,14 @@ def generate_deeplink_by_qr(request: HttpRequest) -> HttpResponse:
     qr = _text(body, "qr", max_len=2000)
     if not qr:
         return _missing()
+    if isinstance(body, dict) and body.get("sourceInfo") is not None:
+        # Spec 003: once sourceInfo is sent, its three fields are mandatory.
+        source = body["sourceInfo"]
+        if not isinstance(source, dict) or not all(
+            _text(source, name, max_len=500)
+            for name in ("appIconUrl", "appName", "appDeepLinkCallback")
+        ):
+            return _missing()
     from payments.khqr import verify as khqr_verify
 
     if not khqr_verify(qr):

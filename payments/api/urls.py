@@ -18,5 +18,10 @@ urlpatterns = [
         views.TransactionByOrderApi.as_view(),
         name="api-transaction-by-order",
     ),
+    path(
+        "transaction/by-hash",
+        views.TransactionByHashApi.as_view(),
+        name="api-transaction-by-hash",
+    ),
     path("me", views.MeApi.as_view(), name="api-me"),
 ]

@@ -1,4 +1,5 @@
-"""The shop API: create a KHQR code, check it, look it up by order id, who am I.
+"""The shop API: create a KHQR code, check it, look it up by order id, verify a
+payment slip by its Bakong hash, who am I.
 
 Same shape as the KHQR gateways shops already use (DESIGN.md); amounts are strings;
 a test key sees only test codes and a live key only live ones.
@@ -6,6 +7,7 @@ a test key sees only test codes and a live key only live ones.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, HttpResponseNotModified
@@ -15,7 +17,9 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
@@ -25,7 +29,7 @@ from core.api.fields import AmountInputField, StrictCharField, StrictRegexField
 from core.api.parsers import DecimalJSONParser
 from core.api.schema import BODY_ERRORS, COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from core.api.serializers import StrictInputSerializer
-from core.money import amount_to_wire
+from core.money import CURRENCIES, amount_to_wire
 from merchants.api.base import MerchantApiView
 from payments import selectors
 from payments.api import schema  # noqa: F401  (the bearer scheme for the docs)
@@ -39,8 +43,11 @@ from payments.services.payment_requests import (
     payment_request_create,
 )
 from payments.services.qr_images import qr_image_etag, qr_image_get
+from payments.services.slips import SlipAnswer, slip_check
 
 MD5_PATTERN = r"^[0-9a-fA-F]{32}$"
+HASH_PATTERN = r"^[0-9a-fA-F]{64}$"
+SHORT_HASH_PATTERN = r"^[0-9a-fA-F]{8}$"
 STATUSES = [
     "pending",
     "paid",
@@ -306,6 +313,281 @@ class TransactionByOrderApi(MerchantApiView):
             is_test=self.api_key.is_test,
         )
         return Response(self.OutputSerializer(_status_data(payment_request)).data)
+
+
+def _fact_amount(amount: Decimal, currency: str) -> str:
+    """An amount Bakong reported, as text, never rounded: in the currency's places
+    when it has no more than those, else as it came."""
+    if currency in CURRENCIES:
+        shown = amount_to_wire(amount, currency)
+        if Decimal(shown) == amount:
+            return shown
+    return format(amount, "f")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "string",
+                "pattern": r"^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$",
+                "example": "1.00",
+            },
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "example": 1.0},
+        ],
+        "description": "The amount on the slip: KHR in whole riel, USD with at "
+        "most 2 decimal places",
+    }
+)
+class SlipAmountField(AmountInputField):
+    pass
+
+
+def _order_id_field() -> StrictCharField:
+    return StrictCharField(
+        max_length=ORDER_ID_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="The order the slip is presented for: a slip already presented "
+        "for (or paid) another order answers `reused: true`",
+    )
+
+
+@extend_schema_serializer(component_name="SlipByHash")
+class SlipByHashInput(StrictInputSerializer):
+    """The schema of a look-up by full hash (the view validates both shapes)."""
+
+    hash = StrictRegexField(
+        HASH_PATTERN, help_text="The transaction's full Bakong hash (64 hex digits)"
+    )
+    order_id = _order_id_field()
+
+
+@extend_schema_serializer(component_name="SlipByShortHash")
+class SlipByShortHashInput(StrictInputSerializer):
+    """The schema of a look-up by short hash, amount and currency."""
+
+    short_hash = StrictRegexField(
+        SHORT_HASH_PATTERN, help_text="The first 8 characters of the hash"
+    )
+    amount = SlipAmountField()
+    currency = serializers.ChoiceField(choices=["KHR", "USD"])
+    order_id = _order_id_field()
+
+
+class TransactionByHashApi(MerchantApiView):
+    """Verify a payment slip: the Bakong transaction, the code of yours it paid,
+    and whether the slip was already presented for another order."""
+
+    parser_classes = [DecimalJSONParser]
+
+    class InputSerializer(StrictInputSerializer):
+        hash = StrictRegexField(
+            HASH_PATTERN,
+            required=False,
+            help_text="The transaction's full Bakong hash (64 hex digits)",
+            error_messages={"invalid": "must be 64 hexadecimal characters"},
+        )
+        short_hash = StrictRegexField(
+            SHORT_HASH_PATTERN,
+            required=False,
+            help_text="Or its first 8 characters, with amount and currency",
+            error_messages={"invalid": "must be 8 hexadecimal characters"},
+        )
+        amount = AmountInputField(
+            required=False, help_text="The slip's amount (with short_hash)"
+        )
+        currency = serializers.ChoiceField(
+            choices=["KHR", "USD"],
+            required=False,
+            help_text="The slip's currency (with short_hash)",
+        )
+        order_id = StrictCharField(
+            max_length=ORDER_ID_MAX,
+            required=False,
+            allow_blank=True,
+            help_text="The order the slip is presented for: a slip already "
+            "presented for (or paid) another order answers `reused: true`",
+        )
+
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            if "hash" in data and "short_hash" in data:
+                raise serializers.ValidationError(
+                    {"hash": "give hash or short_hash, not both"}
+                )
+            if "hash" not in data and "short_hash" not in data:
+                raise serializers.ValidationError(
+                    {
+                        "hash": "give the full hash, or short_hash with amount and "
+                        "currency"
+                    }
+                )
+            if "short_hash" in data:
+                for name in ("amount", "currency"):
+                    if data.get(name) in (None, ""):
+                        raise serializers.ValidationError(
+                            {name: "required with short_hash"}
+                        )
+            return data
+
+    @extend_schema_serializer(component_name="TransactionByHashOutput")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="SlipTransaction")
+        class TransactionOutput(serializers.Serializer):
+            hash = serializers.CharField()
+            short_hash = serializers.CharField()
+            amount = serializers.CharField()
+            currency = serializers.CharField()
+            from_account_id = serializers.CharField(allow_blank=True)
+            to_account_id = serializers.CharField(allow_blank=True)
+            description = serializers.CharField(allow_blank=True)
+            paid_at = serializers.DateTimeField(allow_null=True)
+            external_ref = serializers.CharField(allow_blank=True)
+
+        @extend_schema_serializer(component_name="SlipPaymentRequest")
+        class PaymentRequestOutput(serializers.Serializer):
+            md5 = serializers.CharField()
+            order_id = serializers.CharField(allow_blank=True)
+            bill_number = serializers.CharField(allow_blank=True)
+            status = serializers.ChoiceField(choices=STATUSES)
+            amount = serializers.CharField(allow_null=True)
+            currency = serializers.CharField()
+            paid_at = serializers.DateTimeField(allow_null=True)
+            flag = serializers.CharField(allow_blank=True)
+
+        result = serializers.ChoiceField(
+            choices=["paid", "failed", "not_found"],
+            help_text="paid: Bakong confirms the transaction; failed: Bakong says it "
+            "failed (no money moved); not_found: Bakong has no such transaction (a "
+            "slip to refuse)",
+        )
+        hash = serializers.CharField(
+            allow_blank=True,
+            help_text="The full hash (empty when a short hash was not found)",
+        )
+        transaction = TransactionOutput(
+            allow_null=True, help_text="Bakong's facts (null unless paid)"
+        )
+        to_your_account = serializers.BooleanField(
+            help_text="The money went to one of your Bakong accounts"
+        )
+        payment_request = PaymentRequestOutput(
+            allow_null=True,
+            help_text="Your code this transaction paid (null: none of yours known)",
+        )
+        order_id = serializers.CharField(
+            allow_blank=True, help_text="The order the slip was presented for"
+        )
+        reused = serializers.BooleanField(
+            help_text="The slip was already presented for, or paid, another order"
+        )
+        reused_for = serializers.CharField(
+            allow_blank=True, help_text="That earlier order (empty when not reused)"
+        )
+        previous_checks = serializers.IntegerField(
+            help_text="Times this slip was presented to you before"
+        )
+        source = serializers.CharField(
+            help_text="`recorded`: already known here; `bakong`: Bakong was asked"
+        )
+        checked_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="transaction_by_hash",
+        summary="Verify a payment slip by its Bakong hash",
+        description="Every check is kept: a slip presented for an order after it "
+        "was presented for (or paid) another one answers `reused: true`.",
+        tags=["payments"],
+        request=PolymorphicProxySerializer(
+            component_name="TransactionByHashInput",
+            serializers=[SlipByHashInput, SlipByShortHashInput],
+            resource_type_field_name=None,
+        ),
+        parameters=[*RATE_LIMIT_HEADERS, RETRY_AFTER],
+        responses={
+            200: OutputSerializer,
+            400: error(
+                "`invalid_input`: a hash that is not 64 (or 8) hex digits, a short "
+                "hash without amount or currency, both hashes or neither"
+            ),
+            502: error("`upstream_error`: Bakong refused the request"),
+            503: error("`bakong_unavailable`: Bakong could not be reached; try again"),
+            **BODY_ERRORS,
+            **COMMON_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Full hash, for an order",
+                value={
+                    "hash": "8465d722d7d5065f2886f0a474a4d34d"
+                    "c6a7855355b611836f7b6111228893e9",
+                    "order_id": "ORDER-1042",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Short hash",
+                value={"short_hash": "8465d722", "amount": "1.00", "currency": "USD"},
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        answer = slip_check(
+            merchant=self.merchant,
+            hash=data.get("hash", ""),
+            short_hash=data.get("short_hash", ""),
+            amount=data.get("amount"),
+            currency=data.get("currency", ""),
+            order_id=data.get("order_id", ""),
+            is_test=self.api_key.is_test,
+            api_key=self.api_key,
+        )
+        return Response(self.OutputSerializer(_slip_data(answer)).data)
+
+
+def _slip_data(answer: SlipAnswer) -> dict[str, Any]:
+    slip = answer.transaction
+    code = answer.payment_request
+    return {
+        "result": answer.result,
+        "hash": answer.hash,
+        "transaction": None
+        if slip is None
+        else {
+            "hash": slip.hash,
+            "short_hash": slip.short_hash,
+            "amount": _fact_amount(slip.amount, slip.currency),
+            "currency": slip.currency,
+            "from_account_id": slip.from_account_id,
+            "to_account_id": slip.to_account_id,
+            "description": slip.description,
+            "paid_at": slip.paid_at,
+            "external_ref": slip.external_ref,
+        },
+        "to_your_account": answer.to_merchant,
+        "payment_request": None
+        if code is None
+        else {
+            "md5": code.md5,
+            "order_id": code.order_id,
+            "bill_number": code.bill_number,
+            "status": code.status,
+            "amount": amount_to_wire(code.amount, code.currency),
+            "currency": code.currency,
+            "paid_at": code.paid_at,
+            "flag": code.flag,
+        },
+        "order_id": answer.check.order_id,
+        "reused": answer.reused,
+        "reused_for": answer.reused_for,
+        "previous_checks": answer.previous_checks,
+        "source": answer.source,
+        "checked_at": answer.check.checked_at,
+    }
 
 
 class MeApi(MerchantApiView):

@@ -290,14 +290,32 @@ class BakongClient(HttpClient):
         app_icon_url: str = "",
         app_deeplink_callback: str = "",
     ) -> str:
-        """The Bakong app short link that opens this QR for payment."""
+        """The Bakong app short link that opens this QR for payment. The source
+        info is sent whole or not at all: Bakong refuses one with an empty field
+        (spec 003 makes all three mandatory once sourceInfo is there)."""
         body: dict[str, Any] = {"qr": qr}
-        if app_name or app_icon_url or app_deeplink_callback:
-            body["sourceInfo"] = {
-                "appIconUrl": app_icon_url,
-                "appName": app_name,
-                "appDeepLinkCallback": app_deeplink_callback,
-            }
+        source = {
+            "appIconUrl": app_icon_url,
+            "appName": app_name,
+            "appDeepLinkCallback": app_deeplink_callback,
+        }
+        if any(source.values()):
+            missing = [
+                field
+                for field, value in (
+                    ("app_name", app_name),
+                    ("app_icon_url", app_icon_url),
+                    ("app_deeplink_callback", app_deeplink_callback),
+                )
+                if not value
+            ]
+            if missing:
+                raise InvalidInput(
+                    f"{', '.join(missing)}: the deeplink's source info needs an app "
+                    "name, an icon URL and a callback URL, or none of them",
+                    field=missing[0],
+                )
+            body["sourceInfo"] = source
         data = self._data(
             "generate_deeplink_by_qr",
             self._post("generate_deeplink_by_qr", body, auth=True),

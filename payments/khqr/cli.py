@@ -10,18 +10,24 @@ JSON numbers are read the way JavaScript reads them (so ``1.50`` is ``1.5`` and
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import fields as dataclass_fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import decoder
 from .decoder import decode, verify
 from .encoder import encode
 from .errors import KhqrError
 from .model import KhqrFields
 
 FIELD_NAMES = frozenset(f.name for f in dataclass_fields(KhqrFields))
+# Lines answered per write: a big input goes out in blocks, not line by line.
+BATCH_LINES = 1024
+READ_SIZE = 1 << 16
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -85,11 +91,55 @@ def decode_text(qr: str) -> dict[str, Any]:
         return exc.as_dict()
 
 
-def _lines(stream: Iterable[str]) -> Iterable[str]:
-    for raw in stream:
-        line = raw.rstrip("\r\n")
-        if line.strip():
-            yield line
+_dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def decode_json(qr: str) -> str:
+    """The JSON line of ``decode_text(qr)``, byte for byte as json.dumps writes it
+    (a valid code is written straight from the decoder's scan)."""
+    try:
+        text = decoder.decode_json(qr)
+    except KhqrError as exc:
+        return _dumps(exc.as_dict())
+    return _dumps(decode_text(qr)) if text is None else text
+
+
+def _line_batches(stream: Iterable[str]) -> Iterator[list[str]]:
+    """The input's lines in batches: whatever one read of the input gave (so a
+    big input is answered in blocks and a line piped alone is answered at once).
+    Lines end at \\n, \\r\\n or \\r, as Python's text mode reads them."""
+    read1 = getattr(getattr(stream, "buffer", None), "read1", None)
+    if read1 is None:
+        # Text held in memory is all there: batches; any other stream line by line.
+        size = BATCH_LINES if isinstance(stream, io.StringIO) else 1
+        batch: list[str] = []
+        for raw in stream:
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                batch.append(line)
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+        return
+    decoder = codecs.getincrementaldecoder(
+        getattr(stream, "encoding", None) or "utf-8"
+    )(getattr(stream, "errors", None) or "strict")
+    pending = ""
+    while True:
+        chunk = read1(READ_SIZE)
+        text = pending + decoder.decode(chunk, final=not chunk)
+        if "\r" in text:
+            # "\r\n" cut between two reads gives one blank line more: skipped.
+            text = text.replace("\r", "\n")
+        lines = text.split("\n")
+        pending = lines.pop() if chunk else ""  # a line not ended yet waits
+        batch = [line for line in lines if line.strip()]
+        if batch:
+            yield batch
+        if not chunk:
+            return
 
 
 def add_arguments(parser: argparse.ArgumentParser, **subparser_kwargs: Any) -> None:
@@ -117,30 +167,36 @@ def _human(answer: Mapping[str, Any]) -> str:
 def run(
     options: Mapping[str, Any], stdin: Iterable[str], write: Callable[[str], None]
 ) -> int:
-    """Run one subcommand; ``write`` takes one line of output. Returns the exit code."""
+    """Run one subcommand; ``write`` takes a block of one or more lines of output,
+    each ended by a newline. Returns the exit code."""
     action = options["action"]
     as_json = options.get("json", False)
     now_ms = options.get("now_ms")
 
-    def emit(answer: Mapping[str, Any]) -> None:
+    def text_of(answer: Mapping[str, Any]) -> str:
         if as_json:
-            write(json.dumps(answer, ensure_ascii=False, default=str))
-        elif action == "encode" and "qr" in answer:
-            write(answer["qr"])
-        else:
-            write(_human(answer))
+            return _dumps(answer)
+        if action == "encode" and "qr" in answer:
+            return answer["qr"]
+        return _human(answer)
 
     if action == "encode":
-        for line in _lines(stdin):
-            emit(encode_line(line, now_ms=now_ms))
+        for batch in _line_batches(stdin):
+            answers = [text_of(encode_line(x, now_ms=now_ms)) for x in batch]
+            write("\n".join(answers) + "\n")
         return EXIT_OK
     if action == "decode":
         if options.get("qr", "-") not in (None, "-"):
             answer = decode_text(options["qr"])
-            emit(answer)
+            write(text_of(answer) + "\n")
             return EXIT_FAILED if "error" in answer else EXIT_OK
-        for line in _lines(stdin):
-            emit(decode_text(line))
+        for batch in _line_batches(stdin):
+            if as_json:
+                answers = list(map(decode_json, batch))
+                answers.append("")  # the block ends with a newline: no copy to add it
+                write("\n".join(answers))
+            else:
+                write("".join([_human(decode_text(x)) + "\n" for x in batch]))
         return EXIT_OK
     if action == "verify":
         result = verify(options["qr"], now_ms=now_ms)
@@ -148,9 +204,9 @@ def run(
             answer: dict[str, Any] = {"valid": result.valid}
             if not result.valid:
                 answer |= {"error": result.reason_code, "message": result.reason}
-            write(json.dumps(answer, ensure_ascii=False))
+            write(json.dumps(answer, ensure_ascii=False) + "\n")
         else:
-            write("valid" if result.valid else f"invalid: {result.reason}")
+            write("valid\n" if result.valid else f"invalid: {result.reason}\n")
         return EXIT_OK if result.valid else EXIT_FAILED
     raise ValueError(f"unknown action {action!r}")
 
@@ -162,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="khqr")
     add_arguments(parser)
     options = vars(parser.parse_args(argv))
-    return run(options, sys.stdin, lambda line: print(line, flush=False))
+    return run(options, sys.stdin, lambda block: sys.stdout.write(block))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ import binascii
 import re
 import time
 from dataclasses import fields as dataclass_fields
+from operator import itemgetter
+from typing import Any
 
 from .errors import CODES, KhqrDecodeError
 from .model import CURRENCY_ALPHA, DecodedKhqr, PromptPay, Tlv, Verification
-from .tlv import from_units, has_astral, split, to_units
+from .tlv import CRC_HEX, from_units, has_astral, split, to_units
 
 _PROMPTPAY_AID = "A000000677"
 _PROMPTPAY_KINDS = {
@@ -103,13 +105,9 @@ def parse(qr: str) -> tuple[Tlv, ...]:
 # hash, so the dict work below stays cheap.
 _TAGS = [f"{t:02d}" for t in range(100)]
 _HEADER = {
-    f"{t:02d}{n:02d}": (
-        _TAGS[t],
-        4 + n,
-        1 if _TAGS[t] in _STRICT_TEMPLATES else 2 if t == 63 else 0,
-    )
-    for t in range(100)
-    for n in range(100)
+    tag + length: (tag, 4 + n, 1 if tag in _STRICT_TEMPLATES else 2 if t == 63 else 0)
+    for t, tag in enumerate(_TAGS)
+    for n, length in enumerate(_TAGS)
 }
 _EMPTY: dict[str, str] = {}
 
@@ -150,6 +148,12 @@ def _scan(text: str, tag: str) -> tuple[dict[str, str], str | None]:
 
 def decode(qr: str) -> DecodedKhqr:
     """Decode a merchant-presented QR into every field and nested template."""
+    return DecodedKhqr(*decode_values(qr))
+
+
+def _read(qr: str) -> tuple:
+    """Scan a code once: its tags and templates, the account template, the CRC and
+    the first KHQR rule it breaks (what decode and decode_json share)."""
     if not isinstance(qr, str):
         raise KhqrDecodeError(f"a QR code is text, not {type(qr).__name__}")
     if not qr:
@@ -245,10 +249,8 @@ def decode(qr: str) -> DecodedKhqr:
     expected_crc = None
     crc_valid = False
     if crc is not None and len(crc) == 4 and qr.endswith(crc):
-        expected_crc = _CRC_HEX[binascii.crc_hqx(data[:-4], 0xFFFF)]
+        expected_crc = CRC_HEX[binascii.crc_hqx(data[:-4], 0xFFFF)]
         crc_valid = crc.upper() == expected_crc
-    poi_raw = top.get("01")
-    currency_raw = top.get("53")
     problem = _khqr_problem(
         top,
         first_tag,
@@ -264,6 +266,42 @@ def decode(qr: str) -> DecodedKhqr:
         crc_valid,
         expected_crc,
     )
+    return (
+        top,
+        subs,
+        account_tag,
+        account,
+        additional,
+        language,
+        stamps,
+        promptpay,
+        promptpay_tag,
+        crc,
+        crc_valid,
+        problem,
+        astral,
+    )
+
+
+def decode_values(qr: str) -> tuple:
+    """DecodedKhqr's fields, in its order (``DecodedKhqr(*values)`` is ``decode``)."""
+    (
+        top,
+        subs,
+        account_tag,
+        account,
+        additional,
+        language,
+        stamps,
+        promptpay,
+        promptpay_tag,
+        crc,
+        crc_valid,
+        problem,
+        astral,
+    ) = _read(qr)
+    poi_raw = top.get("01")
+    currency_raw = top.get("53")
     if astral:
         # The rules above ran on UTF-16 units, as the SDK counts; fields are text.
         top = {k: from_units(v) for k, v in top.items()}
@@ -279,9 +317,8 @@ def decode(qr: str) -> DecodedKhqr:
     else:
         reason_code, detail = problem
         reason = f"{CODES[reason_code].message}: {detail}"
-    # Positional, in DecodedKhqr's field order (checked at import): keyword
-    # arguments cost a tenth of a decode.
-    return DecodedKhqr(
+    # In DecodedKhqr's field order (checked at import).
+    return (
         qr,
         "promptpay" if promptpay else "khqr" if account_tag else "emvco",
         top.get("00"),
@@ -319,6 +356,152 @@ def decode(qr: str) -> DecodedKhqr:
         reason,
         reason_code,
     )
+
+
+def decode_json(qr: str) -> str | None:
+    """``json.dumps(decode(qr).as_dict(), ensure_ascii=False)`` of a valid KHQR
+    with no character JSON escapes, written straight from the scan (what
+    ``khqr decode --json`` prints for most lines); None for any other string."""
+    (
+        top,
+        _,
+        account_tag,
+        account,
+        additional,
+        language,
+        stamps,
+        _,
+        _,
+        crc,
+        _,
+        problem,
+        astral,
+    ) = _read(qr)
+    if (
+        problem is not None
+        or astral
+        or '"' in qr
+        or "\\" in qr
+        or (not qr.isprintable() and _NEEDS_ESCAPE.search(qr))
+    ):
+        return None
+    # A valid KHQR has tags 00 (= 01), 52, 53 (116 or 840), 58 (= KH), 59 and 60,
+    # an account template with subtag 00, a valid CRC, no PromptPay and no reason.
+    info = account.get("01")
+    if account_tag == "29":
+        head = _JSON_INDIVIDUAL[top.get("01")]
+        ids = _JSON_NO_IDS if info is None else _JSON_INFO % info
+    else:
+        head = _JSON_MERCHANT[top.get("01")]
+        ids = _JSON_NO_IDS if info is None else _JSON_MERCHANT_ID % info
+    bank = account.get("02")
+    bank = "null" if bank is None else '"' + bank + '"'
+    upi = top.get("15")
+    upi = "null" if upi is None else '"' + upi + '"'
+    amount = top.get("54")
+    amount = "null" if amount is None else '"' + amount + '"'
+    postal = top.get("61")
+    postal = "null" if postal is None else '"' + postal + '"'
+    # Subtags fill a template's slots (a format made once per set of subtags).
+    if additional:
+        shape = _JSON_62_SHAPES.get(tuple(additional))
+        if shape is None:
+            shape = _json_shape(_ADDITIONAL_NAMES, additional, _JSON_62_SHAPES)
+        extra = shape[0] % shape[1](additional) if shape[1] else shape[0]
+    else:
+        extra = _JSON_NONE_62
+    if language:
+        shape = _JSON_64_SHAPES.get(tuple(language))
+        if shape is None:
+            shape = _json_shape(_LANGUAGE_NAMES, language, _JSON_64_SHAPES)
+        names = shape[0] % shape[1](language) if shape[1] else shape[0]
+    else:
+        names = _JSON_NONE_64
+    return (
+        f'{head}{account["00"]}"{ids}, "acquiring_bank": {bank}'
+        f', "upi_merchant_account": {upi}'
+        f', "merchant_category_code": "{top["52"]}"'
+        f', "currency": {_JSON_CURRENCY[top["53"]]}, "amount": {amount}'
+        f', "country_code": "KH", "merchant_name": "{top["59"]}"'
+        f', "merchant_city": "{top["60"]}", "postal_code": {postal}{extra}{names}'
+        f', "created_ms": {_json_millis(stamps.get("00"))}'
+        f', "expiration_ms": {_json_millis(stamps.get("01"))}'
+        f', "promptpay": null, "crc": "{crc}{_JSON_TAIL}'
+    )
+
+
+def _json_shape(
+    names: tuple[tuple[str, str], ...], template: dict[str, str], shapes: dict
+) -> tuple[str, Any]:
+    """The JSON of a template's fields with a %s slot for each subtag it has, and
+    the getter of those subtags' values (as a tuple)."""
+    present = [sub for sub, _ in names if sub in template]
+    text = "".join(
+        f', "{name}": ' + ('"%s"' if sub in template else "null") for sub, name in names
+    )
+    getter = None
+    if present:
+        getter = itemgetter(*present)
+        if len(present) == 1:
+            one = getter
+            getter = lambda t: (one(t),)  # noqa: E731 - itemgetter of one is no tuple
+    shape = (text, getter)
+    if len(shapes) < 256:  # a handful in practice; never unbounded
+        shapes[tuple(template)] = shape
+    return shape
+
+
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else '"' + value + '"'
+
+
+def _json_millis(text: str | None) -> str:
+    """A timestamp as json.dumps writes _millis(text)."""
+    if text is not None and text.isdigit() and text.isascii():
+        return text if text[0] != "0" or len(text) == 1 else str(int(text))
+    return "null"
+
+
+# What json.dumps(..., ensure_ascii=False) escapes: '"', '\\' and C0 controls.
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+_JSON_HEAD = (
+    '{"scheme": "khqr", "payload_format_indicator": "01", '
+    '"point_of_initiation": %s, "type": "%s", "bakong_account_id": "'
+)
+_JSON_INDIVIDUAL = {
+    poi: _JSON_HEAD % (_json_text(_POI.get(poi)), "individual")
+    for poi in (None, "11", "12")
+}
+_JSON_MERCHANT = {
+    poi: _JSON_HEAD % (_json_text(_POI.get(poi)), "merchant")
+    for poi in (None, "11", "12")
+}
+_ADDITIONAL_NAMES = (
+    ("01", "bill_number"),
+    ("02", "mobile_number"),
+    ("03", "store_label"),
+    ("04", "loyalty_number"),
+    ("05", "reference_label"),
+    ("06", "customer_label"),
+    ("07", "terminal_label"),
+    ("08", "purpose_of_transaction"),
+)
+_LANGUAGE_NAMES = (
+    ("00", "language_preference"),
+    ("01", "merchant_name_alternate_language"),
+    ("02", "merchant_city_alternate_language"),
+)
+_JSON_NONE_62 = "".join(f', "{name}": null' for _, name in _ADDITIONAL_NAMES)
+_JSON_NONE_64 = "".join(f', "{name}": null' for _, name in _LANGUAGE_NAMES)
+_JSON_62_SHAPES: dict[tuple[str, ...], tuple[str, Any]] = {}
+_JSON_64_SHAPES: dict[tuple[str, ...], tuple[str, Any]] = {}
+_JSON_CURRENCY = {"116": '"KHR"', "840": '"USD"'}
+_JSON_NO_IDS = ', "account_information": null, "merchant_id": null'
+_JSON_INFO = ', "account_information": "%s", "merchant_id": null'
+_JSON_MERCHANT_ID = ', "account_information": null, "merchant_id": "%s"'
+_JSON_TAIL = (
+    '", "crc_valid": true, "is_khqr": true, "reason": null, "reason_code": null}'
+)
 
 
 _ACCOUNT_TYPE = {"29": "individual", "30": "merchant"}
@@ -362,7 +545,6 @@ _POSITIONAL = (
 )
 if tuple(f.name for f in dataclass_fields(DecodedKhqr)) != _POSITIONAL:
     raise RuntimeError("decode() builds DecodedKhqr positionally: update it")
-_CRC_HEX = [f"{n:04X}" for n in range(0x10000)]
 
 
 def _promptpay(tag: str, sub: dict[str, str]) -> PromptPay:

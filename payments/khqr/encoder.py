@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import KhqrError
 from .model import EncodedKhqr, KhqrFields
+from .tlv import CRC_HEX
 
 _PLAIN_AMOUNT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -62,13 +63,27 @@ _TEMPLATE_FIELDS = {
 }
 
 
+def _blank(value: object) -> bool:
+    """Null, empty or the number 0: what the SDK's checks read as no value."""
+    return value is None or value == "" or (type(value) is int and value == 0)
+
+
 def _text(value: object, field: str) -> str | None:
-    """The SDK drops optional fields that are null, undefined or empty."""
-    if value is None or value == "":
+    """A text field as the SDK writes it: an int as its digits (the SDK's own
+    README passes merchantID as a number); absent when null, empty or 0 (the SDK
+    drops those optional fields). Floats and booleans are refused (the SDK would
+    write "1.5" or "true" into the code)."""
+    if type(value) is str:
+        return value or None
+    if _blank(value):
         return None
-    if not isinstance(value, str):
-        raise KhqrError("INVALID_FIELD_TYPE", f"{field} must be text", field=field)
-    return value
+    if type(value) is int:
+        return str(value)
+    raise KhqrError(
+        "INVALID_FIELD_TYPE",
+        f"{field} must be text or a whole number, not {type(value).__name__}",
+        field=field,
+    )
 
 
 def _check(value: str, limit: int, error: str, field: str) -> None:
@@ -238,14 +253,14 @@ def encode(fields: KhqrFields, *, now_ms: int | None = None) -> EncodedKhqr:
     template = "00" + _LENGTHS[min(text_length(account), 99)] + account
     if is_merchant:
         merchant_id = fields.merchant_id
-        if merchant_id is None or merchant_id == "":
+        if _blank(merchant_id):
             raise KhqrError(
                 "MERCHANT_ID_REQUIRED", "merchant_id is required", field="merchant_id"
             )
         merchant_id = _text(merchant_id, "merchant_id")
         _check(merchant_id, 32, "MERCHANT_ID_LENGTH_INVALID", "merchant_id")
         bank = fields.acquiring_bank
-        if bank is None or bank == "":
+        if _blank(bank):
             raise KhqrError(
                 "ACQUIRING_BANK_REQUIRED",
                 "acquiring_bank is required",
@@ -339,7 +354,7 @@ def encode(fields: KhqrFields, *, now_ms: int | None = None) -> EncodedKhqr:
 
     # Tag 59 / 60: merchant name and city.
     name = fields.merchant_name
-    if name is None or name == "":
+    if _blank(name):
         raise KhqrError(
             "MERCHANT_NAME_REQUIRED", "merchant_name is required", field="merchant_name"
         )
@@ -389,13 +404,11 @@ def encode(fields: KhqrFields, *, now_ms: int | None = None) -> EncodedKhqr:
         raise KhqrError(
             "INVALID_FIELD_TYPE", "text holds an unpaired surrogate (not Unicode)"
         ) from exc
-    qr = body + _CRC_HEX[binascii.crc_hqx(data, 0xFFFF)]
+    qr = body + CRC_HEX[binascii.crc_hqx(data, 0xFFFF)]
     return EncodedKhqr(
         qr=qr, md5=hashlib.md5(qr.encode("utf-8"), usedforsecurity=False).hexdigest()
     )
 
-
-_CRC_HEX = [f"{n:04X}" for n in range(0x10000)]
 
 _ADDITIONAL = (
     ("01", "bill_number", "BILL_NUMBER_LENGTH_INVALID"),

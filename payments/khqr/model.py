@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -42,28 +42,30 @@ class KhqrFields:
     ``amount`` is a ``Decimal`` (or an ``int``, or a plain decimal string such as
     ``"12.50"``); ``None`` or zero makes a static code. ``currency`` is ``"KHR"`` /
     ``"USD"`` (the SDK's numeric 116 / 840 are accepted too). Timestamps are Unix
-    milliseconds; ``created_ms`` defaults to now.
+    milliseconds; ``created_ms`` defaults to now. Text fields (all but
+    ``bakong_account_id``) also take an ``int``, written as its digits, as the SDK
+    does; 0 counts as empty there.
     """
 
     bakong_account_id: str | None
-    merchant_name: str | None
-    merchant_city: str | None = None
+    merchant_name: str | int | None
+    merchant_city: str | int | None = None
     type: MerchantType = "individual"
-    merchant_id: str | None = None
-    acquiring_bank: str | None = None
-    account_information: str | None = None
+    merchant_id: str | int | None = None
+    acquiring_bank: str | int | None = None
+    account_information: str | int | None = None
     amount: Decimal | int | str | None = None
     currency: str | int | None = "KHR"
-    bill_number: str | None = None
-    mobile_number: str | None = None
-    store_label: str | None = None
-    terminal_label: str | None = None
-    purpose_of_transaction: str | None = None
-    language_preference: str | None = None
-    merchant_name_alternate_language: str | None = None
-    merchant_city_alternate_language: str | None = None
-    upi_merchant_account: str | None = None
-    merchant_category_code: str | None = None
+    bill_number: str | int | None = None
+    mobile_number: str | int | None = None
+    store_label: str | int | None = None
+    terminal_label: str | int | None = None
+    purpose_of_transaction: str | int | None = None
+    language_preference: str | int | None = None
+    merchant_name_alternate_language: str | int | None = None
+    merchant_city_alternate_language: str | int | None = None
+    upi_merchant_account: str | int | None = None
+    merchant_category_code: str | int | None = None
     created_ms: int | None = None
     expiration_ms: int | None = None
 
@@ -165,11 +167,16 @@ class DecodedKhqr:
 
     def as_dict(self, *, with_tags: bool = False) -> dict[str, Any]:
         """JSON-ready dict: the DESIGN contract's field names, amount as text."""
-        data = asdict(self)
-        data.pop("qr")
+        data = {name: getattr(self, name) for name in _DECODED_FIELDS}
+        if self.promptpay is not None:
+            data["promptpay"] = asdict(self.promptpay)
         if with_tags:
             data["tags"] = [t.as_dict() for t in self.tags]
         return data
+
+
+# as_dict's keys: every field but the code itself, in order.
+_DECODED_FIELDS = tuple(f.name for f in fields(DecodedKhqr) if f.name != "qr")
 
 
 @dataclass(frozen=True, slots=True)

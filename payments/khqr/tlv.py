@@ -12,6 +12,10 @@ from .errors import KhqrDecodeError
 from .model import Tlv
 
 _DIGITS = frozenset("0123456789")
+_HEX2 = [f"{n:02X}" for n in range(256)]
+# CRC-16 value -> its four hex digits (tag 63), built by concatenation: a quarter
+# of the start-up time of formatting 65,536 numbers.
+CRC_HEX = [high + low for high in _HEX2 for low in _HEX2]
 
 
 def has_astral(text: str) -> bool:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +26,7 @@ from merchants.services import audit_event_record
 from payments import khqr
 from payments.models import PaymentRequest, PaymentStatus
 from payments.services import polling
+from payments.services.deeplinks import deeplink_fetch
 from payments.services.settlement import (  # noqa: F401 - re-exported for callers
     PAID_STATUSES,
     bakong_transaction_apply,
@@ -38,7 +38,6 @@ KHQR_CURRENCIES = ("KHR", "USD")
 EXPIRY_DEFAULT_SECONDS = 900
 EXPIRY_MIN_SECONDS = 30
 EXPIRY_MAX_SECONDS = 86_400
-DEEPLINK_TIMEOUT_SECONDS = 4.0
 LABEL_MAX = 25
 ORDER_ID_MAX = 64
 IDEMPOTENCY_KEY_MAX = 200
@@ -197,41 +196,6 @@ def _replay_or_conflict(
     return existing, True
 
 
-def deeplink_fetch(*, qr: str) -> str:
-    """The Bakong deeplink for a code, or "" (with a warning) when Bakong cannot be
-    reached: a code without a deeplink still pays, so a create never fails here."""
-    try:
-        import httpx
-
-        from payments.bakong_access import BakongAccess
-        from payments.clients.bakong import BakongClient, default_base_url
-    except ImportError:
-        logger.warning("payments.deeplink.unavailable", extra={"reason": "no client"})
-        return ""
-    try:
-        client = BakongClient(
-            base_url=default_base_url(),
-            token=getattr(settings, "BAKONG_TOKEN", "") or "",
-            timeout=httpx.Timeout(DEEPLINK_TIMEOUT_SECONDS, connect=2.0),
-        )
-        with BakongAccess(client=client) as access:
-            if not access.token():
-                # no token yet in this deployment: get one (the poller would too)
-                access.renew(stale="")
-            link = access.call(
-                lambda c: c.generate_deeplink_by_qr(qr=qr, app_name="Tonle")
-            )
-    except Exception as exc:  # noqa: BLE001 - degrade, never fail the create
-        logger.warning(
-            "payments.deeplink.failed", extra={"error": f"{type(exc).__name__}: {exc}"}
-        )
-        return ""
-    if len(link) > 500 or not link.startswith(("https://", "http://")):
-        logger.warning("payments.deeplink.unusable", extra={"length": len(link)})
-        return ""
-    return link
-
-
 def _schedule_first_check(payment_request_id: int) -> None:
     polling.payment_request_schedule_first_check(payment_request_id=payment_request_id)
 
@@ -357,7 +321,8 @@ def payment_request_create(
         amount=value,
         currency=currency,
         encoded=encoded,
-        deeplink=deeplink,
+        deeplink=deeplink.link,
+        deeplink_error=deeplink.error,
         expires_at=expires_at,
         actor=actor,
         fields_kwargs=fields_kwargs,

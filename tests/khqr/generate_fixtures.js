@@ -416,6 +416,51 @@ for (let i = 0; i < 120; i++) {
   enc(`random ${i + 1} with a bad ${field}`, f);
 }
 
+// --- numbers where text is expected (the SDK's README passes merchantID as one) -----
+// The SDK writes a number given for a text field as its digits; Tonle accepts ints
+// there too. Zero is "empty", as the SDK's own checks read it.
+enc("merchant id as a number (the SDK README)", merchant({ merchant_id: 1243546472 }));
+enc("merchant id 0 is missing", merchant({ merchant_id: 0 }));
+enc("merchant id negative number", merchant({ merchant_id: -12 }));
+enc("acquiring bank as a number", merchant({ acquiring_bank: 12345 }));
+enc("acquiring bank 0 is missing", merchant({ acquiring_bank: 0 }));
+enc("individual acquiring bank as a number", base({ acquiring_bank: 7 }));
+enc("account information as a number", base({ account_information: 12345 }));
+enc("bill number as a number", base({ bill_number: 12345 }));
+enc("bill number 0 is left out", base({ bill_number: 0 }));
+enc("bill number negative number", base({ bill_number: -7 }));
+enc("mobile number as a number", base({ mobile_number: 85512345678 }));
+enc("store label as a number", base({ store_label: 7 }));
+enc("terminal label as a number", base({ terminal_label: 2 }));
+enc("purpose as a number", base({ purpose_of_transaction: 42 }));
+enc("every label a number, dynamic", merchant(dyn({
+  amount: 1500, merchant_id: 900001, bill_number: 20260001, mobile_number: 85512345678,
+  store_label: 12, terminal_label: 3, purpose_of_transaction: 1,
+})));
+enc("merchant name as a number", base({ merchant_name: 12345 }));
+enc("merchant name 0 is missing", base({ merchant_name: 0 }));
+enc("merchant city as a number", base({ merchant_city: 12345 }));
+enc("merchant city 0 is the default", base({ merchant_city: 0 }));
+enc("merchant city number past 15 digits", base({ merchant_city: 1234567890123456 }));
+enc("language preference as a number", base({ language_preference: 12, merchant_name_alternate_language: "ចន" }));
+enc("alternate name as a number", base({ language_preference: "km", merchant_name_alternate_language: 777 }));
+enc("alternate city as a number", base({ merchant_city_alternate_language: 888 }));
+enc("UPI account as a number", base({ upi_merchant_account: 12345678 }));
+// The SDK skips its length check for a number and writes it; Tonle checks the digits.
+enc("language preference number past 2 digits", base({ language_preference: 123, merchant_name_alternate_language: "ចន" }), {
+  difference: "number_past_limit",
+});
+enc("alternate city number past 15 digits", base({ merchant_city_alternate_language: 1234567890123456 }), {
+  difference: "number_past_limit",
+});
+// Not integers: the SDK writes "12.5" and "true" into the code; Tonle refuses them.
+enc("merchant id as a fraction", merchant({ merchant_id: 12.5 }), { difference: "not_text_or_int" });
+enc("merchant id as a boolean", merchant({ merchant_id: true }), { difference: "not_text_or_int" });
+enc("bill number as a boolean", base({ bill_number: true }), { difference: "not_text_or_int" });
+enc("store label as a fraction", base({ store_label: 1.5 }), { difference: "not_text_or_int" });
+// The SDK crashes on a number for the account id (it calls .split on it).
+enc("bakong account as a number", base({ bakong_account_id: 12345 }), { difference: "not_text_or_int" });
+
 // --- decode and verify --------------------------------------------------------------------
 const decodeCases = [];
 function dec(name, qr, opts = {}) {

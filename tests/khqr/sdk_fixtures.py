@@ -11,11 +11,18 @@ from payments.khqr import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sdk_cases.json"
 
-# What Tonle answers, on purpose, where the SDK is wrong (README: "Differences").
+# What Tonle answers, on purpose, where the SDK is wrong (README: "Differences"):
+# the error's name, or a pattern of names (fnmatch).
 DIFFERENCES = {
     "amount_not_plain_decimal": "TRANSACTION_AMOUNT_INVALID",
     "template_over_99": "TEMPLATE_LENGTH_INVALID",
     "language_preference_required": "LANGUAGE_PREFERENCE_REQUIRED",
+    # a number for a text field, longer than the field's limit: the SDK skips
+    # its length check for numbers; Tonle checks the digits
+    "number_past_limit": "*_LENGTH_INVALID",
+    # a fraction or a boolean for a text field (the SDK writes "1.5" or "true"),
+    # or a number for the account id (the SDK crashes)
+    "not_text_or_int": "INVALID_FIELD_TYPE",
 }
 
 # SDK decode keys -> Tonle's DecodedKhqr fields.

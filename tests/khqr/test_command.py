@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 
@@ -49,3 +50,26 @@ def test_khqr_command_verify_fails_a_bad_crc_with_exit_code_one():
         )
     # then
     assert raised.value.returncode == 1
+
+
+def test_khqr_command_decodes_stdin_as_each_line_alone_decodes():
+    # given: a valid code, a broken one, a blank line, CRLF
+    text = STATIC + "\r\n\r\n" + STATIC[:-4] + "0000\n0002\n"
+    stdin = io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8")
+    out = io.StringIO()
+    # when
+    call_command("khqr", "decode", "--json", stdin=stdin, stdout=out)
+    # then
+    singly = []
+    for qr in (STATIC, STATIC[:-4] + "0000", "0002"):
+        one = io.StringIO()
+        # a string that is not a code exits 1, its answer printed
+        with contextlib.suppress(CommandError):
+            call_command("khqr", "decode", qr, "--json", stdout=one)
+        singly.append(one.getvalue())
+    assert out.getvalue() == "".join(singly)
+    assert [("error" in json.loads(x)) for x in out.getvalue().splitlines()] == [
+        False,
+        False,
+        True,
+    ]

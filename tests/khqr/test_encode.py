@@ -219,3 +219,99 @@ def test_encode_checks_expiry_against_now_by_default():
     # when / then
     with pytest.raises(KhqrError, match="This dynamic KHQR has expired"):
         encode(info)
+
+
+# The SDK's README passes merchantID as a JSON number, and the SDK writes a number
+# given for any of its text fields as its digits: Tonle accepts ints there too.
+@pytest.mark.parametrize(
+    ("overrides", "as_text"),
+    [
+        (
+            {"type": "merchant", "merchant_id": 1243546472, "acquiring_bank": "B"},
+            {"merchant_id": "1243546472"},
+        ),
+        (
+            {"type": "merchant", "merchant_id": "M1", "acquiring_bank": 12345},
+            {"acquiring_bank": "12345"},
+        ),
+        ({"bill_number": 20260001}, {"bill_number": "20260001"}),
+        ({"bill_number": -7}, {"bill_number": "-7"}),
+        ({"mobile_number": 85512345678}, {"mobile_number": "85512345678"}),
+        (
+            {"store_label": 7, "terminal_label": 2},
+            {"store_label": "7", "terminal_label": "2"},
+        ),
+        ({"purpose_of_transaction": 42}, {"purpose_of_transaction": "42"}),
+        ({"account_information": 12345}, {"account_information": "12345"}),
+        ({"merchant_name": 12345}, {"merchant_name": "12345"}),
+        ({"merchant_city": 12345}, {"merchant_city": "12345"}),
+        ({"upi_merchant_account": 12345678}, {"upi_merchant_account": "12345678"}),
+    ],
+)
+def test_encode_writes_an_int_text_field_as_its_digits(overrides, as_text):
+    # when
+    with_int = encode(fields(**overrides), now_ms=NOW)
+    # then: the very code the digits as text give
+    assert with_int == encode(fields(**(overrides | as_text)), now_ms=NOW)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "same_as"),
+    [
+        ({"bill_number": 0}, {}),
+        ({"merchant_city": 0}, {"merchant_city": "Phnom Penh"}),
+    ],
+)
+def test_encode_reads_the_int_zero_in_a_text_field_as_empty(overrides, same_as):
+    # then: as the SDK, which drops 0 with the empty values
+    assert encode(fields(**overrides), now_ms=NOW) == encode(
+        fields(**same_as), now_ms=NOW
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"merchant_name": 0}, "MERCHANT_NAME_REQUIRED"),
+        (
+            {"type": "merchant", "merchant_id": 0, "acquiring_bank": "B"},
+            "MERCHANT_ID_REQUIRED",
+        ),
+    ],
+)
+def test_encode_reads_the_int_zero_in_a_required_field_as_missing(overrides, error):
+    # when / then
+    with pytest.raises(KhqrError, match="cannot be null or empty") as raised:
+        encode(fields(**overrides), now_ms=NOW)
+    assert raised.value.name == error
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("merchant_id", 12.5),
+        ("merchant_id", Decimal("12")),
+        ("merchant_id", True),
+        ("bill_number", False),
+        ("store_label", 1.5),
+        ("merchant_name", True),
+        ("bakong_account_id", 12345),
+    ],
+)
+def test_encode_refuses_a_fraction_or_boolean_for_a_text_field(field, value):
+    # given
+    merchant = {"type": "merchant", "merchant_id": "M1", "acquiring_bank": "B"}
+    info = fields(**(merchant | {field: value}))
+    # when / then
+    with pytest.raises(KhqrError, match="Field has the wrong type") as raised:
+        encode(info, now_ms=NOW)
+    assert raised.value.field == field
+
+
+def test_encode_checks_the_length_of_an_int_in_a_text_field():
+    # when / then: the SDK skips its length check for numbers; Tonle does not
+    with pytest.raises(KhqrError, match="Language Preference Length is invalid"):
+        encode(
+            fields(language_preference=123, merchant_name_alternate_language="ចន"),
+            now_ms=NOW,
+        )

@@ -3,6 +3,8 @@ raises its own error, on random and on mutated strings, and never hangs."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from decimal import Decimal
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -12,6 +14,7 @@ from payments.khqr import (
     KhqrDecodeError,
     KhqrError,
     KhqrFields,
+    cli,
     decode,
     encode,
     verify,
@@ -254,3 +257,34 @@ def test_encoder_only_raises_its_own_error_and_only_emits_valid_codes(values):
         assert exc.detail or exc.message
         return
     assert verify(encoded.qr, now_ms=NOW), decode(encoded.qr).reason
+
+
+def _json_line_as_before(qr: str) -> str:
+    """What `khqr decode --json` printed for a line before the batch writer: the
+    dataclass as a dict (every field but the code), through json.dumps."""
+    try:
+        data = dataclasses.asdict(decode(qr))
+    except KhqrError as exc:
+        data = exc.as_dict()
+    data.pop("qr", None)
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+@PROPERTY
+@given(khqr_fields())
+def test_decode_json_writes_what_json_dumps_writes_for_any_valid_code(fields):
+    # given
+    try:
+        qr = encode(fields, now_ms=NOW).qr
+    except KhqrError as exc:
+        assume(exc.name != "TEMPLATE_LENGTH_INVALID")
+        raise
+    # when / then
+    assert cli.decode_json(qr) == _json_line_as_before(qr)
+
+
+@settings(max_examples=500, deadline=None)
+@given(mutated())
+def test_decode_json_writes_what_json_dumps_writes_for_mutated_codes(qr):
+    # when / then
+    assert cli.decode_json(qr) == _json_line_as_before(qr)

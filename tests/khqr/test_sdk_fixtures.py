@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 import pytest
 
 from payments.khqr import KhqrDecodeError, KhqrError, decode, encode, parse, verify
@@ -82,7 +84,7 @@ def test_encode_refuses_what_the_sdk_gets_wrong(case):
     with pytest.raises(KhqrError) as raised:
         _encode(case)
     # then
-    assert raised.value.name == expected
+    assert fnmatch(raised.value.name, expected)
     assert raised.value.detail
 
 

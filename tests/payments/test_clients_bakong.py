@@ -128,6 +128,33 @@ def test_generate_deeplink_sends_qr_and_source_info_and_returns_the_short_link()
     assert request.headers["authorization"] == "Bearer tok"
 
 
+@pytest.mark.parametrize(
+    "missing", ["app_name", "app_icon_url", "app_deeplink_callback"]
+)
+def test_generate_deeplink_refuses_a_partial_source_info_without_calling(missing):
+    # given
+    fake = FakeBakong().on("generate_deeplink_by_qr", ok({"shortLink": "https://x"}))
+    source = {
+        "app_name": "Tonle",
+        "app_icon_url": "https://x/i.png",
+        "app_deeplink_callback": "https://x/back",
+    }
+    source[missing] = ""
+    # when / then: Bakong refuses a sourceInfo with an empty field (spec 003)
+    with pytest.raises(InvalidInput, match=f"{missing}: .*or none of them"):
+        client_for(fake).generate_deeplink_by_qr(qr="000201...", **source)
+    assert fake.calls("generate_deeplink_by_qr") == []
+
+
+def test_generate_deeplink_without_source_info_sends_the_code_alone():
+    # given
+    fake = FakeBakong().on("generate_deeplink_by_qr", ok({"shortLink": "https://x"}))
+    # when
+    client_for(fake).generate_deeplink_by_qr(qr="000201...")
+    # then
+    assert fake.body(fake.calls("generate_deeplink_by_qr")[0]) == {"qr": "000201..."}
+
+
 def test_check_by_md5_maps_a_found_transaction_with_a_decimal_amount():
     # given Bakong's sample answer, amount as a JSON number
     fake = FakeBakong().on("check_transaction_by_md5", ok(tx_data(amount=1.0)))

@@ -8,6 +8,7 @@ ROUTES = {
     "/api/v1/qr": "post",
     "/api/v1/transaction/check": "post",
     "/api/v1/transaction/by-order": "post",
+    "/api/v1/transaction/by-hash": "post",
     "/api/v1/me": "get",
     "/api/v1/qr/{md5}.png": "get",
     "/api/v1/qr/{md5}.svg": "get",
@@ -68,6 +69,8 @@ def test_docs_page_works_offline(client):
         "QrCreateInputRequest",
         "TransactionCheckInputRequest",
         "TransactionByOrderInputRequest",
+        "SlipByHashRequest",
+        "SlipByShortHashRequest",
     ],
 )
 def test_inputs_are_documented_as_refusing_unknown_fields(schema, component):
@@ -79,5 +82,31 @@ def test_posts_document_the_413_for_an_oversized_body(schema):
         "/api/v1/qr",
         "/api/v1/transaction/check",
         "/api/v1/transaction/by-order",
+        "/api/v1/transaction/by-hash",
     ):
         assert "413" in schema["paths"][path]["post"]["responses"], path
+
+
+def test_schema_documents_the_slip_lookup(schema):
+    by_hash = schema["paths"]["/api/v1/transaction/by-hash"]["post"]
+    assert set(by_hash["responses"]) >= {"200", "400", "401", "429", "503"}
+    components = schema["components"]["schemas"]
+    # one of two bodies: the full hash, or the short hash with amount and currency
+    assert [
+        ref["$ref"].rsplit("/", 1)[1]
+        for ref in components["TransactionByHashInputRequest"]["oneOf"]
+    ] == ["SlipByHashRequest", "SlipByShortHashRequest"]
+    assert components["SlipByHashRequest"]["required"] == ["hash"]
+    assert set(components["SlipByShortHashRequest"]["required"]) == {
+        "short_hash",
+        "amount",
+        "currency",
+    }
+    output = schema["components"]["schemas"]["TransactionByHashOutput"]
+    assert {"transaction", "payment_request", "reused"} <= set(output["properties"])
+    assert (
+        schema["components"]["schemas"]["SlipTransaction"]["properties"]["amount"][
+            "type"
+        ]
+        == "string"
+    )

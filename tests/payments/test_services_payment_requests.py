@@ -91,6 +91,7 @@ def test_payment_request_create_without_deeplink_when_bakong_is_away(merchant, c
     # then the code is issued anyway, without a deeplink, and a warning is logged
     assert pr.pk is not None
     assert pr.deeplink == ""
+    assert pr.deeplink_error.startswith("Bakong could not be reached")
     assert "payments.deeplink.failed" in caplog.text
 
 

@@ -137,6 +137,37 @@ def test_detail_shows_every_payment_of_a_code_paid_twice(viewer_client, merchant
     assert 'title="' + "b" * 64 + '"' in page
 
 
+def test_detail_says_why_a_code_has_no_deeplink(viewer_client, merchant):
+    # given a code Bakong gave no deeplink, and one it did
+    refused = payment_request_make(
+        merchant=merchant,
+        deeplink_error="Bakong refused it (error 5): Missing required fields",
+    )
+    linked = payment_request_make(
+        merchant=merchant, deeplink="https://bakongsit.page.link/abc"
+    )
+    # when
+    page = viewer_client.get(f"/payments/{refused.pk}/").content.decode()
+    other = viewer_client.get(f"/payments/{linked.pk}/").content.decode()
+    # then
+    assert "No deeplink: Bakong refused it (error 5): Missing required fields" in page
+    assert 'href="https://bakongsit.page.link/abc"' in other
+    assert "No deeplink" not in other
+
+
+def test_new_khqr_page_shows_that_bakong_could_not_be_reached(
+    accountant_client, merchant
+):
+    # when a code is issued while Bakong is away (port 9)
+    response = accountant_client.post(
+        "/payments/new/",
+        {"amount": "5.00", "currency": "USD", "expires_in_seconds": 900},
+        follow=True,
+    )
+    # then
+    assert "No deeplink: Bakong could not be reached" in response.content.decode()
+
+
 def test_status_json_follows_the_request(viewer_client, merchant):
     pr = payment_request_make(merchant=merchant)
     pending = viewer_client.get(f"/payments/{pr.pk}/status.json").json()

@@ -271,14 +271,40 @@ def test_check_bakong_account(client, merchant):
     assert client.check_bakong_account(account_id="nobody@nowhere") is False
 
 
+SOURCE = {
+    "app_name": "Tonle",
+    "app_icon_url": "https://tonle.example/static/img/tonle-icon.png",
+    "app_deeplink_callback": "https://tonle.example/payments/",
+}
+
+
 def test_generate_deeplink_answers_a_short_link_to_the_pay_page(client, base, merchant):
     request = pending_request(merchant)
-    first = client.generate_deeplink_by_qr(qr=request.qr, app_name="Tonle")
-    second = client.generate_deeplink_by_qr(qr=request.qr, app_name="Tonle")
+    first = client.generate_deeplink_by_qr(qr=request.qr, **SOURCE)
+    second = client.generate_deeplink_by_qr(qr=request.qr)
     assert first.startswith(f"{base}/pay/?md5={request.md5}")
     assert first != second  # a new link each call, like Bakong's
     page = httpx.get(first)
     assert page.status_code == 200 and "Pay this QR (sandbox)" in page.text
+
+
+@pytest.mark.parametrize("empty", ["appIconUrl", "appName", "appDeepLinkCallback"])
+def test_generate_deeplink_refuses_a_source_info_with_an_empty_field(
+    base, token, merchant, empty
+):
+    # given: spec 003 makes the three fields mandatory once sourceInfo is sent
+    source = {
+        "appIconUrl": "https://tonle.example/i.png",
+        "appName": "Tonle",
+        "appDeepLinkCallback": "https://tonle.example/payments/",
+        empty: "",
+    }
+    body = {"qr": pending_request(merchant).qr, "sourceInfo": source}
+    # when
+    answer = post(base, "generate_deeplink_by_qr", body, token)
+    # then
+    assert answer.json()["errorCode"] == 5
+    assert answer.json()["data"] is None
 
 
 def test_generate_deeplink_refuses_a_broken_qr(base, token):

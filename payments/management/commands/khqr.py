@@ -18,12 +18,21 @@ class Command(BaseCommand):
         "stdin), or verify one code (exit 0 when valid)."
     )
     stealth_options = ("stdin",)
+    # The codec needs no database, URLs or models: the system checks (which
+    # import every view) would be most of the start-up time.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         cli.add_arguments(parser, parser_class=CommandParser)
 
     def handle(self, *args: str, **options: object) -> None:
         stdin = options.get("stdin") or sys.stdin
-        code = cli.run(options, stdin, lambda line: self.stdout.write(line))
+        code = cli.run(options, stdin, self._write)
         if code != cli.EXIT_OK:
             raise CommandError("khqr: the code is not valid", returncode=code)
+
+    def _write(self, block: str) -> None:
+        # Each block of answers goes out at once: a program feeding lines one
+        # at a time gets each answer without waiting for the end of its input.
+        self.stdout.write(block, ending="")
+        self.stdout.flush()
