@@ -15,6 +15,8 @@ ERROR_CODES = [
     "conflict",
     "rate_limit_exceeded",
     "internal_error",
+    "upstream_error",
+    "bakong_unavailable",
 ]
 
 
