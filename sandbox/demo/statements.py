@@ -83,7 +83,7 @@ def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
                         currency=account.currency,
                         channel=Channel.KHQR if credit else Channel.TRANSFER,
                         counterparty_name=rng.choice(_COUNTERPARTIES),
-                        reference=f"INV-{day:%m%d}-{n}"
+                        reference=f"INV-{account.currency[0]}{day:%m%d}-{n}"
                         if credit
                         else "Supplier payment",
                         balance_after=balance,

@@ -44,8 +44,9 @@ def test_the_error_schema_is_served_from_core():
     # given / when
     from core.api.schema import ERROR_CODES
 
-    # then the codes are DESIGN.md's, in its order
-    assert ERROR_CODES == [
+    # then the codes are DESIGN.md's, in its order, then the two the slip look-up
+    # answers when Bakong refuses it or cannot be reached
+    assert ERROR_CODES[:8] == [
         "invalid_input",
         "merchant_not_configured",
         "unauthorized",
@@ -55,3 +56,4 @@ def test_the_error_schema_is_served_from_core():
         "rate_limit_exceeded",
         "internal_error",
     ]
+    assert ERROR_CODES[8:] == ["upstream_error", "bakong_unavailable"]

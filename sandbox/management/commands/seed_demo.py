@@ -18,6 +18,7 @@ from merchants.services import (
     merchant_create,
 )
 from sandbox.demo import payments as demo_payments
+from sandbox.demo import reconciliation as demo_reconciliation
 from sandbox.demo import statements as demo_statements
 
 DEMO_BAKONG_ID = "tonle_demo@wing"
@@ -47,8 +48,8 @@ DEMO_ACCOUNTS = [
     ("krungsri", "THB", "123-4-56789-0", "deposit", "Krungsri (THB)", ""),
 ]
 # the bank accounts' lines first, then the codes (whose settlements are the
-# wallets' lines)
-DEMO_MODULES = [demo_statements, demo_payments]
+# wallets' lines), then the invoices and a reconciliation run over all of it
+DEMO_MODULES = [demo_statements, demo_payments, demo_reconciliation]
 
 
 class Command(JsonCommand):
