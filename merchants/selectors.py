@@ -65,6 +65,15 @@ def audit_event_list(*, merchant: Merchant) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_merchant(merchant).select_related("actor")
 
 
+def two_factor_device_get(*, user: Any, confirmed: bool = True) -> Any:
+    """The user's (confirmed) TOTP device, or None: sign-in then asks for a code."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("pk").last()
+    )
+
+
 # Operator commands address merchants and accounts by id across tenants (the
 # DESIGN.md command contract); pages and the API never use these.
 

@@ -67,6 +67,47 @@ def audit_event_record(
     )
 
 
+def access_event_record(
+    *,
+    action: str,
+    subject: Any = None,
+    actor: Any = None,
+    username: str = "",
+    merchant: Merchant | None = None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> list[AuditEvent]:
+    """Audit a sign-in or a refusal where each merchant concerned sees it: the given
+    merchant, else every merchant the subject (the account signed in to, or tried)
+    belongs to, else none (staff, unknown usernames). Only the username is kept,
+    never a password or a code."""
+    subject = subject if getattr(subject, "pk", None) else None
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    label = username or (subject.get_username() if subject is not None else "")
+    label = label[:100]
+    if merchant is not None:
+        merchants: list[Merchant | None] = [merchant]
+    elif subject is not None:
+        merchants = list(
+            Merchant.objects.filter(memberships__user=subject).order_by("pk")
+        ) or [None]
+    else:
+        merchants = [None]
+    return [
+        AuditEvent.objects.create(
+            merchant=each,
+            actor=actor,
+            actor_label=label or "anonymous",
+            action=action,
+            object_type="auth.user" if subject is not None else "",
+            object_id=str(subject.pk) if subject is not None else "",
+            ip_address=ip_address,
+            details={"username": label, **(details or {})},
+        )
+        for each in merchants
+    ]
+
+
 def _full_clean(obj: models.Model, **kwargs: Any) -> None:
     try:
         obj.full_clean(**kwargs)
@@ -456,3 +497,72 @@ def connection_revoke(
             },
         )
     return connection
+
+
+# -- two-factor sign-in (TOTP apps) ----------------------------------------------
+
+
+def _totp_devices(user: Any):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user)
+
+
+def _totp_device_new(user: Any) -> Any:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=False
+    )
+
+
+@transaction.atomic
+def two_factor_start(*, user: Any) -> Any:
+    """A fresh, unconfirmed TOTP device for the user to scan; any earlier
+    unconfirmed one is dropped, a confirmed one stays until this one is confirmed."""
+    _totp_devices(user).filter(confirmed=False).delete()
+    return _totp_device_new(user)
+
+
+def two_factor_confirm(*, user: Any, token: str, ip_address: str | None = None) -> Any:
+    """Turn two-factor sign-in on once the app shows the right code; the new
+    device replaces any older one. A wrong code counts towards the device's
+    throttle (so the check stays outside the write's transaction)."""
+    device = _totp_devices(user).filter(confirmed=False).last()
+    if device is None:
+        raise Conflict("two-factor: start the set-up again", field="token")
+    if not device.verify_token(token.strip()):
+        raise InvalidInput(
+            "token: that code is not the one your app shows now", field="token"
+        )
+    with transaction.atomic():
+        _totp_devices(user).filter(confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        access_event_record(
+            action="auth.two_factor_enabled",
+            subject=user,
+            actor=user,
+            ip_address=ip_address,
+        )
+    return device
+
+
+def two_factor_disable(*, user: Any, token: str, ip_address: str | None = None) -> None:
+    """Turn two-factor sign-in off; it takes a current code, so a session left
+    open is not enough."""
+    devices = list(_totp_devices(user).filter(confirmed=True))
+    if not devices:
+        return
+    if not any(device.verify_token(token.strip()) for device in devices):
+        raise InvalidInput(
+            "token: that code is not the one your app shows now", field="token"
+        )
+    with transaction.atomic():
+        _totp_devices(user).delete()
+        access_event_record(
+            action="auth.two_factor_disabled",
+            subject=user,
+            actor=user,
+            ip_address=ip_address,
+        )

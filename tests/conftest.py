@@ -18,6 +18,9 @@ TEST_FERNET_KEY = "3x6Vz0b1oVCbG1y0m4cVYt8t6m1Xo7cD9rN2yq0T6aE="
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path):
     settings.FIELD_ENCRYPTION_KEYS = [TEST_FERNET_KEY]
+    # the suite runs the sandbox whatever DEBUG says (off by default, and no .env
+    # in a clean clone); a test that needs it off says so
+    settings.SANDBOX_ENABLED = True
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
