@@ -294,9 +294,11 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     )
     _queue_dir = _celery_dir / "queue"
     # Every process that sends or receives (web, worker, beat, commands) needs the
-    # folder; kombu does not create it.
+    # folder; kombu does not create it, and ours (core.celery_filesystem) makes it
+    # again if it goes missing while running.
     _queue_dir.mkdir(parents=True, exist_ok=True)
     (_celery_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "core.celery_filesystem:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),

@@ -283,10 +283,11 @@ def webhook_deliveries_enqueue(
             continue  # this event was already queued for this endpoint
         created.append(delivery)
     if created:
+        from core.tasks import enqueue_on_commit
         from payments.tasks import deliver_webhook
 
         for delivery in created:
-            deliver_webhook.delay_on_commit(delivery.pk)
+            enqueue_on_commit(deliver_webhook, delivery.pk)
     return created
 
 
@@ -561,7 +562,8 @@ def webhook_delivery_redeliver(
         actor=actor,
         details={"delivery": str(delivery.delivery_id), "event": delivery.event},
     )
+    from core.tasks import enqueue_on_commit
     from payments.tasks import deliver_webhook
 
-    deliver_webhook.delay_on_commit(delivery.pk)
+    enqueue_on_commit(deliver_webhook, delivery.pk)
     return delivery
