@@ -3,9 +3,11 @@ a transaction and leaves an audit event."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +23,7 @@ from merchants.models import (
     Account,
     AccountKind,
     ApiKey,
+    ApiScope,
     AuditEvent,
     Connection,
     ConnectionProvider,
@@ -29,6 +32,7 @@ from merchants.models import (
     Merchant,
     Provider,
     Role,
+    all_api_scopes,
 )
 from merchants.selectors import (
     CONSENT_DEFAULT_SCOPES,
@@ -257,16 +261,38 @@ def _demo_secret(merchant: Merchant) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), seed, hashlib.sha256).hexdigest()[:40]
 
 
+def api_scopes_parse(scopes: Iterable[str] | None) -> list[str]:
+    """The scopes asked for, checked and in a stable order; None means all."""
+    if scopes is None:
+        return all_api_scopes()
+    wanted = {str(scope).strip() for scope in scopes if str(scope).strip()}
+    unknown = sorted(wanted - set(ApiScope.values))
+    if unknown:
+        raise InvalidInput(
+            f"scopes: {', '.join(unknown)} is not one of {', '.join(ApiScope.values)}",
+            field="scopes",
+        )
+    if not wanted:
+        raise InvalidInput("scopes: a key needs at least one scope", field="scopes")
+    return [scope for scope in ApiScope.values if scope in wanted]
+
+
 @transaction.atomic
 def api_key_create(
     *,
     merchant: Merchant,
     is_test: bool = False,
     name: str = "",
+    scopes: Iterable[str] | None = None,
+    expires_at: dt.datetime | None = None,
     actor: Any = None,
     demo: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Issue a key and return it in plain text once; only its hash is stored."""
+    """Issue a key (every scope unless narrowed, no expiry unless given) and return
+    it in plain text once; only its hash is stored."""
+    scopes = api_scopes_parse(scopes)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("expires_at: must be in the future", field="expires_at")
     ident = secrets.token_hex(6) if not demo else f"demo{merchant.pk:08d}"
     prefix = (TEST_PREFIX if is_test else LIVE_PREFIX) + ident
     secret = _demo_secret(merchant) if demo else secrets.token_urlsafe(32)
@@ -276,13 +302,20 @@ def api_key_create(
         prefix=prefix,
         secret_hash=_hash_secret(secret),
         is_test=is_test,
+        scopes=scopes,
+        expires_at=expires_at,
     )
     audit_event_record(
         merchant=merchant,
         action="api_key.created",
         obj=api_key,
         actor=actor,
-        details={"prefix": prefix, "test": is_test},
+        details={
+            "prefix": prefix,
+            "test": is_test,
+            "scopes": scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return api_key, f"{prefix}.{secret}"
 
@@ -312,6 +345,10 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     if api_key.revoked_at is not None:
         # 403 as the KHQR gateways answer: the key is known, but no longer allowed
         raise Forbidden("the API key has been revoked")
+    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+        raise Unauthorized(
+            f"the API key expired at {api_key.expires_at.isoformat()}; create a new one"
+        )
     if not api_key.merchant.is_active:
         raise Unauthorized("the merchant behind this API key is not active")
     now = timezone.now()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 from collections import defaultdict
 from decimal import Decimal
@@ -27,9 +28,10 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from core.client_address import client_ip
-from core.exceptions import TonleError
+from core.exceptions import InvalidInput, TonleError
 from merchants import selectors, services
 from merchants.middleware import SESSION_KEY
+from merchants.models import ApiScope
 from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
 
 # A password accepted, a code still owed: kept in the session this long.
@@ -266,24 +268,50 @@ def merchant_switch(request: HttpRequest) -> HttpResponse:
     return redirect(target or "dashboard")
 
 
+API_KEY_EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days")]
+API_KEY_EXPIRY_CHOICES += [("365", "1 year")]
+
+
 @member_required(OWNER_ROLES)
 def api_key_list(request: HttpRequest) -> HttpResponse:
+    """The merchant's keys; an owner creates one with the scopes and expiry it
+    needs (its plain text shown once)."""
     new_key = None
+    error = ""
+    status = 200
     if request.method == "POST":
-        _, new_key = services.api_key_create(
-            merchant=request.merchant,
-            is_test=request.POST.get("mode") == "test",
-            name=request.POST.get("name", "")[:100],
-            actor=request.user,
-        )
-        messages.warning(request, "Copy the new key now: it will not be shown again.")
+        days = request.POST.get("expires_days", "")
+        try:
+            if days not in dict(API_KEY_EXPIRY_CHOICES):
+                raise InvalidInput("expires_days: choose one of the offered periods")
+            _, new_key = services.api_key_create(
+                merchant=request.merchant,
+                is_test=request.POST.get("mode") == "test",
+                name=request.POST.get("name", "")[:100],
+                scopes=request.POST.getlist("scopes"),
+                expires_at=timezone.now() + dt.timedelta(days=int(days))
+                if days
+                else None,
+                actor=request.user,
+            )
+        except InvalidInput as exc:
+            error, status = exc.message, 400
+        else:
+            messages.warning(
+                request, "Copy the new key now: it will not be shown again."
+            )
     return render(
         request,
         "merchants/api_keys.html",
         {
             "api_keys": selectors.api_key_list(merchant=request.merchant),
             "new_key": new_key,
+            "error": error,
+            "scope_choices": ApiScope.choices,
+            "expiry_choices": API_KEY_EXPIRY_CHOICES,
+            "now": timezone.now(),
         },
+        status=status,
     )
 
 

@@ -32,6 +32,7 @@ from rest_framework.response import Response
 
 from core.money import format_number
 from merchants.api.base import MerchantApiView
+from merchants.models import ApiScope
 from payments import selectors
 from payments.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from payments.models import PaymentRequest
@@ -183,6 +184,7 @@ def _status_data(payment_request: PaymentRequest) -> dict[str, Any]:
 
 
 class QrCreateApi(MerchantApiView):
+    required_scope = ApiScope.QR_WRITE
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="QrCreateInput")
@@ -306,6 +308,7 @@ class QrCreateApi(MerchantApiView):
 
 
 class TransactionCheckApi(MerchantApiView):
+    required_scope = ApiScope.PAYMENTS_READ
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="TransactionCheckInput")
@@ -341,6 +344,7 @@ class TransactionCheckApi(MerchantApiView):
 
 
 class TransactionByOrderApi(MerchantApiView):
+    required_scope = ApiScope.PAYMENTS_READ
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="TransactionByOrderInput")
@@ -379,6 +383,8 @@ class TransactionByOrderApi(MerchantApiView):
 
 
 class MeApi(MerchantApiView):
+    required_scope = None  # any valid key may ask whose it is
+
     @extend_schema_serializer(component_name="MeOutput")
     class OutputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="MeMerchant")
@@ -429,6 +435,8 @@ class MeApi(MerchantApiView):
 
 class QrImageApi(MerchantApiView):
     """The code as an image; cached by md5, answered 304 to a matching ETag."""
+
+    required_scope = ApiScope.QR_WRITE
 
     fmt = "png"
 

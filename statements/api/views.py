@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from core.exceptions import InvalidInput, NotFound
 from core.periods import date_parse, zone_for_currency
 from merchants.api.base import MerchantApiView
-from merchants.models import Account
+from merchants.models import Account, ApiScope
 from merchants.selectors import account_list
 from payments.api.schema import COMMON_ERRORS, RATE_LIMIT_HEADERS, error
 from statements import selectors
@@ -53,6 +53,8 @@ def _account(merchant, value: str | None, *, required: bool) -> Account | None:
 
 
 class AccountListApi(MerchantApiView):
+    required_scope = ApiScope.STATEMENTS_READ
+
     @extend_schema_serializer(component_name="AccountOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -100,6 +102,8 @@ def _money(value, currency: str) -> str | None:
 
 
 class TransactionListApi(MerchantApiView):
+    required_scope = ApiScope.STATEMENTS_READ
+
     @extend_schema_serializer(component_name="TransactionOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -251,6 +255,8 @@ class ChannelTotalSerializer(serializers.Serializer):
 
 
 class StatementApi(MerchantApiView):
+    required_scope = ApiScope.STATEMENTS_READ
+
     @extend_schema_serializer(component_name="StatementOutput")
     class OutputSerializer(serializers.Serializer):
         account = serializers.IntegerField()
