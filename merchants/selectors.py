@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.exceptions import InvalidInput, NotFound
 from core.periods import PHNOM_PENH
@@ -67,8 +68,6 @@ def audit_event_list(*, merchant: Merchant) -> QuerySet[AuditEvent]:
 
 def two_factor_device_get(*, user: Any, confirmed: bool = True) -> Any:
     """The user's (confirmed) TOTP device, or None: sign-in then asks for a code."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     return (
         TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("pk").last()
     )

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from core.money import CURRENCIES
@@ -540,17 +541,7 @@ def connection_revoke(
 
 
 def _totp_devices(user: Any):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     return TOTPDevice.objects.filter(user=user)
-
-
-def _totp_device_new(user: Any) -> Any:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    return TOTPDevice.objects.create(
-        user=user, name="Authenticator app", confirmed=False
-    )
 
 
 @transaction.atomic
@@ -558,7 +549,9 @@ def two_factor_start(*, user: Any) -> Any:
     """A fresh, unconfirmed TOTP device for the user to scan; any earlier
     unconfirmed one is dropped, a confirmed one stays until this one is confirmed."""
     _totp_devices(user).filter(confirmed=False).delete()
-    return _totp_device_new(user)
+    return TOTPDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=False
+    )
 
 
 def two_factor_confirm(*, user: Any, token: str, ip_address: str | None = None) -> Any:

@@ -268,8 +268,12 @@ def merchant_switch(request: HttpRequest) -> HttpResponse:
     return redirect(target or "dashboard")
 
 
-API_KEY_EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days")]
-API_KEY_EXPIRY_CHOICES += [("365", "1 year")]
+API_KEY_EXPIRY_CHOICES = [
+    ("", "Never"),
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("365", "1 year"),
+]
 
 
 @member_required(OWNER_ROLES)
