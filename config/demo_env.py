@@ -16,8 +16,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 HEADER = (
-    "# Written once by `make run` for this demo checkout (DEBUG on, so the sandbox\n"
-    "# is mounted). A deployment sets its own environment instead; see README.\n"
+    "# Written once by `make run` for this demo checkout (DEBUG on, and with it the\n"
+    "# sandbox). A deployment sets its own environment instead; see README.\n"
 )
 
 
