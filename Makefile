@@ -20,7 +20,12 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-setup: $(VENV)/.installed
+## The demo's own settings (DEBUG on, its own keys), written once, never overwritten;
+## the settings read it, so `.venv/bin/python manage.py …` works in this checkout.
+.env: | $(VENV)/.installed
+	$(PY) config/demo_env.py .env
+
+setup: $(VENV)/.installed .env
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

@@ -5,16 +5,25 @@ filesystem broker under var/celery, a file cache under var/cache and the built-i
 sandbox answering as Bakong and as a bank feed.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# The demo's own checkout keeps its knobs (DEBUG=True, its keys) in .env, which
+# `make run` writes once (config/demo_env.py); the real environment wins over the
+# file, and TONLE_ENV_FILE names another file ("" for none).
+_env_file = env.str("TONLE_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a deployment that forgets to set it shows no debug pages.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str(
     "SECRET_KEY", default="django-insecure-tonle-embedded-only-change-me-in-production"
 )
@@ -22,7 +31,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The sandbox speaks Bakong and the bank feed on this same server. It exists for the
-# demo and the tests; production (DEBUG off) never mounts it unless asked explicitly.
+# demo and the tests; with it off (the default when DEBUG is off) every /sandbox/
+# route answers 404 (core.middleware.SandboxGateMiddleware).
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Webhooks to merchants go only to public internet addresses: a URL whose host is or
 # resolves to a loopback, private, link-local or cloud metadata address is refused
@@ -33,7 +43,7 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_apps.TonleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -46,6 +56,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "core",
     "merchants",
     "payments",
@@ -58,15 +72,23 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ApiNoStoreMiddleware",
     "core.middleware.JsonBodyLimitMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.SandboxGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "merchants.middleware.CurrentMerchantMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.SessionTimeoutMiddleware",
+    "merchants.middleware.CurrentMerchantMiddleware",
+    "merchants.middleware.AccessDeniedAuditMiddleware",
     "core.middleware.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: it turns a lockout into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,6 +154,32 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Logins: django-axes locks a username at one address after LOGIN_FAILURE_LIMIT
+# failures for LOGIN_LOCKOUT_MINUTES; the client address is core.client_address's,
+# which believes X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies of ours
+# (0: not at all, so a client cannot reset its count by sending the header).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # logins are in Tonle's own audit log
+AXES_VERBOSE = False
+
+# Sessions end after SESSION_IDLE_SECONDS without a request, and in any case
+# SESSION_COOKIE_AGE after sign-in (core.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+
+# Optional two-factor sign-in (TOTP apps) for any user who enrols a device.
+OTP_TOTP_ISSUER = "Tonle"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Phnom_Penh")
@@ -200,6 +248,28 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# Features no Tonle page uses, refused to every page and anything embedded in it.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+# Our own scripts and <style> blocks carry the request's nonce; nothing inline
+# without it runs (no onclick=, no javascript: links). QR codes are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -245,9 +315,11 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     )
     _queue_dir = _celery_dir / "queue"
     # Every process that sends or receives (web, worker, beat, commands) needs the
-    # folder; kombu does not create it.
+    # folder; kombu does not create it, and ours (core.celery_filesystem) makes it
+    # again if it goes missing while running.
     _queue_dir.mkdir(parents=True, exist_ok=True)
     (_celery_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "core.celery_filesystem:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
@@ -279,5 +351,7 @@ LOGGING = {
         # httpx logs every URL in full (a merchant's webhook URL may carry a token
         # in its query); our clients log one redacted line per call instead
         "httpx": {"level": "WARNING"},
+        # sign-ins and lockouts are logged (and audited) as tonle.auth
+        "axes": {"level": "WARNING"},
     },
 }

@@ -1,15 +1,20 @@
-"""Domain errors raised under a page become the right page, never a 500; JSON routes
-refuse an oversized body with a 413 in the API's error shape; API answers are never
-stored by a cache."""
+"""Middleware of the shared kernel: domain errors become the right page, never a
+500; JSON routes refuse an oversized body with a 413 in the API's error shape; API
+answers are never stored by a cache; security headers; the sandbox's gate; session
+time limits."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from core.api.errors import error_body
 from core.api.parsers import body_too_large
@@ -22,6 +27,9 @@ JSON_PREFIXES = ("/api/", "/webhooks/")
 
 def _is_json_route(request: HttpRequest) -> bool:
     return request.path.startswith(JSON_PREFIXES)
+
+
+logger = logging.getLogger("tonle.auth")
 
 
 class DomainErrorMiddleware:
@@ -86,3 +94,92 @@ class ApiNoStoreMiddleware:
         if request.path.startswith("/api/"):
             no_store(response)
         return response
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every answer (Referrer-Policy, X-Frame-Options and the
+    Content-Security-Policy come from Django and django-csp)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(settings, "PERMISSIONS_POLICY", "")
+        if policy:
+            response.headers.setdefault("Permissions-Policy", policy)
+        return response
+
+
+class SandboxGateMiddleware:
+    """/sandbox/… is the fake Bakong and bank feed: 404 unless SANDBOX_ENABLED,
+    decided per request so the setting alone (not the URL table) keeps it shut."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/sandbox/") and not settings.SANDBOX_ENABLED:
+            raise Http404("the sandbox is off")
+        return self.get_response(request)
+
+
+SESSION_AUTH_AT = "tonle_auth_at"
+SESSION_SEEN_AT = "tonle_seen_at"
+# the last-seen stamp is rewritten at most this often, not on every request
+SEEN_RESOLUTION_SECONDS = 60
+
+
+def _now_seconds() -> int:
+    return int(timezone.now().timestamp())
+
+
+def session_started(request: HttpRequest) -> None:
+    """Stamp a fresh sign-in: the absolute and idle clocks start now."""
+    now = _now_seconds()
+    request.session[SESSION_AUTH_AT] = now
+    request.session[SESSION_SEEN_AT] = now
+
+
+class SessionTimeoutMiddleware:
+    """A signed-in session ends after SESSION_IDLE_SECONDS without a request and,
+    however busy, SESSION_COOKIE_AGE after it signed in."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            self._check(request)
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> None:
+        session = request.session
+        now = _now_seconds()
+        auth_at = session.get(SESSION_AUTH_AT)
+        seen_at = session.get(SESSION_SEEN_AT)
+        if auth_at is None or seen_at is None:
+            # a session from before these stamps existed: its clocks start now
+            session_started(request)
+            return
+        reason = None
+        if now - auth_at >= settings.SESSION_COOKIE_AGE:
+            reason = "absolute"
+        elif now - seen_at >= settings.SESSION_IDLE_SECONDS:
+            reason = "idle"
+        if reason is not None:
+            logger.info(
+                "auth.session_expired",
+                extra={"reason": reason, "user": request.user.pk},
+            )
+            logout(request)
+            messages.info(
+                request,
+                "You were signed out after a while without activity: sign in again."
+                if reason == "idle"
+                else "Your session reached its time limit: sign in again.",
+            )
+            return
+        if now - seen_at >= SEEN_RESOLUTION_SECONDS:
+            session[SESSION_SEEN_AT] = now

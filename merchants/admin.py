@@ -105,7 +105,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "merchant",
         "name",
         "is_test",
+        "scopes",
         "created_at",
+        "expires_at",
         "last_used_at",
         "revoked_at",
     ]

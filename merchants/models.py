@@ -230,6 +230,21 @@ class Connection(models.Model):
         return sorted(self.credentials)
 
 
+class ApiScope(models.TextChoices):
+    """What an API key may do; each API route names the one it needs."""
+
+    QR_WRITE = "qr:write", "Create KHQR codes"
+    PAYMENTS_READ = "payments:read", "Read payment status"
+    STATEMENTS_READ = "statements:read", "Read accounts, transactions, statements"
+    RECONCILIATION_READ = "reconciliation:read", "Read reconciliation results"
+    INVOICES_WRITE = "invoices:write", "Send invoices"
+
+
+def all_api_scopes() -> list[str]:
+    """A key's default: every scope (and what keys made before scopes got)."""
+    return list(ApiScope.values)
+
+
 class ApiKey(models.Model):
     """`tonle_live_<id>.<secret>`: only a SHA-256 of the secret is kept."""
 
@@ -240,6 +255,12 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=40, unique=True)
     secret_hash = models.CharField(max_length=64)
     is_test = models.BooleanField(default=False)
+    scopes = models.JSONField(
+        default=all_api_scopes, help_text="What the key may do (ApiScope values)."
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refused from then on; empty: no expiry."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

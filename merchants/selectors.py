@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.exceptions import InvalidInput, NotFound
 from core.periods import PHNOM_PENH
@@ -63,6 +64,13 @@ def api_key_list(*, merchant: Merchant) -> QuerySet[ApiKey]:
 
 def audit_event_list(*, merchant: Merchant) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_merchant(merchant).select_related("actor")
+
+
+def two_factor_device_get(*, user: Any, confirmed: bool = True) -> Any:
+    """The user's (confirmed) TOTP device, or None: sign-in then asks for a code."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("pk").last()
+    )
 
 
 # Operator commands address merchants and accounts by id across tenants (the

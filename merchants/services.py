@@ -3,9 +3,11 @@ a transaction and leaves an audit event."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from core.money import CURRENCIES
@@ -21,6 +24,7 @@ from merchants.models import (
     Account,
     AccountKind,
     ApiKey,
+    ApiScope,
     AuditEvent,
     Connection,
     ConnectionProvider,
@@ -29,6 +33,7 @@ from merchants.models import (
     Merchant,
     Provider,
     Role,
+    all_api_scopes,
 )
 from merchants.selectors import (
     CONSENT_DEFAULT_SCOPES,
@@ -65,6 +70,47 @@ def audit_event_record(
         ip_address=ip_address,
         details=details or {},
     )
+
+
+def access_event_record(
+    *,
+    action: str,
+    subject: Any = None,
+    actor: Any = None,
+    username: str = "",
+    merchant: Merchant | None = None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> list[AuditEvent]:
+    """Audit a sign-in or a refusal where each merchant concerned sees it: the given
+    merchant, else every merchant the subject (the account signed in to, or tried)
+    belongs to, else none (staff, unknown usernames). Only the username is kept,
+    never a password or a code."""
+    subject = subject if getattr(subject, "pk", None) else None
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    label = username or (subject.get_username() if subject is not None else "")
+    label = label[:100]
+    if merchant is not None:
+        merchants: list[Merchant | None] = [merchant]
+    elif subject is not None:
+        merchants = list(
+            Merchant.objects.filter(memberships__user=subject).order_by("pk")
+        ) or [None]
+    else:
+        merchants = [None]
+    return [
+        AuditEvent.objects.create(
+            merchant=each,
+            actor=actor,
+            actor_label=label or "anonymous",
+            action=action,
+            object_type="auth.user" if subject is not None else "",
+            object_id=str(subject.pk) if subject is not None else "",
+            ip_address=ip_address,
+            details={"username": label, **(details or {})},
+        )
+        for each in merchants
+    ]
 
 
 def _full_clean(obj: models.Model, **kwargs: Any) -> None:
@@ -216,16 +262,38 @@ def _demo_secret(merchant: Merchant) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), seed, hashlib.sha256).hexdigest()[:40]
 
 
+def api_scopes_parse(scopes: Iterable[str] | None) -> list[str]:
+    """The scopes asked for, checked and in a stable order; None means all."""
+    if scopes is None:
+        return all_api_scopes()
+    wanted = {str(scope).strip() for scope in scopes if str(scope).strip()}
+    unknown = sorted(wanted - set(ApiScope.values))
+    if unknown:
+        raise InvalidInput(
+            f"scopes: {', '.join(unknown)} is not one of {', '.join(ApiScope.values)}",
+            field="scopes",
+        )
+    if not wanted:
+        raise InvalidInput("scopes: a key needs at least one scope", field="scopes")
+    return [scope for scope in ApiScope.values if scope in wanted]
+
+
 @transaction.atomic
 def api_key_create(
     *,
     merchant: Merchant,
     is_test: bool = False,
     name: str = "",
+    scopes: Iterable[str] | None = None,
+    expires_at: dt.datetime | None = None,
     actor: Any = None,
     demo: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Issue a key and return it in plain text once; only its hash is stored."""
+    """Issue a key (every scope unless narrowed, no expiry unless given) and return
+    it in plain text once; only its hash is stored."""
+    scopes = api_scopes_parse(scopes)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("expires_at: must be in the future", field="expires_at")
     ident = secrets.token_hex(6) if not demo else f"demo{merchant.pk:08d}"
     prefix = (TEST_PREFIX if is_test else LIVE_PREFIX) + ident
     secret = _demo_secret(merchant) if demo else secrets.token_urlsafe(32)
@@ -235,13 +303,20 @@ def api_key_create(
         prefix=prefix,
         secret_hash=_hash_secret(secret),
         is_test=is_test,
+        scopes=scopes,
+        expires_at=expires_at,
     )
     audit_event_record(
         merchant=merchant,
         action="api_key.created",
         obj=api_key,
         actor=actor,
-        details={"prefix": prefix, "test": is_test},
+        details={
+            "prefix": prefix,
+            "test": is_test,
+            "scopes": scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return api_key, f"{prefix}.{secret}"
 
@@ -271,6 +346,10 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     if api_key.revoked_at is not None:
         # 403 as the KHQR gateways answer: the key is known, but no longer allowed
         raise Forbidden("the API key has been revoked")
+    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+        raise Unauthorized(
+            f"the API key expired at {api_key.expires_at.isoformat()}; create a new one"
+        )
     if not api_key.merchant.is_active:
         raise Unauthorized("the merchant behind this API key is not active")
     now = timezone.now()
@@ -456,3 +535,64 @@ def connection_revoke(
             },
         )
     return connection
+
+
+# -- two-factor sign-in (TOTP apps) ----------------------------------------------
+
+
+def _totp_devices(user: Any):
+    return TOTPDevice.objects.filter(user=user)
+
+
+@transaction.atomic
+def two_factor_start(*, user: Any) -> Any:
+    """A fresh, unconfirmed TOTP device for the user to scan; any earlier
+    unconfirmed one is dropped, a confirmed one stays until this one is confirmed."""
+    _totp_devices(user).filter(confirmed=False).delete()
+    return TOTPDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=False
+    )
+
+
+def two_factor_confirm(*, user: Any, token: str, ip_address: str | None = None) -> Any:
+    """Turn two-factor sign-in on once the app shows the right code; the new
+    device replaces any older one. A wrong code counts towards the device's
+    throttle (so the check stays outside the write's transaction)."""
+    device = _totp_devices(user).filter(confirmed=False).last()
+    if device is None:
+        raise Conflict("two-factor: start the set-up again", field="token")
+    if not device.verify_token(token.strip()):
+        raise InvalidInput(
+            "token: that code is not the one your app shows now", field="token"
+        )
+    with transaction.atomic():
+        _totp_devices(user).filter(confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        access_event_record(
+            action="auth.two_factor_enabled",
+            subject=user,
+            actor=user,
+            ip_address=ip_address,
+        )
+    return device
+
+
+def two_factor_disable(*, user: Any, token: str, ip_address: str | None = None) -> None:
+    """Turn two-factor sign-in off; it takes a current code, so a session left
+    open is not enough."""
+    devices = list(_totp_devices(user).filter(confirmed=True))
+    if not devices:
+        return
+    if not any(device.verify_token(token.strip()) for device in devices):
+        raise InvalidInput(
+            "token: that code is not the one your app shows now", field="token"
+        )
+    with transaction.atomic():
+        _totp_devices(user).delete()
+        access_event_record(
+            action="auth.two_factor_disabled",
+            subject=user,
+            actor=user,
+            ip_address=ip_address,
+        )

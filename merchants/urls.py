@@ -19,7 +19,9 @@ urlpatterns = [
         name="api-key-revoke",
     ),
     path("settings/audit/", views.audit_log, name="audit-log"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("settings/two-factor/", views.two_factor, name="two-factor"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/verify/", views.login_verify, name="login-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/",

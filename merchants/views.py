@@ -1,24 +1,160 @@
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import io
 from collections import defaultdict
 from decimal import Decimal
 
+import segno
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_lockout_response
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
+from core.client_address import client_ip
+from core.exceptions import InvalidInput, TonleError
 from merchants import selectors, services
 from merchants.middleware import SESSION_KEY
+from merchants.models import ApiScope
 from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
 
+# A password accepted, a code still owed: kept in the session this long.
+TWO_FACTOR_PENDING = "tonle_two_factor_pending"
+TWO_FACTOR_PENDING_SECONDS = 300
 
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+
+class LoginView(auth_views.LoginView):
+    """Username and password (throttled by django-axes); a user with a confirmed
+    two-factor device is not signed in yet, but sent on to give a code."""
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if selectors.two_factor_device_get(user=user) is None:
+            return super().form_valid(form)
+        # a new session key, so a fixed one learns nothing from the half-way state
+        self.request.session.cycle_key()
+        self.request.session[TWO_FACTOR_PENDING] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "at": int(timezone.now().timestamp()),
+            "next": self.get_success_url(),
+        }
+        return HttpResponseRedirect(reverse("login-verify"))
+
+
+def _pending_user(request: HttpRequest):
+    pending = request.session.get(TWO_FACTOR_PENDING)
+    if not isinstance(pending, dict):
+        return None, None
+    age = int(timezone.now().timestamp()) - int(pending.get("at", 0))
+    if age > TWO_FACTOR_PENDING_SECONDS:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        return None, None
+    user = get_user_model().objects.filter(pk=pending.get("user"), is_active=True)
+    return user.first(), pending
+
+
+@sensitive_post_parameters("token")
+@csrf_protect
+@never_cache
+def login_verify(request: HttpRequest) -> HttpResponse:
+    """The second step: the code from the user's authenticator app. Wrong codes
+    count as failed sign-ins (the same django-axes lockout as passwords)."""
+    user, pending = _pending_user(request)
+    if user is None:
+        messages.info(request, "Sign in again: the two-factor step timed out.")
+        return redirect("login")
+    credentials = {"username": user.get_username()}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return get_lockout_response(request, None, credentials)
+    error = ""
+    if request.method == "POST":
+        device = selectors.two_factor_device_get(user=user)
+        token = request.POST.get("token", "").strip()
+        if device is not None and token and device.verify_token(token):
+            request.session.pop(TWO_FACTOR_PENDING, None)
+            user.otp_device = device  # django-otp marks the session verified
+            auth_login(request, user, backend=pending["backend"])
+            target = pending.get("next") or ""
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+                target = reverse("dashboard")
+            return HttpResponseRedirect(target)
+        user_login_failed.send(
+            sender=__name__, credentials=credentials, request=request, reason="otp"
+        )
+        error = "That code is not the one your app shows now. Try the next one."
+    return render(
+        request,
+        "registration/login_verify.html",
+        {"error": error, "username": user.get_username()},
+        status=400 if error else 200,
+    )
+
+
+def _qr_data_uri(text: str) -> str:
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", scale=5, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@sensitive_post_parameters("token")
+@login_required
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor sign-in on (scan, then confirm a code) or off (a code)."""
+    user = request.user
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        token = request.POST.get("token", "")
+        try:
+            if action == "start":
+                services.two_factor_start(user=user)
+            elif action == "confirm":
+                device = services.two_factor_confirm(
+                    user=user, token=token, ip_address=client_ip(request)
+                )
+                # this session has just proved the device: it counts as verified
+                otp_login(request, device)
+                messages.success(
+                    request, "Two-factor sign-in is on: sign-in now asks for a code."
+                )
+                return redirect("two-factor")
+            elif action == "disable":
+                services.two_factor_disable(
+                    user=user, token=token, ip_address=client_ip(request)
+                )
+                messages.success(request, "Two-factor sign-in is off.")
+                return redirect("two-factor")
+        except TonleError as exc:
+            error = exc.message
+    device = selectors.two_factor_device_get(user=user)
+    pending = selectors.two_factor_device_get(user=user, confirmed=False)
+    context = {"device": device, "pending": pending, "error": error}
+    if pending is not None:
+        context["qr"] = _qr_data_uri(pending.config_url)
+        secret = base64.b32encode(pending.bin_key).decode()
+        context["secret"] = " ".join(
+            secret[i : i + 4] for i in range(0, len(secret), 4)
+        )
+    return render(
+        request, "merchants/two_factor.html", context, status=400 if error else 200
+    )
 
 
 def _with_consent(connections) -> list:
@@ -132,24 +268,54 @@ def merchant_switch(request: HttpRequest) -> HttpResponse:
     return redirect(target or "dashboard")
 
 
+API_KEY_EXPIRY_CHOICES = [
+    ("", "Never"),
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("365", "1 year"),
+]
+
+
 @member_required(OWNER_ROLES)
 def api_key_list(request: HttpRequest) -> HttpResponse:
+    """The merchant's keys; an owner creates one with the scopes and expiry it
+    needs (its plain text shown once)."""
     new_key = None
+    error = ""
+    status = 200
     if request.method == "POST":
-        _, new_key = services.api_key_create(
-            merchant=request.merchant,
-            is_test=request.POST.get("mode") == "test",
-            name=request.POST.get("name", "")[:100],
-            actor=request.user,
-        )
-        messages.warning(request, "Copy the new key now: it will not be shown again.")
+        days = request.POST.get("expires_days", "")
+        try:
+            if days not in dict(API_KEY_EXPIRY_CHOICES):
+                raise InvalidInput("expires_days: choose one of the offered periods")
+            _, new_key = services.api_key_create(
+                merchant=request.merchant,
+                is_test=request.POST.get("mode") == "test",
+                name=request.POST.get("name", "")[:100],
+                scopes=request.POST.getlist("scopes"),
+                expires_at=timezone.now() + dt.timedelta(days=int(days))
+                if days
+                else None,
+                actor=request.user,
+            )
+        except InvalidInput as exc:
+            error, status = exc.message, 400
+        else:
+            messages.warning(
+                request, "Copy the new key now: it will not be shown again."
+            )
     return render(
         request,
         "merchants/api_keys.html",
         {
             "api_keys": selectors.api_key_list(merchant=request.merchant),
             "new_key": new_key,
+            "error": error,
+            "scope_choices": ApiScope.choices,
+            "expiry_choices": API_KEY_EXPIRY_CHOICES,
+            "now": timezone.now(),
         },
+        status=status,
     )
 
 

@@ -8,7 +8,7 @@ missing, forged or expired token answers HTTP 401 with errorCode 6. The check
 endpoints answer from SandboxTransaction rows that `sandbox_pay` (the command, the
 "Pay this QR (sandbox)" button, or `pay()` in tests) creates.
 
-Mounted only when settings.SANDBOX_ENABLED (config/urls.py).
+Answers only when settings.SANDBOX_ENABLED (core.middleware.SandboxGateMiddleware).
 """
 
 from __future__ import annotations
@@ -23,16 +23,18 @@ import re
 import secrets
 import time
 from decimal import Decimal, InvalidOperation
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from core.exceptions import Conflict, InvalidInput, NotFound
@@ -748,11 +750,26 @@ def _bool_or_none(value: Any) -> bool | None:
     return str(value).lower() in ("1", "true", "on", "yes")
 
 
-@csrf_exempt
+def _sandbox_on(view):
+    """404 unless SANDBOX_ENABLED, whatever the URL table holds."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.SANDBOX_ENABLED:
+            raise Http404("the sandbox is off")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@_sandbox_on
+@staff_member_required
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 def control_view(request: HttpRequest) -> HttpResponse:
-    """The switches: GET shows them (JSON when asked for), POST changes them (form
-    or JSON body); `reset` puts everything back."""
+    """The switches, for a signed-in staff user: GET shows them (JSON when asked
+    for), POST changes them (form, or JSON with the X-CSRFToken header); `reset`
+    puts everything back. Tests and scripts call control_set() directly."""
     wants_json = (
         "application/json" in request.headers.get("Accept", "")
         or request.content_type == "application/json"

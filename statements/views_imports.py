@@ -11,13 +11,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.downloads import download_headers_set
 from core.exceptions import TonleError
+from core.tasks import enqueue_on_commit
 from merchants import selectors as merchant_selectors
 from merchants.models import ConnectionProvider, ConsentScope
 from merchants.permissions import (
@@ -140,7 +140,7 @@ def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
     if not consent.allowed:
         messages.error(request, f"Not synced: {consent.reason}.")
         return redirect("statements:import-list")
-    transaction.on_commit(lambda: sync_connection.delay(connection.pk))
+    enqueue_on_commit(sync_connection, connection.pk)
     messages.success(
         request,
         f"Sync of {connection.account.label if connection.account else connection} "

@@ -26,6 +26,9 @@ def _fast_password_hasher():
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path):
     settings.FIELD_ENCRYPTION_KEYS = [TEST_FERNET_KEY]
+    # the suite runs the sandbox whatever DEBUG says (off by default, and no .env
+    # in a clean clone); a test that needs it off says so
+    settings.SANDBOX_ENABLED = True
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }

@@ -31,6 +31,7 @@ from core.api.schema import BODY_ERRORS, COMMON_ERRORS, RATE_LIMIT_HEADERS, erro
 from core.api.serializers import StrictInputSerializer
 from core.money import CURRENCIES, amount_to_wire
 from merchants.api.base import MerchantApiView
+from merchants.models import ApiScope
 from payments import selectors
 from payments.api import schema  # noqa: F401  (the bearer scheme for the docs)
 from payments.models import PaymentRequest
@@ -117,6 +118,7 @@ def _status_data(payment_request: PaymentRequest) -> dict[str, Any]:
 
 
 class QrCreateApi(MerchantApiView):
+    required_scope = ApiScope.QR_WRITE
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="QrCreateInput")
@@ -241,6 +243,7 @@ class QrCreateApi(MerchantApiView):
 
 
 class TransactionCheckApi(MerchantApiView):
+    required_scope = ApiScope.PAYMENTS_READ
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="TransactionCheckInput")
@@ -277,6 +280,7 @@ class TransactionCheckApi(MerchantApiView):
 
 
 class TransactionByOrderApi(MerchantApiView):
+    required_scope = ApiScope.PAYMENTS_READ
     parser_classes = [DecimalJSONParser]
 
     @extend_schema_serializer(component_name="TransactionByOrderInput")
@@ -378,6 +382,8 @@ class SlipByShortHashInput(StrictInputSerializer):
 class TransactionByHashApi(MerchantApiView):
     """Verify a payment slip: the Bakong transaction, the code of yours it paid,
     and whether the slip was already presented for another order."""
+
+    required_scope = ApiScope.PAYMENTS_READ
 
     parser_classes = [DecimalJSONParser]
 
@@ -591,6 +597,8 @@ def _slip_data(answer: SlipAnswer) -> dict[str, Any]:
 
 
 class MeApi(MerchantApiView):
+    required_scope = None  # any valid key may ask whose it is
+
     @extend_schema_serializer(component_name="MeOutput")
     class OutputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="MeMerchant")
@@ -642,6 +650,8 @@ class MeApi(MerchantApiView):
 class QrImageApi(MerchantApiView):
     """The code as an image, answered 304 to a matching ETag; like every API answer
     it carries no-store (core.middleware.ApiNoStoreMiddleware)."""
+
+    required_scope = ApiScope.QR_WRITE
 
     fmt = "png"
 

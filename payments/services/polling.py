@@ -498,6 +498,7 @@ def payment_request_due_in(*, payment_request_id: int) -> float | None:
 def payment_request_schedule_first_check(*, payment_request_id: int) -> None:
     """Set a new dynamic request's first check ~3 s after creation and enqueue a
     check_payment task for then (after the current transaction commits)."""
+    from core.tasks import enqueue_on_commit
     from payments.tasks import check_payment
 
     row = (
@@ -516,7 +517,7 @@ def payment_request_schedule_first_check(*, payment_request_id: int) -> None:
         pk=payment_request_id, status=PaymentStatus.PENDING
     ).update(next_check_at=first)
     countdown = max(0.0, (first - timezone.now()).total_seconds())
-    check_payment.apply_async_on_commit((payment_request_id,), countdown=countdown)
+    enqueue_on_commit(check_payment, payment_request_id, countdown=countdown)
 
 
 def payments_sweep(

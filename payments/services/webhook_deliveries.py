@@ -21,6 +21,7 @@ from core.exceptions import Conflict, InvalidInput, NotFound, TransientError
 from core.http import HttpStatusError
 from core.money import amount_to_wire
 from core.retry import backoff_seconds
+from core.tasks import enqueue_on_commit
 from merchants.models import Merchant
 from merchants.services import audit_event_record
 from payments.clients.merchant_webhooks import (
@@ -141,7 +142,7 @@ def webhook_deliveries_enqueue(
         from payments.tasks import deliver_webhook
 
         for delivery in created:
-            deliver_webhook.delay_on_commit(delivery.pk)
+            enqueue_on_commit(deliver_webhook, delivery.pk)
     return created
 
 
@@ -360,5 +361,5 @@ def webhook_delivery_redeliver(
     )
     from payments.tasks import deliver_webhook
 
-    deliver_webhook.delay_on_commit(delivery.pk)
+    enqueue_on_commit(deliver_webhook, delivery.pk)
     return delivery

@@ -303,9 +303,10 @@ def inbound_event_receive(
                 headers={k: v for k, v in kept.items() if v},
             )
             if event_type in EVENTS:
+                from core.tasks import enqueue_on_commit
                 from payments.tasks import process_inbound_event
 
-                process_inbound_event.delay_on_commit(inbound.pk)
+                enqueue_on_commit(process_inbound_event, inbound.pk)
             else:
                 InboundEvent.objects.filter(pk=inbound.pk).update(
                     status=InboundEvent.Status.IGNORED,

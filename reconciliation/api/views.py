@@ -20,6 +20,7 @@ from core.api.serializers import StrictInputSerializer
 from core.exceptions import InvalidInput
 from core.money import format_number
 from merchants.api.base import MerchantApiView
+from merchants.models import ApiScope
 from reconciliation import selectors
 from reconciliation.models import ExceptionReason, ExceptionStatus, MatchStatus
 from reconciliation.selectors import item_ref
@@ -75,6 +76,8 @@ def _choice(request, name: str, choices) -> str | None:
 
 
 class RunListApi(MerchantApiView):
+    required_scope = ApiScope.RECONCILIATION_READ
+
     @extend_schema_serializer(component_name="ReconciliationRunOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -128,6 +131,8 @@ def _run(run) -> dict:
 
 
 class MatchListApi(MerchantApiView):
+    required_scope = ApiScope.RECONCILIATION_READ
+
     @extend_schema_serializer(component_name="ReconciliationMatchItem")
     class ItemSerializer(serializers.Serializer):
         kind = serializers.CharField()
@@ -208,6 +213,8 @@ def _match(match) -> dict:
 
 
 class ExceptionListApi(MerchantApiView):
+    required_scope = ApiScope.RECONCILIATION_READ
+
     @extend_schema_serializer(component_name="ReconciliationExceptionOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -273,6 +280,8 @@ def _exception(row) -> dict:
 
 
 class InvoiceCreateApi(MerchantApiView):
+    required_scope = ApiScope.INVOICES_WRITE
+
     @extend_schema_serializer(component_name="InvoiceInput")
     class InputSerializer(StrictInputSerializer):
         invoice_number = serializers.CharField()

@@ -22,7 +22,7 @@ from core.exceptions import InvalidInput, NotFound
 from core.money import amount_to_wire, rate_to_wire
 from core.periods import date_parse, zone_for_currency
 from merchants.api.base import MerchantApiView
-from merchants.models import Account
+from merchants.models import Account, ApiScope
 from merchants.selectors import account_list
 from statements import selectors
 from statements.documents import MAX_PERIOD_DAYS
@@ -53,6 +53,8 @@ def _account(merchant, value: str | None, *, required: bool) -> Account | None:
 
 
 class AccountListApi(MerchantApiView):
+    required_scope = ApiScope.STATEMENTS_READ
+
     @extend_schema_serializer(component_name="AccountOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -96,6 +98,8 @@ class AccountListApi(MerchantApiView):
 
 
 class TransactionListApi(MerchantApiView):
+    required_scope = ApiScope.STATEMENTS_READ
+
     @extend_schema_serializer(component_name="TransactionOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -258,6 +262,8 @@ class ChannelTotalSerializer(serializers.Serializer):
 
 
 class StatementApi(MerchantApiView):
+    required_scope = ApiScope.STATEMENTS_READ
+
     @extend_schema_serializer(component_name="StatementOutput")
     class OutputSerializer(serializers.Serializer):
         account = serializers.IntegerField()

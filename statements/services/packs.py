@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from core.exceptions import InvalidInput, NotFound
 from core.money import amount_to_wire
+from core.tasks import enqueue_on_commit
 from merchants.models import Account, Merchant
 from merchants.selectors import account_list
 from merchants.services import audit_event_record
@@ -352,7 +353,7 @@ def statement_pack_request(
         actor=actor,
         details={"period_from": str(date_from), "period_to": str(date_to)},
     )
-    build_pack.delay_on_commit(pack.pk)
+    enqueue_on_commit(build_pack, pack.pk)
     return pack
 
 

@@ -202,7 +202,8 @@ def test_new_khqr_page_turns_to_paid_without_a_reload(
     assert pr.status == "paid"
     # then the page shows paid by itself, on the same page (no reload)
     page.wait_for_function(
-        "document.getElementById('live-status').textContent === 'Paid'",
+        # a function, not a string: the page's CSP refuses eval of a string
+        "() => document.getElementById('live-status').textContent === 'Paid'",
         timeout=15_000,
     )
     assert page.locator("#paid-banner").is_visible()

@@ -10,6 +10,7 @@ from merchants.services import api_key_create, api_key_revoke
 
 class WhoAmI(MerchantApiView):
     rate_limit = 3
+    required_scope = None  # any valid key
 
     def get(self, request):
         return Response({"merchant": self.merchant.pk})

@@ -69,8 +69,15 @@ def test_owner_only_pages_refuse_other_roles(accountant_client, name):
 
 
 def test_owner_creates_an_api_key_and_sees_it_once(owner_client, merchant):
+    # the form as the page sends it: every scope ticked, no expiry
     response = owner_client.post(
-        reverse("api-keys"), {"name": "Web shop", "mode": "live"}
+        reverse("api-keys"),
+        {
+            "name": "Web shop",
+            "mode": "live",
+            "scopes": ["qr:write", "payments:read", "statements:read"],
+            "expires_days": "",
+        },
     )
     key = response.context["new_key"]
     assert key.startswith("tonle_live_") and key in response.text

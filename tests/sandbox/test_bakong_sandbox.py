@@ -357,11 +357,27 @@ def test_the_delay_switch_makes_calls_slow_enough_to_time_out(base, token):
         slow.check_transaction_by_md5(md5="0" * 32)
 
 
-def test_the_control_endpoint_sets_and_shows_switches_as_json(base):
+@pytest.fixture
+def staff_client():
+    """A signed-in staff user: the only one the control page answers."""
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(username="sandbox-staff", is_staff=True))
+    return client
+
+
+CONTROL = "/sandbox/bakong/control/"
+
+
+def test_the_control_endpoint_sets_and_shows_switches_as_json(staff_client):
     # when
-    answer = httpx.post(
-        f"{base}/control/",
-        json={"fail_status": 503, "fail_times": 3, "delay_ms": 5},
+    answer = staff_client.post(
+        CONTROL,
+        {"fail_status": 503, "fail_times": 3, "delay_ms": 5},
+        content_type="application/json",
         headers={"Accept": "application/json"},
     )
     # then
@@ -372,28 +388,34 @@ def test_the_control_endpoint_sets_and_shows_switches_as_json(base):
         3,
         5,
     )
-    shown = httpx.get(f"{base}/control/", headers={"Accept": "application/json"})
+    shown = staff_client.get(CONTROL, headers={"Accept": "application/json"})
     assert shown.json()["fail_status"] == 503
-    reset = httpx.post(f"{base}/control/", json={"reset": True}).json()
+    reset = staff_client.post(
+        CONTROL, {"reset": True}, content_type="application/json"
+    ).json()
     assert (reset["fail_status"], reset["delay_ms"]) == (0, 0)
 
 
-def test_the_control_endpoint_refuses_a_bad_value_naming_it(base):
-    answer = httpx.post(f"{base}/control/", json={"fail_status": 418})
+def test_the_control_endpoint_refuses_a_bad_value_naming_it(staff_client):
+    answer = staff_client.post(
+        CONTROL, {"fail_status": 418}, content_type="application/json"
+    )
     assert answer.status_code == 400
     assert answer.json() == {
         "error": "invalid_input",
         "message": "fail_status must be 0, 429, 500, 502 or 503",
     }
-    not_number = httpx.post(f"{base}/control/", json={"delay_ms": "soon"})
+    not_number = staff_client.post(
+        CONTROL, {"delay_ms": "soon"}, content_type="application/json"
+    )
     assert "delay_ms" in not_number.json()["message"]
     assert sandbox.control().fail_status == 0
 
 
-def test_the_control_page_renders_for_a_person(base):
-    page = httpx.get(f"{base}/control/")
+def test_the_control_page_renders_for_a_person(staff_client):
+    page = staff_client.get(CONTROL)
     assert page.status_code == 200
-    assert "Bakong sandbox: switches" in page.text
+    assert "Bakong sandbox: switches" in page.content.decode()
 
 
 # -- the pay endpoint and command --------------------------------------------------

@@ -218,7 +218,9 @@ def test_sync_now_on_an_expired_feed_enqueues_nothing_and_says_why(
         {"consent_expires_at": dt.timedelta(days=-1)},
     )
     sent = []
-    monkeypatch.setattr(tasks.sync_connection, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(
+        tasks.sync_connection, "apply_async", lambda args, **kw: sent.append(*args)
+    )
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = accountant_client.post(
@@ -239,7 +241,9 @@ def test_sync_now_enqueues_the_retrying_task_and_says_so(
         account=AccountFactory(merchant=merchant, name="Hattha current")
     )
     sent = []
-    monkeypatch.setattr(tasks.sync_connection, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(
+        tasks.sync_connection, "apply_async", lambda args, **kw: sent.append(*args)
+    )
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = accountant_client.post(

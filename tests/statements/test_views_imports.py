@@ -229,7 +229,9 @@ def test_sync_now_enqueues_the_feed_task_by_id(
 
     connection = ConnectionFactory(account=AccountFactory(merchant=merchant))
     sent = []
-    monkeypatch.setattr(tasks.sync_connection, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(
+        tasks.sync_connection, "apply_async", lambda args, **kw: sent.append(*args)
+    )
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = accountant_client.post(

@@ -1,0 +1,20 @@
+"""Keys that could do everything before `invoices:write` existed can send
+invoices too; a key an owner limited stays limited."""
+
+from django.db import migrations
+
+EVERY_SCOPE_BEFORE = {"qr:write", "payments:read", "statements:read", "reconciliation:read"}
+
+
+def grant(apps, schema_editor):
+    ApiKey = apps.get_model("merchants", "ApiKey")
+    for key in ApiKey.objects.all().only("pk", "scopes"):
+        if EVERY_SCOPE_BEFORE <= set(key.scopes or []):
+            key.scopes = [*key.scopes, "invoices:write"]
+            key.save(update_fields=["scopes"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("merchants", "0004_api_key_scopes_and_expiry")]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
