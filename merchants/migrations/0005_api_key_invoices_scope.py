@@ -9,7 +9,8 @@ EVERY_SCOPE_BEFORE = {"qr:write", "payments:read", "statements:read", "reconcili
 def grant(apps, schema_editor):
     ApiKey = apps.get_model("merchants", "ApiKey")
     for key in ApiKey.objects.all().only("pk", "scopes"):
-        if EVERY_SCOPE_BEFORE <= set(key.scopes or []):
+        scopes = set(key.scopes or [])
+        if EVERY_SCOPE_BEFORE <= scopes and "invoices:write" not in scopes:
             key.scopes = [*key.scopes, "invoices:write"]
             key.save(update_fields=["scopes"])
 

@@ -149,6 +149,7 @@ def test_a_key_gets_every_scope_unless_narrowed(merchant):
         "payments:read",
         "statements:read",
         "reconciliation:read",
+        "invoices:write",
     ]
     assert api_key.expires_at is None
 

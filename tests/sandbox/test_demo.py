@@ -109,7 +109,10 @@ def test_the_paid_demo_code_shows_once_on_the_transactions_page_and_statement(db
     # given the demo, and its owner signed in
     answer = _seed()
     client = Client()
-    assert client.login(username=answer["username"], password=answer["password"])
+    signed_in = client.post(
+        "/login/", {"username": answer["username"], "password": answer["password"]}
+    )
+    assert signed_in.status_code == 302
     paid = PaymentRequest.objects.get(order_id="DEMO-1001")
     wallet = paid.account
     # when the Transactions page is searched for the payment's Bakong hash
