@@ -227,6 +227,33 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by kind of work, so a slow report or reconciliation never delays a payment
+# check or a webhook. A worker started without -Q consumes every queue declared
+# here (the embedded default: one worker does it all); production runs a worker
+# group per kind (deploy/). `celery` catches Celery's own tasks.
+TONLE_QUEUES = ("polling", "webhooks", "feeds", "reports", "reconciliation")
+CELERY_TASK_QUEUES = {name: {} for name in (*TONLE_QUEUES, "celery")}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # Bakong payment checks, and the beat's heartbeat (cheap, always consumed)
+    "payments.check_payment": {"queue": "polling"},
+    "payments.poll_due": {"queue": "polling"},
+    "payments.sweep": {"queue": "polling"},
+    "core.beat_tick": {"queue": "polling"},
+    # webhooks to shops and from providers and banks
+    "payments.deliver_webhook": {"queue": "webhooks"},
+    "payments.process_inbound_event": {"queue": "webhooks"},
+    "payments.sweep_deliveries": {"queue": "webhooks"},
+    # bank statement feeds
+    "statements.sync_*": {"queue": "feeds"},
+    # documents: statement packs
+    "statements.build_pack": {"queue": "reports"},
+    "statements.sweep_packs": {"queue": "reports"},
+    "reconciliation.*": {"queue": "reconciliation"},
+}
+# How long the beat's heartbeat (core.beat_tick, every 30 s) may be silent before
+# /readyz says the beat, or the polling workers, are down.
+BEAT_TICK_MAX_AGE_SECONDS = env.int("BEAT_TICK_MAX_AGE_SECONDS", default=120)
 if CELERY_BROKER_URL.startswith("filesystem"):
     # CELERY_FILESYSTEM_DIR lets a test give its own worker a private queue.
     _celery_dir = Path(
@@ -246,9 +273,16 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(_celery_dir / "control"),
     }
 elif CELERY_BROKER_URL.startswith("redis"):
-    # acks_late tasks that run longer than this are redelivered: keep it above the
-    # hard time limit.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a worker took and did not ack (acks_late) goes back to the queue
+    # after this long: that is how a task on a machine that died is redone. It must
+    # exceed the longest hard time limit (1900 s) plus the longest countdown a task
+    # is held for (webhook retries, 3600 s), else such work runs twice.
+    # CELERY_BROKER_TRANSPORT_OPTIONS (JSON) adds or overrides kombu's options
+    # (e.g. Sentinel's master_name).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 7200,
+        **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
+    }
 
 # credentials never reach an error page, DEBUG on or off (core/error_reports.py)
 DEFAULT_EXCEPTION_REPORTER_FILTER = (
