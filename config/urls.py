@@ -3,7 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core import health
+
 urlpatterns = [
+    # for load balancers: no login, JSON, never cached
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include("merchants.urls")),
     path("payments/", include("payments.urls")),
