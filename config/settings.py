@@ -253,6 +253,9 @@ CELERY_TASK_ROUTES = {
     "statements.sweep_packs": {"queue": "reports"},
     "reconciliation.*": {"queue": "reconciliation"},
 }
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset,
+# the route answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # How long the beat's heartbeat (core.beat_tick, every 30 s) may be silent before
 # /readyz says the beat, or the polling workers, are down.
 BEAT_TICK_MAX_AGE_SECONDS = env.int("BEAT_TICK_MAX_AGE_SECONDS", default=120)
