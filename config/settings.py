@@ -92,6 +92,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tonle.sqlite3'}")
 }
+DB_POOL = env.bool("DB_POOL", default=False)
+if DB_POOL and "postgresql" not in DATABASES["default"]["ENGINE"]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DB_POOL=true needs a postgres:// DATABASE_URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a live server, a Celery worker and the tests can share
     # the test database (pytest-xdist adds a suffix per worker).
@@ -106,9 +111,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+elif DB_POOL:
+    # Django's psycopg pool (psycopg_pool): each process keeps up to max_size open
+    # connections and lends one per request or task. It replaces persistent
+    # connections (Django refuses CONN_MAX_AGE with a pool). Processes × max_size
+    # must stay under PostgreSQL's max_connections (or PgBouncer's pool).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=4),
+        "timeout": env.int("DB_POOL_TIMEOUT", default=10),  # seconds to wait for one
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator())
+    # would outlive the transaction that holds its server connection: turn them off.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
