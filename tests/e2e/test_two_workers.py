@@ -22,9 +22,15 @@ from tests.e2e.worker import (
     broker_transport_options,
     start_worker,
     stop_worker,
+    wait_until_ready,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    # two worker processes to start on a shared 2-core machine
+    pytest.mark.timeout(240),
+]
 
 REDIS = os.environ.get("CELERY_BROKER_URL", "").startswith("redis")
 QUEUE = "polling"  # two machines of the payments worker group
@@ -68,6 +74,7 @@ def _release(job: str) -> None:
 
 
 def _two_workers(tmp_path, **options) -> list[RealWorker]:
+    """Two workers of one group ('two machines'), started side by side."""
     workers = []
     try:
         for name in ("machine-a", "machine-b"):
@@ -78,9 +85,12 @@ def _two_workers(tmp_path, **options) -> list[RealWorker]:
                     name=name,
                     queues=QUEUE,
                     include="tests.e2e.worker_tasks",
+                    wait=False,
                     **options,
                 )
             )
+        for worker in workers:
+            wait_until_ready(worker)
     except BaseException:
         for worker in workers:
             stop_worker(worker)

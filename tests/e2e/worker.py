@@ -126,6 +126,7 @@ def start_worker(
     concurrency: int | None = None,
     queues: str | None = None,
     include: str | None = None,
+    wait: bool = True,
 ) -> RealWorker:
     env = {
         **os.environ,
@@ -175,10 +176,15 @@ def start_worker(
         start_new_session=True,
     )
     worker = RealWorker(process=process, log_path=log_path, env=env, name=name)
+    if wait:
+        wait_until_ready(worker)
+    return worker
+
+
+def wait_until_ready(worker: RealWorker) -> None:
     worker.wait_for(
         lambda: "ready." in worker.log(), timeout=READY_TIMEOUT, what="worker ready"
     )
-    return worker
 
 
 def stop_worker(worker: RealWorker) -> None:
