@@ -301,7 +301,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         # broadcast (pidbox) files, else kombu writes ./control in the working dir
         "control_folder": str(_celery_dir / "control"),
     }
-elif CELERY_BROKER_URL.startswith("redis"):
+elif CELERY_BROKER_URL.startswith(("redis", "sentinel")):
     # A message a worker took and did not ack (acks_late) goes back to the queue
     # after this long: that is how a task on a machine that died is redone. It must
     # exceed the longest hard time limit (1900 s) plus the longest countdown a task

@@ -103,23 +103,22 @@ def test_redis_gives_unacked_work_back_only_after_the_longest_task_and_countdown
 
 
 @pytest.mark.parametrize(
-    ("options", "expected"),
+    ("url", "options", "expected"),
     [
-        ('{"visibility_timeout": 5}', {"visibility_timeout": 5}),
+        ("redis://127.0.0.1/1", '{"visibility_timeout": 5}', {"visibility_timeout": 5}),
         (
+            "sentinel://sentinel-a:26379;sentinel://sentinel-b:26379",
             '{"master_name": "tonle"}',
             {"visibility_timeout": 7200, "master_name": "tonle"},
         ),
     ],
 )
 def test_redis_transport_options_are_tuned_from_the_environment(
-    monkeypatch, options, expected
+    monkeypatch, url, options, expected
 ):
     # when
     conf = settings_from_env(
-        monkeypatch,
-        CELERY_BROKER_URL="redis://127.0.0.1/1",
-        CELERY_BROKER_TRANSPORT_OPTIONS=options,
+        monkeypatch, CELERY_BROKER_URL=url, CELERY_BROKER_TRANSPORT_OPTIONS=options
     )
     # then
     assert conf["CELERY_BROKER_TRANSPORT_OPTIONS"] == expected
