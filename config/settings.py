@@ -114,6 +114,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tonle.sqlite3'}")
 }
+DB_POOL = env.bool("DB_POOL", default=False)
+if DB_POOL and "postgresql" not in DATABASES["default"]["ENGINE"]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DB_POOL=true needs a postgres:// DATABASE_URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a live server, a Celery worker and the tests can share
     # the test database (pytest-xdist adds a suffix per worker).
@@ -128,9 +133,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+elif DB_POOL:
+    # Django's psycopg pool (psycopg_pool): each process keeps up to max_size open
+    # connections and lends one per request or task. It replaces persistent
+    # connections (Django refuses CONN_MAX_AGE with a pool). Processes × max_size
+    # must stay under PostgreSQL's max_connections (or PgBouncer's pool).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=4),
+        "timeout": env.int("DB_POOL_TIMEOUT", default=10),  # seconds to wait for one
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator())
+    # would outlive the transaction that holds its server connection: turn them off.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -189,10 +211,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded statement files and built packs: web and workers on several machines
+# must all see one folder here (an NFS or similar mount), the third shared state.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": VAR_DIR / "media"},
+        "OPTIONS": {"location": MEDIA_ROOT},
     },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
@@ -200,7 +225,6 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True  # pages and API docs work without collectstatic
 
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=20)
@@ -245,6 +269,8 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", False) else None
 )
+# a load balancer probes over plain HTTP behind the TLS it terminates
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -308,6 +334,36 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by kind of work, so a slow report or reconciliation never delays a payment
+# check or a webhook. A worker started without -Q consumes every queue declared
+# here (the embedded default: one worker does it all); production runs a worker
+# group per kind (deploy/). `celery` catches Celery's own tasks.
+TONLE_QUEUES = ("polling", "webhooks", "feeds", "reports", "reconciliation")
+CELERY_TASK_QUEUES = {name: {} for name in (*TONLE_QUEUES, "celery")}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # Bakong payment checks, and the beat's heartbeat (cheap, always consumed)
+    "payments.check_payment": {"queue": "polling"},
+    "payments.poll_due": {"queue": "polling"},
+    "payments.sweep": {"queue": "polling"},
+    "core.beat_tick": {"queue": "polling"},
+    # webhooks to shops and from providers and banks
+    "payments.deliver_webhook": {"queue": "webhooks"},
+    "payments.process_inbound_event": {"queue": "webhooks"},
+    "payments.sweep_deliveries": {"queue": "webhooks"},
+    # bank statement feeds
+    "statements.sync_*": {"queue": "feeds"},
+    # documents: statement packs
+    "statements.build_pack": {"queue": "reports"},
+    "statements.sweep_packs": {"queue": "reports"},
+    "reconciliation.*": {"queue": "reconciliation"},
+}
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset,
+# the route answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# How long the beat's heartbeat (core.beat_tick, every 30 s) may be silent before
+# /readyz says the beat, or the polling workers, are down.
+BEAT_TICK_MAX_AGE_SECONDS = env.int("BEAT_TICK_MAX_AGE_SECONDS", default=120)
 if CELERY_BROKER_URL.startswith("filesystem"):
     # CELERY_FILESYSTEM_DIR lets a test give its own worker a private queue.
     _celery_dir = Path(
@@ -328,10 +384,17 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         # broadcast (pidbox) files, else kombu writes ./control in the working dir
         "control_folder": str(_celery_dir / "control"),
     }
-elif CELERY_BROKER_URL.startswith("redis"):
-    # acks_late tasks that run longer than this are redelivered: keep it above the
-    # hard time limit.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+elif CELERY_BROKER_URL.startswith(("redis", "sentinel")):
+    # A message a worker took and did not ack (acks_late) goes back to the queue
+    # after this long: that is how a task on a machine that died is redone. It must
+    # exceed the longest hard time limit (1900 s) plus the longest countdown a task
+    # is held for (webhook retries, 3600 s), else such work runs twice.
+    # CELERY_BROKER_TRANSPORT_OPTIONS (JSON) adds or overrides kombu's options
+    # (e.g. Sentinel's master_name).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 7200,
+        **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
+    }
 
 # credentials never reach an error page, DEBUG on or off (core/error_reports.py)
 DEFAULT_EXCEPTION_REPORTER_FILTER = (

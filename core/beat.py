@@ -76,6 +76,22 @@ SCHEDULE: tuple[PeriodicTaskSpec, ...] = (
         240,
         "Tonle: finish statement packs whose task was lost",
     ),
+    PeriodicTaskSpec(
+        # after the feeds' nightly sync (from 01:20): each merchant's open month
+        "Reconciliation: nightly run",
+        "reconciliation.reconcile_nightly",
+        Crontab(minute="0", hour="3"),
+        4 * 3600,
+        "Tonle: reconcile every active merchant's open month",
+    ),
+    PeriodicTaskSpec(
+        # /readyz reads the stamp: a silent beat takes the service out of rotation
+        "Beat: heartbeat",
+        "core.beat_tick",
+        Every(30),
+        30,
+        "Tonle: the beat and a polling worker are alive (read by /readyz)",
+    ),
 )
 
 

@@ -1,4 +1,5 @@
-"""Sending Celery tasks without letting a broker outage undo committed work.
+"""Celery tasks of the shared kernel, and sending tasks without letting a broker
+outage undo committed work.
 
 The database row already says the work is due (a payment's next_check_at, a
 delivery's next attempt, a queued pack), and a periodic sweeper re-sends whatever
@@ -12,6 +13,7 @@ import logging
 from functools import partial
 from typing import Any
 
+from celery import shared_task
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -45,3 +47,11 @@ def enqueue_on_commit(task: Any, *args: Any, **options: Any) -> None:
     """Send `task(*args)` once the current transaction commits (at once outside
     one); a broker failure then is logged and left to the sweeper."""
     transaction.on_commit(partial(enqueue, task, *args, **options))
+
+
+@shared_task(name="core.beat_tick", ignore_result=True)
+def beat_tick() -> None:
+    """Stamp the beat's last tick for /readyz (idempotent: a later stamp wins)."""
+    from core.heartbeat import beat_tick_record
+
+    beat_tick_record()

@@ -14,3 +14,7 @@ class StatementsConfig(AppConfig):
         hooks.inbound_event_handler_register(
             "transaction.posted", transaction_posted_receive
         )
+        from core.metrics import metric_source_register
+        from statements.metrics import feed_metrics
+
+        metric_source_register("statements", feed_metrics)

@@ -23,6 +23,8 @@ TASK_NAMES = {
     "payments.sweep_deliveries",
     "statements.sync_due",
     "statements.sweep_packs",
+    "reconciliation.reconcile_nightly",
+    "core.beat_tick",
 }
 
 
@@ -141,3 +143,23 @@ def test_no_migration_writes_beat_rows_of_its_own():
         if "PeriodicTask" in path.read_text()
     ]
     assert writers == []
+
+
+def test_the_nightly_reconciliation_runs_at_three_local_after_the_feeds_sync(db):
+    # given the schedule as migrate left it
+    row = PeriodicTask.objects.get(task="reconciliation.reconcile_nightly")
+    feeds = PeriodicTask.objects.get(task="statements.sync_due")
+    # then it runs once a day at 03:00 Phnom Penh, after the 01:20 feed sync
+    assert (row.crontab.minute, row.crontab.hour) == ("0", "3")
+    assert (row.crontab.day_of_week, row.crontab.day_of_month) == ("*", "*")
+    assert str(row.crontab.timezone) == "Asia/Phnom_Penh"
+    assert feeds.crontab.minute == "20" and feeds.crontab.hour == "*"
+    assert row.interval is None and row.enabled
+
+
+def test_the_heartbeat_ticks_every_30_seconds_and_expires_unrun(db):
+    # given
+    row = PeriodicTask.objects.get(task="core.beat_tick")
+    # then a tick is sent every 30 s and dropped if not run within 30 s
+    assert (row.interval.every, row.interval.period) == (30, "seconds")
+    assert row.expire_seconds == 30

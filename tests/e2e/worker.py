@@ -15,6 +15,7 @@ sandbox, and FIELD_ENCRYPTION_KEYS matches the tests' key.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -38,6 +39,7 @@ class RealWorker:
     process: subprocess.Popen
     log_path: Path
     env: dict[str, str]
+    name: str = "celery-worker"  # its hostname is "<name>-<test pid>@<host>"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -98,8 +100,33 @@ def ensure_beat_schedule() -> None:
     beat_schedule_apply()
 
 
+def broker_transport_options(env: dict[str, str]) -> dict:
+    """The kombu transport options a worker started with `env` uses (the same
+    folders config/settings.py derives), so this process can publish to it."""
+    if env["CELERY_BROKER_URL"].startswith("filesystem"):
+        folder = Path(env["CELERY_FILESYSTEM_DIR"])
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "control_folder": str(folder / "control"),
+        }
+    return json.loads(env.get("CELERY_BROKER_TRANSPORT_OPTIONS") or "{}")
+
+
 def start_worker(
-    *, live_server_url: str, tmp_path: Path, beat: bool = True, extra_env=None
+    *,
+    live_server_url: str = "http://127.0.0.1:9",
+    tmp_path: Path,
+    beat: bool = True,
+    extra_env=None,
+    name: str = "celery-worker",
+    pool: str = "solo",
+    concurrency: int | None = None,
+    queues: str | None = None,
+    include: str | None = None,
+    wait: bool = True,
 ) -> RealWorker:
     env = {
         **os.environ,
@@ -118,19 +145,25 @@ def start_worker(
     }
     if beat:
         ensure_beat_schedule()
-    log_path = tmp_path / "celery-worker.log"
+    log_path = tmp_path / f"{name}.log"
     command = [
         str(Path(sys.executable).with_name("celery")),
         "-A",
         "config",
         "worker",
-        "--pool=solo",
+        f"--pool={pool}",
         "--loglevel=INFO",
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
-        f"--hostname=e2e-{os.getpid()}@%h",
+        f"--hostname={name}-{os.getpid()}@%h",
     ]
+    if concurrency is not None:
+        command.append(f"--concurrency={concurrency}")
+    if queues is not None:
+        command.append(f"--queues={queues}")  # else every queue in settings
+    if include is not None:
+        command.append(f"--include={include}")
     if beat:
         command += ["-B", f"--schedule={tmp_path / 'beat-schedule'}"]
     log = log_path.open("wb")
@@ -142,11 +175,16 @@ def start_worker(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    worker = RealWorker(process=process, log_path=log_path, env=env)
+    worker = RealWorker(process=process, log_path=log_path, env=env, name=name)
+    if wait:
+        wait_until_ready(worker)
+    return worker
+
+
+def wait_until_ready(worker: RealWorker) -> None:
     worker.wait_for(
         lambda: "ready." in worker.log(), timeout=READY_TIMEOUT, what="worker ready"
     )
-    return worker
 
 
 def stop_worker(worker: RealWorker) -> None:
