@@ -39,6 +39,9 @@ OTHER_ROUTES: dict[str, tuple[str, str]] = {
     "webhook-in": (SIGNED_REQUEST, "HMAC with the connection's webhook secret"),
     "sandbox_bakong:control": (STAFF, "only while SANDBOX_ENABLED; CSRF"),
     "sandbox_bakong:pay": (SANDBOX, "only while SANDBOX_ENABLED; the simulated payer"),
+    "healthz": (PUBLIC, "the process answers; for load balancers"),
+    "readyz": (PUBLIC, "database, broker and beat; for load balancers"),
+    "metrics": (SIGNED_REQUEST, "Bearer METRICS_TOKEN; 404 without one"),
 }
 # Route prefixes classified as a whole (every admin page, the fake Bakong and feed)
 OTHER_PREFIXES: dict[str, tuple[str, str]] = {
