@@ -80,6 +80,7 @@ def reconcile(
 def _run(pool: Pool) -> Result:
     for tier in TIERS:
         tier(pool)
+    pool.forget()
     closing_findings(pool)
     return Result(
         matches=pool.frozen_matches(),

@@ -143,7 +143,8 @@ def line_posted(
         identity=identity,
         fx=fx,
         fx_mismatch=fx_mismatch,
-        label=external_id,
+        # a linked line is named by its Bakong record; its id (the hash) is long
+        label="" if identity else external_id,
     )
 
 

@@ -107,6 +107,17 @@ class Pool:
             found = self._text_keys[j] = text_keys(self.P[j].ref_text)
         return found
 
+    def forget(self) -> None:
+        """Drop what the tiers computed for themselves (keys of every text, names,
+        accounts) before the result is built: at a million rows it is hundreds of
+        megabytes the result does not need."""
+        self._keys.clear()
+        self._text_keys.clear()
+        self._e_party.clear()
+        self._p_party.clear()
+        self._p_acct.clear()
+        self._e_acct.clear()
+
     # -- parties ------------------------------------------------------------------
 
     def e_party(self, i: int) -> str:
