@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("merchants.urls")),
     path("payments/", include("payments.urls")),
     path("statements/", include("statements.urls")),
+    path("invoices/", include("reconciliation.urls_invoices")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -6,7 +6,17 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.shortcuts import get_object_or_404
 
 from merchants.models import Merchant
@@ -78,6 +88,84 @@ def invoice_list(*, merchant: Merchant) -> QuerySet[Invoice]:
 
 def invoice_get(*, merchant: Merchant, invoice_id: int) -> Invoice:
     return get_object_or_404(invoice_list(merchant=merchant), pk=invoice_id)
+
+
+SETTLED = (MatchStatus.AUTO, MatchStatus.CONFIRMED)
+
+
+def invoice_list_with_status(*, merchant: Merchant, today: dt.date) -> QuerySet:
+    """Invoices with what became of them: `settled` (a live match pays it),
+    `proposed` (a match waits for a person), `overdue` (past its window unpaid)."""
+    items = MatchItem.objects.filter(invoice=OuterRef("pk"))
+    return invoice_list(merchant=merchant).annotate(
+        settled=Exists(items.filter(match__status__in=SETTLED)),
+        proposed=Exists(items.filter(match__status=MatchStatus.PROPOSED)),
+        overdue=ExpressionWrapper(
+            Q(due_date__lt=today - dt.timedelta(days=OVERDUE_AFTER_DAYS)),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+OVERDUE_AFTER_DAYS = 7  # the default window after the due date
+
+
+def invoice_filter(
+    rows: QuerySet,
+    *,
+    q: str = "",
+    status: str = "",
+    currency: str = "",
+    due_from: dt.date | None = None,
+    due_to: dt.date | None = None,
+) -> QuerySet:
+    if q:
+        rows = rows.filter(
+            Q(invoice_number__icontains=q)
+            | Q(customer__icontains=q)
+            | Q(reference__icontains=q)
+        )
+    if currency:
+        rows = rows.filter(currency=currency)
+    if due_from:
+        rows = rows.filter(due_date__gte=due_from)
+    if due_to:
+        rows = rows.filter(due_date__lte=due_to)
+    if status == "paid":
+        rows = rows.filter(settled=True)
+    elif status == "proposed":
+        rows = rows.filter(settled=False, proposed=True)
+    elif status == "overdue":
+        rows = rows.filter(settled=False, proposed=False, overdue=True)
+    elif status == "open":
+        rows = rows.filter(settled=False, proposed=False, overdue=False)
+    return rows
+
+
+def invoice_open_totals(*, merchant: Merchant, today: dt.date) -> list[dict]:
+    """Unpaid invoices per currency: how many, how much, how much overdue."""
+    rows = invoice_list_with_status(merchant=merchant, today=today).filter(
+        settled=False
+    )
+    return list(
+        rows.order_by()
+        .values("currency")
+        .annotate(
+            count=Count("pk"),
+            total=Sum("amount"),
+            overdue_total=Sum("amount", filter=Q(overdue=True)),
+        )
+        .order_by("currency")
+    )
+
+
+def invoice_matches(*, merchant: Merchant, invoice: Invoice) -> QuerySet[Match]:
+    return (
+        match_list(merchant=merchant)
+        .filter(items__invoice=invoice)
+        .exclude(status=MatchStatus.REJECTED)
+        .distinct()
+    )
 
 
 def sign_off_list(*, merchant: Merchant) -> QuerySet[PeriodSignOff]:

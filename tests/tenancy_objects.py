@@ -79,6 +79,24 @@ def _import_batch(merchant: Merchant) -> int:
     return import_batch_stage(account=account, file_bytes=data, filename="a.csv").pk
 
 
+def _invoice_id(merchant: Merchant) -> int:
+    import datetime as dt
+    from decimal import Decimal
+
+    from reconciliation.models import Invoice
+
+    return Invoice.objects.create(
+        merchant=merchant,
+        invoice_number="A-INV-1",
+        customer="Merchant-A-secret-marker",
+        amount=Decimal("12.50"),
+        currency="USD",
+        issue_date=dt.date(2026, 11, 1),
+        due_date=dt.date(2026, 11, 15),
+        source="api",
+    ).pk
+
+
 OBJECT_OF_A: dict[str, Callable[[Merchant], object]] = {
     "account_id": _account,
     "api_key_id": _api_key,
@@ -89,4 +107,5 @@ OBJECT_OF_A: dict[str, Callable[[Merchant], object]] = {
     "endpoint_id": _endpoint_id,
     "delivery_id": _delivery_id,
     "pack_id": _pack_id,
+    "invoice_id": _invoice_id,
 }

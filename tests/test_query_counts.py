@@ -77,6 +77,41 @@ def _audit_events(ctx: Ctx, n: int) -> None:
         )
 
 
+def _invoices(ctx: Ctx, n: int) -> None:
+    from decimal import Decimal
+
+    from reconciliation.models import Invoice
+
+    for _ in range(n):
+        invoice = Invoice.objects.create(
+            merchant=ctx.merchant,
+            invoice_number=f"INV-{next(_n)}",
+            customer="Sok Dara",
+            amount=Decimal("10.00"),
+            currency="USD",
+            issue_date=dt.date(2026, 11, 1),
+            due_date=dt.date(2026, 11, 15),
+            source="file",
+        )
+        match = Match.objects.create(
+            merchant=ctx.merchant,
+            run=ctx.run,
+            tier=2,
+            rule="reference",
+            reason="r",
+            status="auto",
+            currency="USD",
+            day=dt.date(2026, 11, 3),
+        )
+        MatchItem.objects.create(
+            match=match,
+            kind="invoice",
+            invoice=invoice,
+            amount=invoice.amount,
+            currency="USD",
+        )
+
+
 def _payments(ctx: Ctx, n: int) -> None:
     key = ctx.extra.setdefault(
         "key", api_key_create(merchant=ctx.merchant, name="shop")[0]
@@ -226,6 +261,7 @@ ROUTES = [
     ListRoute("statements", lambda c: "/statements/", _accounts),
     ListRoute("packs", lambda c: "/statements/packs/", _packs),
     ListRoute("imports", lambda c: "/statements/imports/", _imports),
+    ListRoute("invoices", lambda c: "/invoices/", _invoices),
     ListRoute("api accounts", lambda c: "/api/v1/accounts", _accounts, api=True),
     ListRoute("api transactions", lambda c: "/api/v1/transactions", _lines, api=True),
     ListRoute(
@@ -263,6 +299,7 @@ ADMIN_LISTS = {
     "reconciliation/reconciliationrun": _runs,
     "reconciliation/match": _matches,
     "reconciliation/reconciliationexception": _exceptions,
+    "reconciliation/invoice": _invoices,
 }
 ROUTES += [
     ListRoute(f"admin {path}", lambda c, path=path: f"/admin/{path}/", rows, admin=True)
