@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -138,3 +139,103 @@ def match_pairs(
                     "posted_ref": item_ref(p),
                     "group": match.pk,
                 }
+
+
+# --- the review pages (reconui): the queue and the exceptions, filtered --------
+
+QUEUE_STATUSES = (MatchStatus.PROPOSED, MatchStatus.AUTO)
+# age of an exception in days since its `day`: (key, label, first day, last day)
+AGING_BUCKETS = (
+    ("0-7", "0–7 days", 0, 7),
+    ("8-30", "8–30 days", 8, 30),
+    ("31-60", "31–60 days", 31, 60),
+    ("61+", "over 60 days", 61, None),
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the review queue shows; the same filter picks "all that match" for a
+    bulk decision."""
+
+    status: str = MatchStatus.PROPOSED
+    tier: int | None = None
+    rule: str = ""
+    min_score: int | None = None
+    day_from: dt.date | None = None
+    day_to: dt.date | None = None
+    currency: str = ""
+
+
+def match_queue(*, merchant: Merchant, queue_filter: QueueFilter) -> QuerySet[Match]:
+    """Matches awaiting a decision (or the ones asked for), best score first,
+    with both sides' records (one query for the items of a page)."""
+    matches = Match.objects.for_merchant(merchant).filter(status=queue_filter.status)
+    if queue_filter.tier is not None:
+        matches = matches.filter(tier=queue_filter.tier)
+    if queue_filter.rule:
+        matches = matches.filter(rule__startswith=queue_filter.rule)
+    if queue_filter.min_score is not None:
+        matches = matches.filter(score__gte=queue_filter.min_score)
+    if queue_filter.day_from:
+        matches = matches.filter(day__gte=queue_filter.day_from)
+    if queue_filter.day_to:
+        matches = matches.filter(day__lte=queue_filter.day_to)
+    if queue_filter.currency:
+        matches = matches.filter(currency=queue_filter.currency)
+    return (
+        matches.select_related("decided_by")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=MatchItem.objects.select_related(
+                    *ITEM_RELATED, "transaction__account"
+                ).order_by("pk"),
+            )
+        )
+        .order_by("-score", "day", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class ExceptionFilter:
+    reason: str = ""
+    status: str = "open"
+    age: str = ""  # an AGING_BUCKETS key
+    currency: str = ""
+    day_from: dt.date | None = None
+    day_to: dt.date | None = None
+
+
+def aging_bounds(age: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The days (oldest, newest) an aging bucket covers, as of `today`."""
+    for key, _label, first, last in AGING_BUCKETS:
+        if key == age:
+            newest = today - dt.timedelta(days=first)
+            oldest = today - dt.timedelta(days=last) if last is not None else None
+            return oldest, newest
+    return None, None
+
+
+def exception_queue(
+    *, merchant: Merchant, exception_filter: ExceptionFilter, today: dt.date
+) -> QuerySet[ReconciliationException]:
+    """Exceptions by the page's filter, oldest first."""
+    found = exception_list(
+        merchant=merchant,
+        reason=exception_filter.reason or None,
+        status=exception_filter.status or None,
+    )
+    if exception_filter.age:
+        oldest, newest = aging_bounds(exception_filter.age, today)
+        if oldest is not None:
+            found = found.filter(day__gte=oldest)
+        if newest is not None:
+            found = found.filter(day__lte=newest)
+    if exception_filter.currency:
+        found = found.filter(currency=exception_filter.currency)
+    if exception_filter.day_from:
+        found = found.filter(day__gte=exception_filter.day_from)
+    if exception_filter.day_to:
+        found = found.filter(day__lte=exception_filter.day_to)
+    return found.order_by("day", "pk")
