@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("merchants.urls")),
     path("payments/", include("payments.urls")),
     path("statements/", include("statements.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

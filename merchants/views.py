@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from merchants import selectors, services
+from merchants.dashboard import dashboard_widgets
 from merchants.middleware import SESSION_KEY
 from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
 
@@ -51,6 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 selectors.connection_consent_expiring_list(merchant=request.merchant)
             ),
             "notice_days": selectors.CONSENT_NOTICE.days,
+            "widgets": dashboard_widgets(request),
         },
     )
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Count, Prefetch, QuerySet, Sum, Value, When
 from django.shortcuts import get_object_or_404
 
-from merchants.models import Merchant
+from merchants.models import AuditEvent, Merchant
+from merchants.selectors import audit_event_list
 from reconciliation.models import (
     ExchangeRate,
     Invoice,
@@ -21,6 +23,7 @@ from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
 )
+from statements.models import Transaction
 
 ITEM_RELATED = (
     "payment_request",
@@ -211,7 +214,7 @@ def aging_bounds(age: str, today: dt.date) -> tuple[dt.date | None, dt.date | No
     """The days (oldest, newest) an aging bucket covers, as of `today`."""
     for key, _label, first, last in AGING_BUCKETS:
         if key == age:
-            newest = today - dt.timedelta(days=first)
+            newest = today - dt.timedelta(days=first) if first else None
             oldest = today - dt.timedelta(days=last) if last is not None else None
             return oldest, newest
     return None, None
@@ -239,3 +242,109 @@ def exception_queue(
     if exception_filter.day_to:
         found = found.filter(day__lte=exception_filter.day_to)
     return found.order_by("day", "pk")
+
+
+def exception_aging(
+    *, merchant: Merchant, exception_filter: ExceptionFilter, today: dt.date
+) -> list[dict[str, Any]]:
+    """The filter's exceptions (any age) per aging bucket: count and total per
+    currency, in one query."""
+    base = exception_queue(
+        merchant=merchant,
+        exception_filter=dataclasses.replace(exception_filter, age=""),
+        today=today,
+    )
+    whens = [
+        When(day__gte=today - dt.timedelta(days=last), then=Value(key))
+        for key, _label, _first, last in AGING_BUCKETS
+        if last is not None
+    ]
+    rows = (
+        base.order_by()
+        .annotate(bucket=Case(*whens, default=Value(AGING_BUCKETS[-1][0])))
+        .values("bucket", "currency")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+    )
+    found: dict[str, dict[str, Any]] = {
+        key: {"key": key, "label": label, "count": 0, "totals": []}
+        for key, label, _first, _last in AGING_BUCKETS
+    }
+    for row in rows:
+        bucket = found[row["bucket"]]
+        bucket["count"] += row["n"]
+        bucket["totals"].append((row["currency"], row["total"]))
+    for bucket in found.values():
+        bucket["totals"].sort()
+    return list(found.values())
+
+
+def match_log(*, merchant: Merchant, match_id: int) -> QuerySet[AuditEvent]:
+    """What people (and runs) did to one match, newest first."""
+    return audit_event_list(merchant=merchant).filter(
+        object_type="reconciliation.match", object_id=str(match_id)
+    )
+
+
+def reconciliation_log(*, merchant: Merchant) -> QuerySet[AuditEvent]:
+    """The reconciliation log: every run, decision, resolution and sign-off."""
+    return audit_event_list(merchant=merchant).filter(
+        action__startswith="reconciliation."
+    )
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    """A month's reconciliation at a glance (the dashboard's widget)."""
+
+    month: dt.date
+    last_day: dt.date
+    credit_lines: int
+    matched_lines: int  # in an automatic or confirmed match
+    proposed_lines: int  # in a proposal only
+    open_exceptions: int  # of the month
+    oldest_open: ReconciliationException | None  # of any month
+
+    @property
+    def unmatched_lines(self) -> int:
+        return max(self.credit_lines - self.matched_lines - self.proposed_lines, 0)
+
+    @property
+    def match_rate(self) -> int | None:
+        """Matched credit lines, in whole per cent (None with no lines)."""
+        if not self.credit_lines:
+            return None
+        return self.matched_lines * 100 // self.credit_lines
+
+
+def month_summary(*, merchant: Merchant, month: dt.date) -> MonthSummary:
+    """Money in during the month (credit lines by booking day), how much of it
+    is matched, and the open exceptions: a handful of counting queries."""
+    start = month.replace(day=1)
+    last = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    in_month = {"transaction__value_date__gte": start}
+    in_month |= {"transaction__value_date__lte": last, "transaction__amount__gt": 0}
+    held = MatchItem.objects.filter(match__merchant=merchant, kind="line", **in_month)
+    decided = set(
+        held.filter(match__status__in=(MatchStatus.AUTO, MatchStatus.CONFIRMED))
+        .values_list("transaction_id", flat=True)
+        .distinct()
+    )
+    proposed = set(
+        held.filter(match__status=MatchStatus.PROPOSED)
+        .values_list("transaction_id", flat=True)
+        .distinct()
+    )
+    open_now = ReconciliationException.objects.for_merchant(merchant).filter(
+        status="open"
+    )
+    return MonthSummary(
+        month=start,
+        last_day=last,
+        credit_lines=Transaction.objects.for_merchant(merchant)
+        .filter(value_date__gte=start, value_date__lte=last, amount__gt=0)
+        .count(),
+        matched_lines=len(decided),
+        proposed_lines=len(proposed - decided),
+        open_exceptions=open_now.filter(day__gte=start, day__lte=last).count(),
+        oldest_open=open_now.order_by("day", "pk").first(),
+    )

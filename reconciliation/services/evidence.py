@@ -10,17 +10,22 @@ queries depends on the chain's length (at most MAX_ROUNDS), never on its width.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
+import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from core.exceptions import InvalidInput, NotFound
 from merchants.models import Merchant
 from payments.models import BakongTransaction, PaymentCheck, PaymentRequest, Refund
+from reconciliation.engine import reconcile
 from reconciliation.models import (
     Invoice,
     Match,
@@ -28,6 +33,7 @@ from reconciliation.models import (
     MatchStatus,
     ReconciliationException,
 )
+from reconciliation.services.loading import rows_load
 from statements.models import Transaction
 
 KINDS = ("khqr", "invoice", "refund", "line", "bakong")
@@ -260,3 +266,158 @@ def item_kind_of(prefix: str) -> str:
     if prefix == "ps":
         return "bakong"
     raise InvalidInput(f"id: unknown prefix {prefix!r}", field="id")
+
+
+# --- "Why didn't this match?" -------------------------------------------------------
+
+_ENGINE_NUMBER = re.compile(r"\s*\(#\d+\)|(?<=used by )match #\d+")
+
+
+@dataclass
+class WhyAnswer:
+    """Why a row is open: its live match if it has one, else its nearest
+    candidates with what kept each one out (from its exception, or from the
+    engine run in memory over the row's month)."""
+
+    kind: str
+    pk: int
+    engine_id: str
+    day: dt.date
+    holder: Match | None = None
+    exception: ReconciliationException | None = None
+    source: str = ""  # matched | exception | engine | matched_now | not_considered
+    nearest: list[tuple[str, str]] = field(default_factory=list)  # (engine id, why)
+    holders: dict[str, Match] = field(default_factory=dict)  # candidate id -> match
+    seconds: float = 0.0
+
+    @property
+    def month(self) -> dt.date:
+        return self.day.replace(day=1)
+
+
+def _record_day(merchant: Merchant, kind: str, pk: int) -> tuple[str, dt.date]:
+    """The row's engine id and the day that places it in a month (as the run
+    loader places it)."""
+    if kind == "line":
+        found = Transaction.objects.for_merchant(merchant).filter(pk=pk)
+        day = found.values_list("value_date", flat=True).first()
+        return f"ln:{pk}", day
+    if kind == "invoice":
+        day = (
+            Invoice.objects.for_merchant(merchant)
+            .filter(pk=pk)
+            .values_list("due_date", flat=True)
+            .first()
+        )
+        return f"inv:{pk}", day
+    if kind == "khqr":
+        at = (
+            PaymentRequest.objects.for_merchant(merchant)
+            .filter(pk=pk)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        return f"pr:{pk}", timezone.localdate(at) if at else None
+    if kind == "refund":
+        at = (
+            Refund.objects.for_merchant(merchant)
+            .filter(pk=pk)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        return f"rf:{pk}", timezone.localdate(at) if at else None
+    row = (
+        BakongTransaction.objects.for_merchant(merchant)
+        .filter(pk=pk)
+        .values_list("created_at_bakong", "received_at")
+        .first()
+    )
+    return f"bk:{pk}", timezone.localdate(row[0] or row[1]) if row else None
+
+
+def live_holders(merchant: Merchant, ids: list[str]) -> dict[str, Match]:
+    """For each engine id, the live (not rejected) match that holds it."""
+    field_of = {"pr": "payment_request_id", "inv": "invoice_id", "rf": "refund_id"}
+    field_of |= {"ln": "transaction_id", "bk": "bakong_transaction_id"}
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for engine_id in ids:
+        prefix, _, pk = engine_id.partition(":")
+        if prefix == "ps":
+            prefix = "bk"
+        if prefix in field_of and pk.isdigit():
+            wanted[prefix].add(int(pk))
+    if not wanted:
+        return {}
+    held = functools.reduce(
+        operator.or_,
+        (Q(**{f"{field_of[p]}__in": pks}) for p, pks in wanted.items()),
+    )
+    items = (
+        MatchItem.objects.filter(held, match__merchant=merchant)
+        .exclude(match__status=MatchStatus.REJECTED)
+        .select_related("match")
+    )
+    out: dict[str, Match] = {}
+    for item in items:
+        for prefix, name in field_of.items():
+            value = getattr(item, name)
+            if value is not None and value in wanted.get(prefix, ()):
+                out[f"{prefix}:{value}"] = item.match
+    return out
+
+
+def why_unmatched(*, merchant: Merchant, kind: str, pk: int) -> WhyAnswer:
+    """Why this row is not matched (or that it is, and by which match)."""
+    kind = "khqr" if kind == "payment" else kind
+    if kind not in KINDS:
+        raise InvalidInput(f"kind: one of {', '.join(KINDS)}", field="kind")
+    engine_id, day = _record_day(merchant, kind, int(pk))
+    if day is None:
+        raise NotFound(f"{kind} {pk}: not found")
+    answer = WhyAnswer(kind=kind, pk=int(pk), engine_id=engine_id, day=day)
+    answer.holder = live_holders(merchant, [engine_id]).get(engine_id)
+    if answer.holder is not None:
+        answer.source = "matched"
+        return answer
+    for exception in _exceptions(merchant, [engine_id]):
+        if exception.status == "resolved" and answer.exception is not None:
+            continue
+        answer.exception = exception
+        if exception.nearest and [engine_id] in (
+            exception.expected_ids,
+            exception.posted_ids,
+        ):
+            answer.source = "exception"
+            answer.nearest = [
+                (str(candidate), _ENGINE_NUMBER.sub("", str(why)))
+                for candidate, why in exception.nearest
+            ]
+    if not answer.source:
+        _from_engine(merchant, answer)
+    answer.holders = live_holders(merchant, [c for c, _ in answer.nearest])
+    return answer
+
+
+def _from_engine(merchant: Merchant, answer: WhyAnswer) -> None:
+    """Run the engine over the row's month in memory and read its answer."""
+    start = time.monotonic()
+    month = answer.month
+    last = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    loaded = rows_load(
+        merchant=merchant, date_from=month, date_to=last - dt.timedelta(days=1)
+    )
+    result = reconcile(loaded.expected, loaded.posted, loaded.settings)
+    answer.seconds = time.monotonic() - start
+    for entry in result.unmatched:
+        if entry.id == answer.engine_id:
+            answer.source = "engine"
+            answer.nearest = [
+                (candidate, _ENGINE_NUMBER.sub("", why))
+                for candidate, why in entry.nearest
+            ]
+            return
+    for match in result.matches:
+        if answer.engine_id in match.expected_ids + match.posted_ids:
+            answer.source = "matched_now"
+            return
+    answer.source = "not_considered"

@@ -58,6 +58,7 @@ class MonthState:
     automatic: int
     oldest_open: dt.date | None
     sign_off: PeriodSignOff | None
+    ended: bool = True
 
     @property
     def label(self) -> str:
@@ -103,6 +104,7 @@ def month_state(*, merchant: Merchant, month: dt.date) -> MonthState:
         automatic=matches.get(MatchStatus.AUTO, 0),
         oldest_open=open_row.get("oldest"),
         sign_off=sign_off,
+        ended=last < timezone.localdate(),
     )
 
 
