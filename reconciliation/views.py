@@ -51,6 +51,7 @@ from reconciliation.models import Invoice, MatchItem, MatchStatus
 from reconciliation.services.evidence import (
     evidence_chain,
     live_holders,
+    why_text,
     why_unmatched,
 )
 from reconciliation.services.review import (
@@ -510,7 +511,7 @@ def _exception_view(exception, rows, today: dt.date) -> dict[str, Any]:
             rows[i] for i in exception.expected_ids + exception.posted_ids if i in rows
         ],
         "nearest": [
-            {"id": c, "row": rows.get(c), "why": why}
+            {"id": c, "row": rows.get(c), "why": why_text(why)}
             for c, why in (exception.nearest or [])[:3]
         ],
     }

@@ -270,7 +270,14 @@ def item_kind_of(prefix: str) -> str:
 
 # --- "Why didn't this match?" -------------------------------------------------------
 
-_ENGINE_NUMBER = re.compile(r"\s*\(#\d+\)|(?<=used by )match #\d+")
+_ENGINE_NUMBER = re.compile(r"\s*\(#\d+\)")
+_ENGINE_MATCH = re.compile(r"\bmatch #\d+")
+
+
+def why_text(text: str) -> str:
+    """An engine explanation without the run's own match numbers ("#3"), which
+    name nothing a person can find."""
+    return _ENGINE_MATCH.sub("another match", _ENGINE_NUMBER.sub("", str(text)))
 
 
 @dataclass
@@ -389,8 +396,7 @@ def why_unmatched(*, merchant: Merchant, kind: str, pk: int) -> WhyAnswer:
         ):
             answer.source = "exception"
             answer.nearest = [
-                (str(candidate), _ENGINE_NUMBER.sub("", str(why)))
-                for candidate, why in exception.nearest
+                (str(candidate), why_text(why)) for candidate, why in exception.nearest
             ]
     if not answer.source:
         _from_engine(merchant, answer)
@@ -412,8 +418,7 @@ def _from_engine(merchant: Merchant, answer: WhyAnswer) -> None:
         if entry.id == answer.engine_id:
             answer.source = "engine"
             answer.nearest = [
-                (candidate, _ENGINE_NUMBER.sub("", why))
-                for candidate, why in entry.nearest
+                (candidate, why_text(why)) for candidate, why in entry.nearest
             ]
             return
     for match in result.matches:

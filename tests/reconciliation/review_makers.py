@@ -90,3 +90,66 @@ def month_with_proposals(merchant, account):
                       counterparty_name="Unknown", external_id="L-STRAY"),
     }  # fmt: skip
     return invoices, lines
+
+
+def proposals(merchant, account, count: int, *, difference: str = "0") -> list[Match]:
+    """`count` tier 4 proposals (invoice + line each), made in bulk as a run
+    would save them (call it again for more)."""
+    from statements.models import Transaction
+
+    first = Invoice.objects.filter(merchant=merchant).count()
+
+    day = dt.date(2026, 11, 12)
+    invoices = Invoice.objects.bulk_create(
+        Invoice(
+            merchant=merchant,
+            invoice_number=f"BULK-{first + n:05d}",
+            customer=f"Customer {n}",
+            amount=Decimal(100 + n),
+            currency=account.currency,
+            issue_date=dt.date(2026, 11, 1),
+            due_date=dt.date(2026, 11, 20),
+            source="file",
+        )
+        for n in range(count)
+    )
+    lines = Transaction.objects.bulk_create(
+        Transaction(
+            merchant=merchant,
+            account=account,
+            external_id=f"BULK-LINE-{first + n:05d}",
+            posted_at=dt.datetime(2026, 11, 12, 3, tzinfo=dt.UTC),
+            value_date=day,
+            amount=Decimal(100 + n) + Decimal(difference),
+            currency=account.currency,
+            counterparty_name=f"Payer {n}",
+            reference="transfer",
+            source="feed",
+        )
+        for n in range(count)
+    )
+    matches = Match.objects.bulk_create(
+        Match(
+            merchant=merchant,
+            tier=4,
+            rule="amount_date.account",
+            score=50 + n % 50,
+            reason=f"Same amount, from the customer's own account ({n})",
+            status="proposed",
+            difference=Decimal(difference),
+            currency=account.currency,
+            day=day,
+        )
+        for n in range(count)
+    )
+    MatchItem.objects.bulk_create(
+        item
+        for match, inv, ln in zip(matches, invoices, lines, strict=True)
+        for item in (
+            MatchItem(match=match, kind="invoice", invoice=inv, amount=inv.amount,
+                      currency=inv.currency),
+            MatchItem(match=match, kind="line", transaction=ln, amount=ln.amount,
+                      currency=ln.currency),
+        )
+    )  # fmt: skip
+    return matches
