@@ -10,5 +10,8 @@ class ReconciliationConfig(AppConfig):
         # other way round: see DESIGN's layering rule)
         from merchants.dashboard import dashboard_widget_register
         from reconciliation.dashboard import reconciliation_widget
+        from reconciliation.documents.pack import reconciliation_pack_part
+        from statements.services.packs import pack_part_register
 
         dashboard_widget_register(reconciliation_widget)
+        pack_part_register(reconciliation_pack_part)

@@ -39,4 +39,6 @@ urlpatterns = [
     path("months/sign-off/", views_periods.period_sign_off_view, name="sign-off"),
     path("months/reopen/", views_periods.period_reopen_view, name="reopen"),
     path("log/", views_periods.log, name="log"),
+    path("report/", views_periods.report, name="report"),
+    path("report/download/", views_periods.report_download, name="report-download"),
 ]

@@ -5,25 +5,33 @@ reconciliation report and the reconciliation log."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
+from pathlib import Path
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
 from merchants.permissions import (
+    AUDIT_ROLES,
     OWNER_ROLES,
     READ_ROLES,
     WRITE_ROLES,
     has_role,
     member_required,
 )
+from merchants.services import audit_event_record
 from reconciliation import selectors
 from reconciliation.display import rows_for_ids
+from reconciliation.documents import render_reconciliation
 from reconciliation.forms import (
+    PeriodForm,
     ReopenForm,
     RunForm,
     SignOffForm,
@@ -46,6 +54,11 @@ from reconciliation.services.periods import (
 )
 from reconciliation.services.runs import reconciliation_run_start
 from statements.models import Transaction
+
+REPORT_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 # A period with at most this many ledger lines runs while the page waits; a
 # bigger one goes to the reconciliation queue.
@@ -327,3 +340,59 @@ def log(request: HttpRequest) -> HttpResponse:
         "reconciliation/log.html",
         {"page": page, "action": action, "actions": list(actions)},
     )
+
+
+# --- the report --------------------------------------------------------------------
+
+
+@member_required(AUDIT_ROLES)
+def report(request: HttpRequest) -> HttpResponse:
+    """Choose a period; download the reconciliation report as PDF or XLSX."""
+    date_from, date_to = _last_month()
+    form = PeriodForm(initial={"date_from": date_from, "date_to": date_to})
+    return render(request, "reconciliation/report.html", {"form": form})
+
+
+@member_required(AUDIT_ROLES)
+def report_download(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET)
+    fmt = request.GET.get("format", "")
+    if not form.is_valid() or fmt not in REPORT_TYPES:
+        messages.error(request, "Choose a period (from and to) and PDF or XLSX.")
+        return redirect("reconciliation:report")
+    date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    handle, name = tempfile.mkstemp(prefix="tonle-reconciliation-", suffix=f".{fmt}")
+    os.close(handle)
+    try:
+        result = render_reconciliation(
+            merchant=request.merchant,
+            date_from=date_from,
+            date_to=date_to,
+            fmt=fmt,
+            out=name,
+        )
+    except TonleError as exc:
+        Path(name).unlink(missing_ok=True)
+        messages.error(request, exc.message)
+        return redirect("reconciliation:report")
+    audit_event_record(
+        merchant=request.merchant,
+        action="reconciliation.report.downloaded",
+        actor=request.user,
+        ip_address=request.META.get("REMOTE_ADDR"),
+        details={
+            "format": fmt,
+            "period_from": str(date_from),
+            "period_to": str(date_to),
+            "matched": result.matched,
+            "exceptions": result.exceptions,
+            "difference": {c: str(v) for c, v in result.difference.items()},
+        },
+    )
+    filename = f"reconciliation-{date_from}-{date_to}.{fmt}"
+    stream = result.path.open("rb")
+    result.path.unlink()  # the open handle keeps the bytes until they are sent
+    response = FileResponse(
+        stream, as_attachment=True, filename=filename, content_type=REPORT_TYPES[fmt]
+    )
+    return download_headers_set(response, name=filename)
