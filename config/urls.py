@@ -14,6 +14,7 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("statements/", include("statements.urls")),
     path("invoices/", include("reconciliation.urls_invoices")),
+    path("reconciliation/", include("reconciliation.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

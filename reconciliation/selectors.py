@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     Exists,
     ExpressionWrapper,
@@ -16,10 +19,13 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
+    When,
 )
 from django.shortcuts import get_object_or_404
 
-from merchants.models import Merchant
+from merchants.models import AuditEvent, Merchant
+from merchants.selectors import audit_event_list
 from reconciliation.models import (
     ExchangeRate,
     Invoice,
@@ -30,6 +36,7 @@ from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
 )
+from statements.models import Transaction
 
 ITEM_RELATED = (
     "payment_request",
@@ -226,3 +233,209 @@ def match_pairs(
                     "posted_ref": item_ref(p),
                     "group": match.pk,
                 }
+
+
+# --- the review pages (reconui): the queue and the exceptions, filtered --------
+
+QUEUE_STATUSES = (MatchStatus.PROPOSED, MatchStatus.AUTO)
+# age of an exception in days since its `day`: (key, label, first day, last day)
+AGING_BUCKETS = (
+    ("0-7", "0–7 days", 0, 7),
+    ("8-30", "8–30 days", 8, 30),
+    ("31-60", "31–60 days", 31, 60),
+    ("61+", "over 60 days", 61, None),
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the review queue shows; the same filter picks "all that match" for a
+    bulk decision."""
+
+    status: str = MatchStatus.PROPOSED
+    tier: int | None = None
+    rule: str = ""
+    min_score: int | None = None
+    day_from: dt.date | None = None
+    day_to: dt.date | None = None
+    currency: str = ""
+
+
+def match_queue(*, merchant: Merchant, queue_filter: QueueFilter) -> QuerySet[Match]:
+    """Matches awaiting a decision (or the ones asked for), best score first,
+    with both sides' records (one query for the items of a page)."""
+    matches = Match.objects.for_merchant(merchant).filter(status=queue_filter.status)
+    if queue_filter.tier is not None:
+        matches = matches.filter(tier=queue_filter.tier)
+    if queue_filter.rule:
+        matches = matches.filter(rule__startswith=queue_filter.rule)
+    if queue_filter.min_score is not None:
+        matches = matches.filter(score__gte=queue_filter.min_score)
+    if queue_filter.day_from:
+        matches = matches.filter(day__gte=queue_filter.day_from)
+    if queue_filter.day_to:
+        matches = matches.filter(day__lte=queue_filter.day_to)
+    if queue_filter.currency:
+        matches = matches.filter(currency=queue_filter.currency)
+    return (
+        matches.select_related("decided_by")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=MatchItem.objects.select_related(
+                    *ITEM_RELATED, "transaction__account"
+                ).order_by("pk"),
+            )
+        )
+        .order_by("-score", "day", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class ExceptionFilter:
+    reason: str = ""
+    status: str = "open"
+    age: str = ""  # an AGING_BUCKETS key
+    currency: str = ""
+    day_from: dt.date | None = None
+    day_to: dt.date | None = None
+
+
+def aging_bounds(age: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The days (oldest, newest) an aging bucket covers, as of `today`."""
+    for key, _label, first, last in AGING_BUCKETS:
+        if key == age:
+            newest = today - dt.timedelta(days=first) if first else None
+            oldest = today - dt.timedelta(days=last) if last is not None else None
+            return oldest, newest
+    return None, None
+
+
+def exception_queue(
+    *, merchant: Merchant, exception_filter: ExceptionFilter, today: dt.date
+) -> QuerySet[ReconciliationException]:
+    """Exceptions by the page's filter, oldest first."""
+    found = exception_list(
+        merchant=merchant,
+        reason=exception_filter.reason or None,
+        status=exception_filter.status or None,
+    )
+    if exception_filter.age:
+        oldest, newest = aging_bounds(exception_filter.age, today)
+        if oldest is not None:
+            found = found.filter(day__gte=oldest)
+        if newest is not None:
+            found = found.filter(day__lte=newest)
+    if exception_filter.currency:
+        found = found.filter(currency=exception_filter.currency)
+    if exception_filter.day_from:
+        found = found.filter(day__gte=exception_filter.day_from)
+    if exception_filter.day_to:
+        found = found.filter(day__lte=exception_filter.day_to)
+    return found.order_by("day", "pk")
+
+
+def exception_aging(
+    *, merchant: Merchant, exception_filter: ExceptionFilter, today: dt.date
+) -> list[dict[str, Any]]:
+    """The filter's exceptions (any age) per aging bucket: count and total per
+    currency, in one query."""
+    base = exception_queue(
+        merchant=merchant,
+        exception_filter=dataclasses.replace(exception_filter, age=""),
+        today=today,
+    )
+    whens = [
+        When(day__gte=today - dt.timedelta(days=last), then=Value(key))
+        for key, _label, _first, last in AGING_BUCKETS
+        if last is not None
+    ]
+    rows = (
+        base.order_by()
+        .annotate(bucket=Case(*whens, default=Value(AGING_BUCKETS[-1][0])))
+        .values("bucket", "currency")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+    )
+    found: dict[str, dict[str, Any]] = {
+        key: {"key": key, "label": label, "count": 0, "totals": []}
+        for key, label, _first, _last in AGING_BUCKETS
+    }
+    for row in rows:
+        bucket = found[row["bucket"]]
+        bucket["count"] += row["n"]
+        bucket["totals"].append((row["currency"], row["total"]))
+    for bucket in found.values():
+        bucket["totals"].sort()
+    return list(found.values())
+
+
+def match_log(*, merchant: Merchant, match_id: int) -> QuerySet[AuditEvent]:
+    """What people (and runs) did to one match, newest first."""
+    return audit_event_list(merchant=merchant).filter(
+        object_type="reconciliation.match", object_id=str(match_id)
+    )
+
+
+def reconciliation_log(*, merchant: Merchant) -> QuerySet[AuditEvent]:
+    """The reconciliation log: every run, decision, resolution and sign-off."""
+    return audit_event_list(merchant=merchant).filter(
+        action__startswith="reconciliation."
+    )
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    """A month's reconciliation at a glance (the dashboard's widget)."""
+
+    month: dt.date
+    last_day: dt.date
+    credit_lines: int
+    matched_lines: int  # in an automatic or confirmed match
+    proposed_lines: int  # in a proposal only
+    open_exceptions: int  # of the month
+    oldest_open: ReconciliationException | None  # of any month
+
+    @property
+    def unmatched_lines(self) -> int:
+        return max(self.credit_lines - self.matched_lines - self.proposed_lines, 0)
+
+    @property
+    def match_rate(self) -> int | None:
+        """Matched credit lines, in whole per cent (None with no lines)."""
+        if not self.credit_lines:
+            return None
+        return self.matched_lines * 100 // self.credit_lines
+
+
+def month_summary(*, merchant: Merchant, month: dt.date) -> MonthSummary:
+    """Money in during the month (credit lines by booking day), how much of it
+    is matched, and the open exceptions: a handful of counting queries."""
+    start = month.replace(day=1)
+    last = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    in_month = {"transaction__value_date__gte": start}
+    in_month |= {"transaction__value_date__lte": last, "transaction__amount__gt": 0}
+    held = MatchItem.objects.filter(match__merchant=merchant, kind="line", **in_month)
+    decided = set(
+        held.filter(match__status__in=(MatchStatus.AUTO, MatchStatus.CONFIRMED))
+        .values_list("transaction_id", flat=True)
+        .distinct()
+    )
+    proposed = set(
+        held.filter(match__status=MatchStatus.PROPOSED)
+        .values_list("transaction_id", flat=True)
+        .distinct()
+    )
+    open_now = ReconciliationException.objects.for_merchant(merchant).filter(
+        status="open"
+    )
+    return MonthSummary(
+        month=start,
+        last_day=last,
+        credit_lines=Transaction.objects.for_merchant(merchant)
+        .filter(value_date__gte=start, value_date__lte=last, amount__gt=0)
+        .count(),
+        matched_lines=len(decided),
+        proposed_lines=len(proposed - decided),
+        open_exceptions=open_now.filter(day__gte=start, day__lte=last).count(),
+        oldest_open=open_now.order_by("day", "pk").first(),
+    )

@@ -97,6 +97,84 @@ def _invoice_id(merchant: Merchant) -> int:
     ).pk
 
 
+def _recon_match_id(merchant: Merchant) -> int:
+    """A proposal of merchant A holding A's invoice and line."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from reconciliation.models import Invoice, Match, MatchItem
+
+    account = factories.AccountFactory(merchant=merchant, currency="USD")
+    line = factories.TransactionFactory(
+        merchant=merchant, account=account, amount=Decimal("9.00"), currency="USD"
+    )
+    invoice = Invoice.objects.create(
+        merchant=merchant,
+        invoice_number="A-SECRET-INV",
+        customer="Merchant-A-secret-marker",
+        amount=Decimal("9.00"),
+        currency="USD",
+        issue_date=dt.date(2026, 11, 1),
+        due_date=dt.date(2026, 11, 9),
+        source="api",
+    )
+    match = Match.objects.create(
+        merchant=merchant,
+        tier=4,
+        rule="amount_date.name",
+        score=80,
+        reason="Merchant-A-secret-marker",
+        status="proposed",
+        currency="USD",
+        day=line.value_date,
+    )
+    MatchItem.objects.create(
+        match=match, kind="invoice", invoice=invoice, amount=invoice.amount,
+        currency="USD",
+    )  # fmt: skip
+    MatchItem.objects.create(
+        match=match, kind="line", transaction=line, amount=line.amount, currency="USD"
+    )
+    return match.pk
+
+
+def _recon_exception_id(merchant: Merchant) -> int:
+    import datetime as dt
+    from decimal import Decimal
+
+    from reconciliation.models import ReconciliationException, ReconciliationRun
+
+    run = ReconciliationRun.objects.create(
+        merchant=merchant,
+        period_from=dt.date(2026, 11, 1),
+        period_to=dt.date(2026, 11, 30),
+    )
+    return ReconciliationException.objects.create(
+        merchant=merchant,
+        run=run,
+        reason="unmatched_line",
+        key="unmatched_line:|ln:999999",
+        amount=Decimal("9.00"),
+        currency="USD",
+        detail="Merchant-A-secret-marker",
+        day=dt.date(2026, 11, 3),
+    ).pk
+
+
+def _recon_item_id(merchant: Merchant) -> int:
+    """A ledger line of A (the item URLs take kind "line")."""
+    from decimal import Decimal
+
+    account = factories.AccountFactory(merchant=merchant, currency="USD")
+    return factories.TransactionFactory(
+        merchant=merchant,
+        account=account,
+        amount=Decimal("9.00"),
+        currency="USD",
+        counterparty_name="Merchant-A-secret-marker",
+    ).pk
+
+
 OBJECT_OF_A: dict[str, Callable[[Merchant], object]] = {
     "account_id": _account,
     "api_key_id": _api_key,
@@ -108,4 +186,8 @@ OBJECT_OF_A: dict[str, Callable[[Merchant], object]] = {
     "delivery_id": _delivery_id,
     "pack_id": _pack_id,
     "invoice_id": _invoice_id,
+    "match_id": _recon_match_id,
+    "exception_id": _recon_exception_id,
+    "kind": lambda merchant: "line",
+    "item_id": _recon_item_id,
 }

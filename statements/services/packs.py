@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -41,10 +40,12 @@ STALE_AFTER = dt.timedelta(minutes=30)
 QUEUED_GRACE = dt.timedelta(minutes=2)
 # Already compressed formats are stored, text is deflated.
 STORED_SUFFIXES = {".pdf", ".xlsx"}
-# The reconciliation app may provide `period_report_files(*, merchant, date_from,
-# date_to, out_dir) -> list[tuple[Path, dict]]` (path, {"account", "lines", ...});
-# a pack includes those files when the module exists.
-RECONCILIATION_REPORTS = "reconciliation.services.reports"
+# Documents the apps above statements add to a pack (the reconciliation report):
+# each is `part(*, merchant, date_from, date_to, out_dir) -> [(path, meta)]`, with
+# meta {"kind", "account", "lines", "opening", "closing"}, registered in that
+# app's AppConfig.ready (statements never imports them).
+PackPart = Callable[..., list[tuple[Path, dict[str, Any]]]]
+_PACK_PARTS: list[PackPart] = []
 
 Progress = Callable[[int, str], None]
 
@@ -86,20 +87,24 @@ def _validate_period(date_from: dt.date, date_to: dt.date) -> None:
         raise InvalidInput("to: a pack covers at most three years", field="to")
 
 
-def reconciliation_report_files(
+def pack_part_register(part: PackPart) -> None:
+    """Add a document maker to every pack (once, however often ready() runs)."""
+    if part not in _PACK_PARTS:
+        _PACK_PARTS.append(part)
+
+
+def pack_part_files(
     *, merchant: Merchant, date_from: dt.date, date_to: dt.date, out_dir: Path
 ) -> list[tuple[Path, dict[str, Any]]]:
-    """The reconciliation reports of the period, when that app provides them."""
-    try:
-        module = importlib.import_module(RECONCILIATION_REPORTS)
-    except ImportError:
-        return []
-    render = getattr(module, "period_report_files", None)
-    if render is None:
-        return []
-    return list(
-        render(merchant=merchant, date_from=date_from, date_to=date_to, out_dir=out_dir)
-    )
+    """The registered parts' files for the period, written under out_dir."""
+    files: list[tuple[Path, dict[str, Any]]] = []
+    for part in _PACK_PARTS:
+        files.extend(
+            part(
+                merchant=merchant, date_from=date_from, date_to=date_to, out_dir=out_dir
+            )
+        )
+    return files
 
 
 def statement_pack_build(
@@ -156,7 +161,7 @@ def statement_pack_build(
                 )
                 done += 1
         report(90, "Reconciliation reports")
-        for path, meta in reconciliation_report_files(
+        for path, meta in pack_part_files(
             merchant=merchant, date_from=date_from, date_to=date_to, out_dir=root
         ):
             entries.append(
@@ -261,6 +266,8 @@ def _readme(
         "  One folder per account with its statement as PDF (to read and print),",
         "  XLSX (to work with) and CSV (Tonle's canonical statement columns plus",
         "  the running balance). Each holds every posted line of the period.",
+        "  reconciliation/ holds the reconciliation report (PDF and XLSX): the",
+        "  matches, the exceptions and a bank reconciliation statement per account.",
         "  manifest.json lists every file with its SHA-256, size in bytes, line",
         "  count, opening and closing balance.",
         "",

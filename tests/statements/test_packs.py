@@ -76,7 +76,8 @@ def test_pack_holds_pdf_xlsx_csv_per_account_and_a_manifest_with_checksums(
         "500",
         "4400",
     )
-    assert len(result.files) == len(manifest["files"]) == 7
+    # 3 per account, the reconciliation report (PDF, XLSX) and the README
+    assert len(result.files) == len(manifest["files"]) == 9
 
 
 @pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_verify_accepts_an_untouched_pack(merchant, ledger, tmp_path):
 
     # then
     assert verdict.ok and verdict.problems == []
-    assert verdict.checked == 7
+    assert verdict.checked == 9
 
 
 def _rewrite(source, target, change):
@@ -177,10 +178,12 @@ def test_statement_pack_command_prints_path_and_files_and_verify_pack_checks_it(
 
     # then
     assert printed["path"] == str(target)
-    assert {f["kind"] for f in printed["files"]} == {"pdf", "xlsx", "csv", "readme"}
+    assert {f["kind"] for f in printed["files"]} == {
+        "pdf", "xlsx", "csv", "reconciliation", "readme"
+    }  # fmt: skip
     assert json.loads(verify_out.getvalue()) == {
         "ok": True,
-        "checked": 7,
+        "checked": 9,
         "problems": [],
     }
 
@@ -255,7 +258,7 @@ def test_requested_pack_is_built_by_the_task_with_progress_and_audit(
     # then
     assert len(callbacks) == 1
     pack.refresh_from_db()
-    assert (pack.status, pack.progress, pack.files_count) == (PackStatus.READY, 100, 7)
+    assert (pack.status, pack.progress, pack.files_count) == (PackStatus.READY, 100, 9)
     with pack.file.open("rb") as stream:
         data = stream.read()
     assert hashlib.sha256(data).hexdigest() == pack.sha256

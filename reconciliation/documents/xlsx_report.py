@@ -1,0 +1,223 @@
+"""The reconciliation report as XLSX, with openpyxl's write-only workbook (rows go
+to disk as they are written). Amounts are numbers in the currency's number
+format; text is always a text cell, so a reference that starts with "=" is never
+a formula; headings are in English and Khmer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+
+from reconciliation.documents.data import (
+    DIFFERENCE_LABELS,
+    SUMMARY_ROWS,
+    BankReconciliation,
+    ReportData,
+)
+from reconciliation.documents.words import (
+    DEFINITIONS,
+    KM,
+)
+from statements.documents.xlsx_statement import number_format
+
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=14)
+RED = Font(bold=True, color="B42318")
+HEAD_FILL = PatternFill("solid", fgColor="F1F3F6")
+
+
+class _Sheet:
+    """Cells of a write-only sheet, made once per kind."""
+
+    def __init__(self, workbook: Workbook, title: str, widths: list[int]) -> None:
+        self.sheet = workbook.create_sheet(title)
+        for index, width in enumerate(widths):
+            letter = chr(ord("A") + index)
+            self.sheet.column_dimensions[letter].width = width
+        self.formats: dict[str, str] = {}
+
+    def text(self, value: str, font: Font | None = None, fill=None) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.sheet, value=value or "")
+        cell.data_type = "s"  # never a formula, whatever it starts with
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        return cell
+
+    def money(
+        self, value: Decimal | None, currency: str, font: Font | None = None
+    ) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.number_format = number_format(currency)
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def row(self, *cells) -> None:
+        self.sheet.append(list(cells))
+
+    def head(self, *labels: str) -> None:
+        self.row(*(self.text(label, BOLD, HEAD_FILL) for label in labels))
+
+
+def xlsx_write(data: ReportData, path: Path) -> None:
+    workbook = Workbook(write_only=True)
+    _summary(workbook, data)
+    _banks(workbook, data)
+    _matches(workbook, data)
+    _exceptions(workbook, data)
+    workbook.save(str(path))
+
+
+def _summary(workbook: Workbook, data: ReportData) -> None:
+    s = _Sheet(workbook, "Summary", [44, 20, 12, 20, 12, 20, 12])
+    merchant = data.merchant
+    s.row(s.text(f"Reconciliation report · {KM['title']}", TITLE))
+    s.row(
+        s.text("Merchant", BOLD), s.text(merchant.legal_name or merchant.display_name)
+    )
+    if merchant.name_km:
+        s.row(s.text("Merchant (Khmer)", BOLD), s.text(merchant.name_km))
+    s.row(s.text("Period", BOLD), s.text(f"{data.date_from} to {data.date_to}"))
+    s.row(s.text("Generated at", BOLD), s.text(data.generated_local))
+    s.row(s.text("Matches", BOLD), data.match_count)
+    s.row()
+    s.row(s.text(f"Summary · {KM['summary']}", BOLD))
+    currencies = [summary.currency for summary in data.summaries]
+    s.head("", *currencies)
+    for key, english, khmer in SUMMARY_ROWS:
+        cells = [s.text(f"{english} · {khmer}")]
+        for summary in data.summaries:
+            cells.append(s.money(summary.figures[key], summary.currency))
+        s.row(*cells)
+    s.row()
+    s.row(s.text(f"Differences by kind · {KM['differences']}", BOLD))
+    s.head("Kind", "Currency", "Amount")
+    for summary in data.summaries:
+        for kind, total in sorted(summary.differences.items()):
+            s.row(
+                s.text(DIFFERENCE_LABELS.get(kind, kind)),
+                s.text(summary.currency),
+                s.money(total, summary.currency),
+            )
+    s.row()
+    s.row(s.text("Unexplained bank differences (Σ of the statements)", BOLD))
+    for currency, total in data.differences.items():
+        s.row(
+            s.text(currency),
+            s.money(total, currency, RED if total else None),
+        )
+    s.row()
+    s.row(s.text("Definitions", BOLD))
+    for line in DEFINITIONS:
+        s.row(s.text(line))
+
+
+def _bank_block(s: _Sheet, bank: BankReconciliation) -> None:
+    c = bank.currency
+    s.row(s.text(f"{bank.account.label} · {bank.account.number}", BOLD))
+    s.head(f"{KM['bank_statement']} · {bank.date_to}", "Amount", "Items")
+    s.row(s.text(f"Balance per the ledger · {KM['ledger_balance']}"),
+          s.money(bank.ledger, c))  # fmt: skip
+    s.row(
+        s.text("Less: ledger lines the bank has not reported yet"),
+        s.money(-bank.unreported_total, c),
+        len(bank.unreported),
+    )
+    s.row(
+        s.text("Add: Bakong-confirmed payments not yet on the bank's statement"),
+        s.money(bank.unposted_total, c),
+        len(bank.unposted),
+    )
+    s.row(s.text("Adjusted balance", BOLD), s.money(bank.adjusted, c, BOLD))
+    s.row(
+        s.text(f"Balance per the bank statement · {KM['bank_balance']}", BOLD),
+        s.money(bank.bank, c, BOLD) or s.text("not reported"),
+        s.text(bank.bank_source_words),
+    )
+    difference = bank.difference
+    s.row(
+        s.text(f"Difference · {KM['difference']}", BOLD),
+        s.money(difference, c, RED if difference else BOLD) or s.text("cannot be tied"),
+        s.text("ties out" if bank.ties else "unexplained" if difference else ""),
+    )
+    for title, items in (
+        ("Not yet reported by the bank", bank.unreported),
+        ("Not yet on the bank's statement", bank.unposted),
+    ):
+        for item in items:
+            s.row(
+                s.text(f"  {title}: {item.label} ({item.day}) {item.note}"),
+                s.money(item.amount, c),
+            )
+    for gap in bank.gaps:
+        s.row(s.text(f"  Balance gap {gap.day}: {gap.detail}"), s.money(gap.amount, c))
+    s.row()
+
+
+def _banks(workbook: Workbook, data: ReportData) -> None:
+    s = _Sheet(workbook, "Bank reconciliation", [70, 20, 60])
+    s.row(s.text(f"Bank reconciliation statements · {KM['bank_statement']}", TITLE))
+    s.row(s.text(f"At {data.date_to}, per account"))
+    s.row()
+    for bank in data.banks:
+        _bank_block(s, bank)
+
+
+MATCH_HEADS = (
+    "Match", "Day", "Status", "Tier", "Rule", "Expected", "Posted", "Currency",
+    "Expected amount", "Received amount", "Difference", "Booked as", "Decided",
+    "Reason",
+)  # fmt: skip
+
+
+def _matches(workbook: Workbook, data: ReportData) -> None:
+    s = _Sheet(
+        workbook, "Matches", [8, 11, 10, 5, 20, 28, 28, 8, 15, 15, 12, 12, 22, 60]
+    )
+    s.head(*MATCH_HEADS)
+    s.head(*("", "", "", "", "", KM["expected"], KM["received"]), *[""] * 7)
+    formats: dict[str, tuple] = {}
+    for row in data.matches():
+        c = row.currency
+        if c not in formats:
+            formats[c] = number_format(c)
+        fmt = formats[c]
+        amounts = []
+        for value in (row.expected_amount, row.posted_amount, row.difference):
+            cell = WriteOnlyCell(s.sheet, value=value)
+            cell.number_format = fmt
+            amounts.append(cell)
+        s.row(
+            row.pk, row.day, row.status, row.tier, s.text(row.rule),
+            s.text(row.expected), s.text(row.posted), c, *amounts,
+            row.difference_kind, s.text(row.decided), s.text(row.reason),
+        )  # fmt: skip
+
+
+def _exceptions(workbook: Workbook, data: ReportData) -> None:
+    s = _Sheet(workbook, "Exceptions", [8, 11, 24, 8, 15, 12, 14, 60, 40, 22])
+    s.head(
+        "Exception", "Day", "Reason", "Currency", "Amount", "Status",
+        "Resolution", "Detail", "Note", "Resolved",
+    )  # fmt: skip
+    for exception in [*data.exceptions_open, *data.exceptions_resolved]:
+        resolved = ""
+        if exception.resolved_at:
+            who = (
+                exception.resolved_by.get_username() if exception.resolved_by else "run"
+            )
+            resolved = f"{who} {exception.resolved_at:%Y-%m-%d}"
+        s.row(
+            exception.pk, exception.day, s.text(exception.get_reason_display()),
+            exception.currency, s.money(exception.amount, exception.currency),
+            exception.status, exception.resolution, s.text(exception.detail),
+            s.text(exception.resolution_note), s.text(resolved),
+        )  # fmt: skip

@@ -1,0 +1,213 @@
+"""Forms of the reconciliation pages: filters (queue, exceptions, manual search),
+decisions (a difference's kind and note, a resolution), periods and tolerances."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from core.money import CURRENCY_CHOICES
+from reconciliation.models import (
+    DifferenceKind,
+    ExceptionReason,
+    ExceptionStatus,
+    MatchStatus,
+    Resolution,
+)
+from reconciliation.selectors import AGING_BUCKETS, ExceptionFilter, QueueFilter
+from reconciliation.services.runs import MAX_PERIOD_DAYS
+
+DATE = forms.DateInput(attrs={"type": "date"})
+ANY = [("", "Any")]
+KIND_CHOICES = [
+    ("", "—"),
+    (DifferenceKind.FEE, "Bank fee"),
+    (DifferenceKind.WRITE_OFF, "Write-off"),
+    (DifferenceKind.FX, "Exchange difference"),
+]
+RESOLUTION_CHOICES = [
+    (Resolution.MATCHED, "Matched by hand"),
+    (Resolution.WRITTEN_OFF, "Written off"),
+    (Resolution.IGNORED, "Ignored"),
+]
+TIER_CHOICES = [("", "Any"), *[(str(t), f"Tier {t}") for t in range(0, 7)]]
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=MatchStatus.choices, required=False)
+    tier = forms.TypedChoiceField(
+        choices=TIER_CHOICES, coerce=int, empty_value=None, required=False
+    )
+    rule = forms.CharField(max_length=48, required=False)
+    min_score = forms.IntegerField(min_value=0, max_value=100, required=False)
+    day_from = forms.DateField(label="From", widget=DATE, required=False)
+    day_to = forms.DateField(label="To", widget=DATE, required=False)
+    currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
+
+    def queue_filter(self) -> QueueFilter:
+        data = self.cleaned_data if self.is_valid() else {}
+        return QueueFilter(
+            status=data.get("status") or MatchStatus.PROPOSED,
+            tier=data.get("tier"),
+            rule=data.get("rule", ""),
+            min_score=data.get("min_score"),
+            day_from=data.get("day_from"),
+            day_to=data.get("day_to"),
+            currency=data.get("currency", ""),
+        )
+
+
+class DecisionForm(forms.Form):
+    difference_kind = forms.ChoiceField(choices=KIND_CHOICES, required=False)
+    note = forms.CharField(max_length=2000, required=False)
+
+
+class BulkDecisionForm(DecisionForm):
+    action = forms.ChoiceField(choices=[("confirm", "Confirm"), ("reject", "Reject")])
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # any id: the service checks each one against the merchant
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+
+
+class ExceptionFilterForm(forms.Form):
+    reason = forms.ChoiceField(choices=ANY + ExceptionReason.choices, required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any"), *ExceptionStatus.choices], required=False
+    )
+    age = forms.ChoiceField(
+        choices=ANY + [(key, label) for key, label, _a, _b in AGING_BUCKETS],
+        required=False,
+    )
+    currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
+    day_from = forms.DateField(label="From", widget=DATE, required=False)
+    day_to = forms.DateField(label="To", widget=DATE, required=False)
+
+    def exception_filter(self) -> ExceptionFilter:
+        data = self.cleaned_data if self.is_valid() else {}
+        status = data.get("status") if "status" in self.data else "open"
+        return ExceptionFilter(
+            reason=data.get("reason", ""),
+            status=status or "",
+            age=data.get("age", ""),
+            currency=data.get("currency", ""),
+            day_from=data.get("day_from"),
+            day_to=data.get("day_to"),
+        )
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.ChoiceField(choices=RESOLUTION_CHOICES)
+    note = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), required=True
+    )
+
+
+class BulkResolveForm(ResolveForm):
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+
+
+class ManualSearchForm(forms.Form):
+    q = forms.CharField(label="Reference", max_length=100, required=False)
+    customer = forms.CharField(label="Customer / payer", max_length=100, required=False)
+    amount = forms.DecimalField(
+        label="Amount", max_digits=18, decimal_places=2, min_value=0, required=False
+    )
+    currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
+    date_from = forms.DateField(label="From", widget=DATE, required=False)
+    date_to = forms.DateField(label="To", widget=DATE, required=False)
+
+
+class ManualMatchForm(DecisionForm):
+    expected = forms.MultipleChoiceField(required=False)
+    posted = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("expected", "posted"):
+            self.fields[name].valid_value = lambda value: ":" in str(value)
+
+    def refs(self, name: str) -> list[tuple[str, str]]:
+        return [tuple(v.split(":", 1)) for v in self.cleaned_data.get(name, [])]
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label="From", widget=DATE)
+    date_to = forms.DateField(label="To", widget=DATE)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", "The period ends before it starts.")
+            elif (end - start).days > MAX_PERIOD_DAYS:
+                self.add_error(
+                    "date_to", f"A period covers at most {MAX_PERIOD_DAYS} days."
+                )
+        return data
+
+
+class RunForm(PeriodForm):
+    dry_run = forms.BooleanField(
+        required=False,
+        label="Dry run (count only, save no matches)",
+    )
+
+
+class TolerancesForm(forms.Form):
+    fee_percent = forms.DecimalField(
+        label="Bank fee, % of the amount", max_digits=5, decimal_places=2
+    )
+    fee_floor_usd = forms.DecimalField(
+        label="… or at least (USD)", max_digits=10, decimal_places=2
+    )
+    fee_floor_khr = forms.DecimalField(
+        label="… or at least (KHR)", max_digits=12, decimal_places=0
+    )
+    fee_floor_thb = forms.DecimalField(
+        label="… or at least (THB)", max_digits=10, decimal_places=2
+    )
+    fx_percent = forms.DecimalField(
+        label="Exchange difference, %", max_digits=5, decimal_places=2
+    )
+    days_after_due = forms.IntegerField(
+        label="Days an invoice may be paid after its due date", min_value=0
+    )
+    khqr_days_after_expiry = forms.IntegerField(
+        label="Days a KHQR payment may land after the code expired", min_value=0
+    )
+    date_from = forms.DateField(label="Compare from", widget=DATE, required=False)
+    date_to = forms.DateField(label="to", widget=DATE, required=False)
+
+
+class SignOffForm(forms.Form):
+    month = forms.CharField(max_length=7)
+    note = forms.CharField(max_length=2000, required=False)
+    carry_forward = forms.BooleanField(
+        required=False, label="Carry the open exceptions forward"
+    )
+
+
+class ReopenForm(forms.Form):
+    month = forms.CharField(max_length=7)
+    reason = forms.CharField(max_length=2000)
+
+
+def months_back(today: dt.date, count: int) -> list[dt.date]:
+    """The first days of this month and the `count - 1` months before it."""
+    out = []
+    month = today.replace(day=1)
+    for _ in range(count):
+        out.append(month)
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    return out
