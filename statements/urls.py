@@ -38,6 +38,11 @@ urlpatterns: list = [
         name="import-confirm",
     ),
     path(
+        "imports/<int:import_id>/discard/",
+        views_imports.import_discard,
+        name="import-discard",
+    ),
+    path(
         "imports/<int:import_id>/file/", views_imports.import_file, name="import-file"
     ),
     path(

@@ -241,6 +241,15 @@ def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
     return _ids_present(account, wanted) if wanted else set()
 
 
+def ledger_lines_present(
+    account: Account, ids: Iterable[str]
+) -> dict[str, tuple[int, dt.datetime]]:
+    """For each of `ids` the account's ledger holds: (amount in minor units,
+    posted_at), in one query; the ids it does not hold are absent."""
+    wanted = list(set(ids))
+    return _lines_present(account, wanted) if wanted else {}
+
+
 class LedgerIds:
     """Which bank ids an account's ledger holds, asked batch after batch while one
     writer adds the lines it was told were missing.
@@ -274,6 +283,23 @@ class LedgerIds:
         self.before_query()
         return _ids_present(self.account, wanted)
 
+    def present_lines(self, ids: Iterable[str]) -> dict[str, tuple[int, dt.datetime]]:
+        """As `present`, with each held line's (amount in minor units, posted_at),
+        so a caller can compare what it was about to skip; read only for the ids
+        the ledger holds (none at all inside the gap)."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        if _ids_in_code_point_order():
+            low, high = min(wanted), max(wanted)
+            if self._in_gap(low, high):
+                return {}
+            self.before_query()
+            if self._find_gap(low, high):
+                return {}
+        self.before_query()
+        return _lines_present(self.account, wanted)
+
     def _in_gap(self, low: str, high: str) -> bool:
         if self.gap is None:
             return False
@@ -301,6 +327,26 @@ def _neighbour_id(account: Account, low: str, *, above: bool) -> str | None:
 
 
 def _ids_present(account: Account, wanted: list[str]) -> set[str]:
+    return set(_rows_present(account, wanted, "external_id"))
+
+
+def _lines_present(
+    account: Account, wanted: list[str]
+) -> dict[str, tuple[int, dt.datetime]]:
+    held = {}
+    for external_id, amount, posted_at in _rows_present(
+        account, wanted, "external_id, amount, posted_at"
+    ):
+        if isinstance(posted_at, str):  # SQLite's text form
+            posted_at = dt.datetime.fromisoformat(posted_at)
+        if posted_at.tzinfo is None:  # SQLite keeps naive UTC
+            posted_at = posted_at.replace(tzinfo=dt.UTC)
+        held[external_id] = (amount, posted_at)
+    return held
+
+
+def _rows_present(account: Account, wanted: list[str], columns: str) -> list:
+    """`columns` of the account's lines whose external id is among `wanted`."""
     table = connection.ops.quote_name(Transaction._meta.db_table)
     if connection.vendor == "postgresql":
         # one text split by the server is several times quicker to send and read
@@ -313,11 +359,13 @@ def _ids_present(account: Account, wanted: list[str]) -> set[str]:
         match, param = "IN (SELECT value FROM json_each(%s))", json.dumps(wanted)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT external_id FROM {table} "  # noqa: S608
+            f"SELECT {columns} FROM {table} "  # noqa: S608
             f"WHERE account_id = %s AND external_id {match}",
             [account.pk, param],
         )
-        return {external_id for (external_id,) in cursor.fetchall()}
+        if columns == "external_id":
+            return [external_id for (external_id,) in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 _BYTE_ORDER_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"}
