@@ -282,6 +282,9 @@ def _conflict(
     """A line the ledger holds under the same bank id: None when it says the
     same (amount and local day), else the conflict, both sides in words."""
     amount_minor, posted_at = held
+    # the usual re-sent line is the very same: the same instant, the same amount
+    if posted_at == line.posted_at and amount_minor == int(line.amount.scaleb(2)):
+        return None
     ledger_amount = from_minor(amount_minor)
     ledger_day = posted_at.astimezone(zone).date()
     day = line.posted_at.astimezone(zone).date()
