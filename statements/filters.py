@@ -17,17 +17,43 @@ from statements.models import Channel, Source, Transaction
 DIRECTIONS = [("credit", "Money in"), ("debit", "Money out")]
 
 
+def filter_problems(filterset: django_filters.FilterSet) -> list[dict[str, str]]:
+    """The filters a bound filter set could not understand, each with its label,
+    the value as typed and the reason: a page shows these instead of results."""
+    if not filterset.is_bound or filterset.is_valid():
+        return []
+    form = filterset.form
+    problems = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        problems.append(
+            {
+                "name": name,
+                "label": str(field.label) if field and field.label else name,
+                "value": form.data.get(name, ""),
+                "message": " ".join(str(e) for e in errors),
+            }
+        )
+    return problems
+
+
 class TransactionFilter(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(
         queryset=Account.objects.none(), empty_label="All accounts"
     )
+    # ISO dates only (what a date input sends): 03/04/2026 is refused, never
+    # read month first
     date_from = django_filters.DateFilter(
         method="posted_from",
         label="From",
+        input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
-        method="posted_to", label="To", widget=forms.DateInput(attrs={"type": "date"})
+        method="posted_to",
+        label="To",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="Any")
     direction = django_filters.ChoiceFilter(
@@ -66,6 +92,10 @@ class TransactionFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
         self.filters["account"].queryset = Account.objects.for_merchant(merchant)
+
+    def problems(self) -> list[dict[str, str]]:
+        """Each filter that was not understood: its label, the text given, why."""
+        return filter_problems(self)
 
     def _zone(self):
         """Days are the chosen account's local days (Bangkok for THB)."""

@@ -13,6 +13,12 @@ urlpatterns: list = [
         name="transactions-export-csv",
     ),
     path(
+        "transactions/export-excel.csv",
+        views.transaction_export,
+        {"fmt": "excel_csv"},
+        name="transactions-export-excel-csv",
+    ),
+    path(
         "transactions/export.xlsx",
         views.transaction_export,
         {"fmt": "xlsx"},
