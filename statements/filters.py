@@ -10,31 +10,12 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from core.filters import filter_problems
 from core.periods import PHNOM_PENH, period_bounds, zone_for_currency
 from merchants.models import Account
 from statements.models import Channel, Source, Transaction
 
 DIRECTIONS = [("credit", "Money in"), ("debit", "Money out")]
-
-
-def filter_problems(filterset: django_filters.FilterSet) -> list[dict[str, str]]:
-    """The filters a bound filter set could not understand, each with its label,
-    the value as typed and the reason: a page shows these instead of results."""
-    if not filterset.is_bound or filterset.is_valid():
-        return []
-    form = filterset.form
-    problems = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        problems.append(
-            {
-                "name": name,
-                "label": str(field.label) if field and field.label else name,
-                "value": form.data.get(name, ""),
-                "message": " ".join(str(e) for e in errors),
-            }
-        )
-    return problems
 
 
 class TransactionFilter(django_filters.FilterSet):
