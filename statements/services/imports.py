@@ -43,7 +43,7 @@ from merchants.models import Account
 from merchants.services import audit_event_record
 from statements.imports import PRESETS, LineDraft, ParseResult, Table, read_table
 from statements.imports.mapping import MappingError, header_signature, mapping_clean
-from statements.imports.parse import HEADER_SEARCH_LINES, parse_stream
+from statements.imports.parse import HEADER_SEARCH_LINES, parse_stream, recognise
 from statements.imports.readers import upload_check
 from statements.models import (
     ImportBatch,
@@ -146,6 +146,7 @@ class _Parsed:
     preset: str | None
     mapping: dict[str, Any]
     saved: ImportMapping | None
+    by_headers: str = ""  # the preset the file's own headers name, if any
 
 
 def _parse(
@@ -191,7 +192,8 @@ def _parse(
         limit=limit,
         today=timezone.localdate(timezone=zone),
     )
-    return _Parsed(result, lines, preset or None, mapping, saved)
+    by_headers = recognise(table).preset if preset else result.preset
+    return _Parsed(result, lines, preset or None, mapping, saved, by_headers)
 
 
 def _mapping_checked(mapping: dict[str, Any] | None) -> dict[str, Any]:
@@ -601,7 +603,9 @@ def _mapping_save(
     by) for this account's next file with the same header row; a file read by a
     bank's own headers needs none."""
     parsed = read.result
-    chosen = parsed.recognition.how == "chosen"
+    # a preset chosen for headers no bank is recognised by (one its headers name
+    # needs no saving)
+    chosen = parsed.recognition.how == "chosen" and read.by_headers != read.preset
     if not read.mapping and not chosen:
         if read.saved is not None:
             ImportMapping.objects.filter(pk=read.saved.pk).update(

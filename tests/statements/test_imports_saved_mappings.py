@@ -278,3 +278,43 @@ def test_the_issues_deposit_error_is_shown_with_the_files_header(
         "<td>Deposit</td><td class=\"error\">Deposit: '56,0OO' is not an amount</td>"
         in (page)
     )
+
+
+def test_a_file_its_banks_headers_name_saves_no_mapping(account):
+    # given a canonical file, recognised by its own headers, imported with its
+    # preset chosen as well
+    from tests.statements.ingest_files import canonical
+
+    data = canonical(
+        [{"txn_id": "T1", "posted_at": "2026-04-03T09:00:00+07:00", "amount": "1.00",
+          "currency": "USD"}]
+    )  # fmt: skip
+    # when
+    result = statement_file_import(
+        account=account, file_bytes=data, filename="a.csv", preset="tonle"
+    )
+    # then nothing needed saving
+    assert result.inserted == 1
+    assert not ImportMapping.objects.exists()
+
+
+def test_a_preset_chosen_for_headers_no_bank_is_recognised_by_is_saved(khr_account):
+    # given an ACLEDA-like file whose headers lack ACLEDA's own ones
+    data = csv_bytes(
+        ["Trans. Date", "Reference", "Debit", "Credit"],
+        [["03/04/2026 09:21:04", "R1", "", "1,000"]],
+    )
+    # when imported with the ACLEDA layout chosen
+    result = statement_file_import(
+        account=khr_account, file_bytes=data, filename="a.csv", preset="acleda"
+    )
+    # then the choice is kept for the next such file, which needs no choosing
+    assert result.inserted == 1
+    assert ImportMapping.objects.get().preset == "acleda"
+    again = data.replace(b"R1", b"R2")
+    assert (
+        statement_file_import(
+            account=khr_account, file_bytes=again, filename="b.csv"
+        ).inserted
+        == 1
+    )
