@@ -208,7 +208,7 @@ def _mapping_from(request: HttpRequest) -> dict[str, str]:
     return mapping
 
 
-def _options(preview, batch) -> dict:
+def _options(preview) -> dict:
     """The mapping step's option choices, with what the file is read with now."""
     mapping = preview.mapping
     spec = PRESETS.get(preview.parse.preset)
@@ -252,7 +252,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         context.update(
             preview=preview,
             headers=preview.parse.headers,
-            options=_options(preview, batch),
+            options=_options(preview),
             fields=[
                 {
                     "name": name,

@@ -333,16 +333,19 @@ def _ids_present(account: Account, wanted: list[str]) -> set[str]:
 def _lines_present(
     account: Account, wanted: list[str]
 ) -> dict[str, tuple[int, dt.datetime]]:
-    held = {}
-    for external_id, amount, posted_at in _rows_present(
-        account, wanted, "external_id, amount, posted_at"
-    ):
-        if isinstance(posted_at, str):  # SQLite's text form
-            posted_at = dt.datetime.fromisoformat(posted_at)
-        if posted_at.tzinfo is None:  # SQLite keeps naive UTC
-            posted_at = posted_at.replace(tzinfo=dt.UTC)
-        held[external_id] = (amount, posted_at)
-    return held
+    if connection.vendor == "postgresql":
+        rows = _rows_present(account, wanted, "external_id, amount, posted_at")
+        return {external_id: (amount, posted) for external_id, amount, posted in rows}
+    # SQLite keeps naive UTC text; read as text (no converter per row) and made
+    # a time here, in C
+    utc, parse = dt.UTC, dt.datetime.fromisoformat
+    rows = _rows_present(
+        account, wanted, "external_id, amount, CAST(posted_at AS TEXT)"
+    )
+    return {
+        external_id: (amount, parse(posted).replace(tzinfo=utc))
+        for external_id, amount, posted in rows
+    }
 
 
 def _rows_present(account: Account, wanted: list[str], columns: str) -> list:
