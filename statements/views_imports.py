@@ -214,7 +214,9 @@ def _options(preview) -> dict:
     spec = PRESETS.get(preview.parse.preset)
     base_mode = spec["amount_mode"] if spec else "signed"
     return {
-        "amount_mode": mapping.get("amount_mode") or amount_mode_of(mapping, base_mode),
+        # only a choice made; else the columns mapped decide (shown beside it)
+        "amount_mode": mapping.get("amount_mode", ""),
+        "amount_mode_read": AMOUNT_MODES[amount_mode_of(mapping, base_mode)],
         "date_format": mapping.get("date_format", ""),
         "era": mapping.get("era", ""),
         "number_format": mapping.get("number_format", ""),

@@ -204,13 +204,16 @@ def spec_for(preset: str, mapping: Mapping[str, Any] | None) -> dict[str, Any]:
     }.get(mode, "")
     if mode == "direction" and not spec.get("credit_words"):
         spec["credit_words"], spec["debit_words"] = CREDIT_WORDS, DEBIT_WORDS
+    required = list(base["required"])
     if spec["amount_mode"] != base["amount_mode"]:
         # the preset's own amount columns are no longer required
-        spec["required"] = [
-            f
-            for f in base["required"]
-            if f not in ("amount", "debit", "credit", "direction")
+        required = [
+            f for f in required if f not in ("amount", "debit", "credit", "direction")
         ]
+    if mapping_columns(mapping) and "currency" not in mapping:
+        # a mapped file without a currency column is in the account's currency
+        required = [f for f in required if f != "currency"]
+    spec["required"] = required
     if mapping.get("date_format"):
         formats = DATE_FORMATS[mapping["date_format"]][1]
         spec["date_formats"] = spec["value_date_formats"] = formats

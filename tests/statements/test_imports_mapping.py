@@ -258,3 +258,19 @@ def test_the_header_signature_ignores_case_spacing_and_trailing_empty_cells():
     assert header_signature(["Txn Date", "Money In"]) != header_signature(
         ["Money In", "Txn Date"]
     )
+
+
+def test_a_chosen_canonical_layout_with_money_in_and_out_mapped_needs_no_currency():
+    # given the complaint: the canonical layout chosen, Money Out -> debit
+    # and Money In -> credit mapped, on a KHR account, no currency column
+    header = ["txn_id", "posted_at", "Money In", "Money Out"]
+    data = csv_bytes(header, [["T1", "2026-04-03T09:00:00+07:00", "", "5000"]])
+    mapping = {"credit": "Money In", "debit": "Money Out"}
+    # when
+    result = parse(data, preset="tonle", mapping=mapping)
+    # then neither 'amount' nor a currency column is demanded
+    assert result.errors == []
+    assert (result.lines[0].amount, result.lines[0].currency) == (
+        Decimal("-5000"),
+        "KHR",
+    )

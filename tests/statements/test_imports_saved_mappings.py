@@ -318,3 +318,23 @@ def test_a_preset_chosen_for_headers_no_bank_is_recognised_by_is_saved(khr_accou
         ).inserted
         == 1
     )
+
+
+def test_mapping_money_in_and_out_with_the_amounts_choice_left_alone_is_enough(
+    accountant_client, khr_account
+):
+    # given an unrecognised upload
+    upload(accountant_client, khr_account, statement(4), "april.csv")
+    batch = ImportBatch.objects.get()
+    url = reverse("statements:import-detail", args=[batch.pk])
+    assert '<option value="">as the mapped columns say (now: One amount column' in (
+        body_of(accountant_client.get(url))
+    )
+    # when only the columns and the date format are chosen (the Amounts choice
+    # posted as it stands)
+    form = {**MAPPING_FORM, "opt_amount_mode": ""}
+    accountant_client.post(reverse("statements:import-map", args=[batch.pk]), form)
+    # then the money-in / money-out pair is read, with no currency column
+    page = body_of(accountant_client.get(url))
+    assert "All 2 row(s) are valid" in page
+    assert "now: Two columns, money out and money in" in page
