@@ -129,3 +129,21 @@ def test_a_macro_workbook_given_to_the_service_is_refused_and_not_kept(account):
     result = statement_file_import(account=account, file_bytes=data, filename="a.xlsx")
     assert "carries macros" in result.errors[0]["message"]
     assert result.batch_id is None and ImportBatch.objects.count() == 0
+
+
+def test_a_sheet_with_entity_expansion_is_refused_by_openpyxls_defusedxml():
+    # given a real workbook whose sheet is a billion-laughs document
+    from statements.imports import read_table
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(["a"], [["1"]])))
+    sheet = LAUGHS.replace("<Types", "<worksheet").replace("</Types>", "</worksheet>")
+    members = {
+        info.filename: (
+            sheet if info.filename == "xl/worksheets/sheet1.xml" else source.read(info)
+        )
+        for info in source.infolist()
+    }
+    data = workbook(members)
+    # when / then
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        read_table(data, "s.xlsx", max_rows=10, max_bytes=20 * 1024 * 1024)
