@@ -789,7 +789,9 @@ def _row_parser(
             shifted = value.replace(year=value.year - year_offset)
         except ValueError:  # 29 February of a year that has none after the shift
             raise _RowProblem(
-                name, f"{value:%Y-%m-%d} is not a date in the Gregorian year"
+                name,
+                f"{_cell_text(value)!r} is not a date once its Buddhist-era year is "
+                "made Gregorian",
             ) from None
         result.era_shifted += 1
         return shifted
