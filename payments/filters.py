@@ -1,4 +1,6 @@
-"""The payments list's filters (django-filter) over the merchant's requests."""
+"""The payments list's filters (django-filter) over the merchant's requests; an
+amount or a date that cannot be understood is a form error naming the filter (the
+page then shows no payments), never a filter quietly dropped."""
 
 from __future__ import annotations
 
@@ -6,12 +8,39 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
+from core.filters import filter_problems
 from core.money import MoneyError, to_minor
 from core.periods import PHNOM_PENH, period_bounds
 from merchants.models import Account
 from payments.models import PaymentFlag, PaymentRequest, PaymentStatus
+
+AMOUNT_MAX_DIGITS = 15  # as the ledger: past this no payment, and no database int
+
+
+class AmountInput(forms.CharField):
+    """An amount as typed (thousands commas allowed), cleaned to a Decimal."""
+
+    def clean(self, value: str) -> Decimal | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            amount = Decimal(text.replace(",", ""))
+            if not amount.is_finite() or amount.adjusted() >= AMOUNT_MAX_DIGITS:
+                raise MoneyError("out of range")
+            to_minor(amount)  # refuses what cannot be an amount (3 places)
+        except (InvalidOperation, MoneyError):
+            raise forms.ValidationError(
+                "is not an amount (digits, at most 2 decimal places)", code="invalid"
+            ) from None
+        return amount
+
+
+class AmountFilter(django_filters.Filter):
+    field_class = AmountInput
 
 
 class PaymentRequestFilter(django_filters.FilterSet):
@@ -20,14 +49,20 @@ class PaymentRequestFilter(django_filters.FilterSet):
     flag = django_filters.ChoiceFilter(
         choices=[c for c in PaymentFlag.choices if c[0]], label="Flag"
     )
-    date_from = django_filters.DateFilter(method="created_from", label="From")
-    date_to = django_filters.DateFilter(method="created_to", label="To")
+    # ISO dates only (what a date input sends): 03/04/2026 is refused, never
+    # read month first
+    date_from = django_filters.DateFilter(
+        method="created_from", label="From", input_formats=["%Y-%m-%d"]
+    )
+    date_to = django_filters.DateFilter(
+        method="created_to", label="To", input_formats=["%Y-%m-%d"]
+    )
     account = django_filters.ModelChoiceFilter(queryset=Account.objects.none())
     store = django_filters.CharFilter(
         field_name="store_label", lookup_expr="iexact", label="Store"
     )
-    amount_min = django_filters.CharFilter(method="amount_at_least", label="Amount ≥")
-    amount_max = django_filters.CharFilter(method="amount_at_most", label="Amount ≤")
+    amount_min = AmountFilter(method="amount_at_least", label="Amount ≥")
+    amount_max = AmountFilter(method="amount_at_most", label="Amount ≤")
 
     class Meta:
         model = PaymentRequest
@@ -36,6 +71,10 @@ class PaymentRequestFilter(django_filters.FilterSet):
     def __init__(self, *args, merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.filters["account"].queryset = Account.objects.for_merchant(merchant)
+
+    def problems(self) -> list[dict[str, str]]:
+        """Each filter that was not understood: its label, the text given, why."""
+        return filter_problems(self)
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -55,18 +94,8 @@ class PaymentRequestFilter(django_filters.FilterSet):
         _, end = period_bounds(value, value, PHNOM_PENH)
         return queryset.filter(created_at__lt=end)
 
-    def _amount(self, value: str) -> Decimal | None:
-        try:
-            amount = Decimal(value.strip().replace(",", ""))
-            to_minor(amount)  # refuses what cannot be an amount
-        except (InvalidOperation, MoneyError):
-            return None
-        return amount
+    def amount_at_least(self, queryset: QuerySet, name: str, value: Decimal):
+        return queryset.filter(amount__gte=value)
 
-    def amount_at_least(self, queryset: QuerySet, name: str, value: str):
-        amount = self._amount(value)
-        return queryset if amount is None else queryset.filter(amount__gte=amount)
-
-    def amount_at_most(self, queryset: QuerySet, name: str, value: str):
-        amount = self._amount(value)
-        return queryset if amount is None else queryset.filter(amount__lte=amount)
+    def amount_at_most(self, queryset: QuerySet, name: str, value: Decimal):
+        return queryset.filter(amount__lte=value)

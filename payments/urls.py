@@ -8,6 +8,14 @@ app_name = "payments"
 
 urlpatterns = [
     path("", views.payment_list, name="list"),
+    path("export.csv", views.payment_export, {"fmt": "csv"}, name="export-csv"),
+    path(
+        "export-excel.csv",
+        views.payment_export,
+        {"fmt": "excel_csv"},
+        name="export-excel-csv",
+    ),
+    path("export.xlsx", views.payment_export, {"fmt": "xlsx"}, name="export-xlsx"),
     path("new/", views.payment_new, name="new"),
     path("slips/", views.slip_verify, name="slips"),
     path("<int:payment_id>/", views.payment_detail, name="detail"),

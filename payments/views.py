@@ -8,10 +8,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
+    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseNotModified,
     JsonResponse,
+    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -20,16 +22,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from core.downloads import content_disposition, no_store
+from core.downloads import content_disposition, download_headers_set, no_store
 from core.exceptions import TonleError
 from merchants.permissions import (
+    AUDIT_ROLES,
     OWNER_ROLES,
     READ_ROLES,
     WRITE_ROLES,
     has_role,
     member_required,
 )
+from merchants.services import audit_event_record
 from payments import selectors
+from payments.exports import payments_csv_stream, payments_xlsx_write
 from payments.filters import PaymentRequestFilter
 from payments.forms import (
     PaymentRequestForm,
@@ -58,23 +63,78 @@ def _sandbox_pay_url() -> str:
         return "/sandbox/bakong/pay/"
 
 
+def _filtered(request: HttpRequest) -> PaymentRequestFilter:
+    queryset = selectors.payment_request_list(merchant=request.merchant)
+    data = request.GET.copy()
+    data.pop("page", None)
+    return PaymentRequestFilter(
+        data or None, queryset=queryset, merchant=request.merchant
+    )
+
+
 @member_required(READ_ROLES)
 def payment_list(request: HttpRequest) -> HttpResponse:
-    queryset = selectors.payment_request_list(merchant=request.merchant)
-    filterset = PaymentRequestFilter(
-        request.GET or None, queryset=queryset, merchant=request.merchant
-    )
-    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    """The filtered payments; a filter that cannot be understood shows its error
+    and no payments (never every payment, as if it had not been given)."""
+    filterset = _filtered(request)
+    problems = filterset.problems()
+    rows = filterset.queryset.none() if problems else filterset.qs
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "payments/list.html",
         {
             "filter": filterset,
             "page": page,
+            "problems": problems,
+            "export_query": query.urlencode(),
+            "can_export": has_role(request, AUDIT_ROLES) and not problems,
             "can_write": has_role(request, WRITE_ROLES),
         },
     )
+
+
+@require_GET
+@member_required(AUDIT_ROLES)
+def payment_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The current filter as CSV, Excel CSV (streamed) or XLSX (audited); a
+    filter that cannot be understood exports nothing."""
+    filterset = _filtered(request)
+    if filterset.problems():
+        messages.error(request, "Fix the filters before exporting.")
+        return redirect(reverse("payments:list") + "?" + request.GET.urlencode())
+    queryset = filterset.qs
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    audit_event_record(
+        merchant=request.merchant,
+        action="payments.exported",
+        actor=request.user,
+        ip_address=request.META.get("REMOTE_ADDR"),
+        details={"format": fmt, "filter": request.GET.dict()},
+    )
+    if fmt in ("csv", "excel_csv"):
+        excel = fmt == "excel_csv"
+        response = StreamingHttpResponse(
+            payments_csv_stream(queryset, excel=excel),
+            content_type="text/csv; charset=utf-8",
+        )
+        name = f"payments-{stamp}{'-excel' if excel else ''}.csv"
+        return download_headers_set(response, name=name)
+    path = payments_xlsx_write(queryset)
+    stream = path.open("rb")
+    path.unlink()  # the open handle keeps the bytes until the response is sent
+    name = f"payments-{stamp}.xlsx"
+    response = FileResponse(
+        stream,
+        as_attachment=True,
+        filename=name,
+        content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ),
+    )
+    return download_headers_set(response, name=name)
 
 
 @member_required(WRITE_ROLES)

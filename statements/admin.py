@@ -3,6 +3,7 @@ from django.contrib import admin
 from statements.models import (
     FeedSyncRun,
     ImportBatch,
+    ImportMapping,
     PushEvent,
     Statement,
     StatementPack,
@@ -104,6 +105,14 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ImportMapping)
+class ImportMappingAdmin(admin.ModelAdmin):
+    list_display = ["account", "preset", "updated_at", "last_used_at", "created_by"]
+    list_select_related = ["account", "created_by"]
+    readonly_fields = ["signature", "headers", "created_at", "updated_at"]
+    raw_id_fields = ["merchant", "account", "created_by"]
 
 
 @admin.register(ImportBatch)

@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from core.filters import filter_problems
 from core.periods import PHNOM_PENH, period_bounds, zone_for_currency
 from merchants.models import Account
 from statements.models import Channel, Source, Transaction
@@ -21,13 +22,19 @@ class TransactionFilter(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(
         queryset=Account.objects.none(), empty_label="All accounts"
     )
+    # ISO dates only (what a date input sends): 03/04/2026 is refused, never
+    # read month first
     date_from = django_filters.DateFilter(
         method="posted_from",
         label="From",
+        input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
-        method="posted_to", label="To", widget=forms.DateInput(attrs={"type": "date"})
+        method="posted_to",
+        label="To",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="Any")
     direction = django_filters.ChoiceFilter(
@@ -66,6 +73,10 @@ class TransactionFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
         self.filters["account"].queryset = Account.objects.for_merchant(merchant)
+
+    def problems(self) -> list[dict[str, str]]:
+        """Each filter that was not understood: its label, the text given, why."""
+        return filter_problems(self)
 
     def _zone(self):
         """Days are the chosen account's local days (Bangkok for THB)."""

@@ -189,6 +189,48 @@ class ImportStatus(models.TextChoices):
     PENDING = "pending", "Waiting for mapping"
     IMPORTED = "imported", "Imported"
     FAILED = "failed", "Refused"
+    DISCARDED = "discarded", "Discarded"
+
+
+class ImportMapping(models.Model):
+    """A column mapping saved for one account and one header row (its
+    normalised cells' signature): applied by itself to that account's next file
+    with the same headers, and editable there."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="import_mappings"
+    )
+    account = models.ForeignKey(
+        "merchants.Account", on_delete=models.PROTECT, related_name="import_mappings"
+    )
+    signature = models.CharField(max_length=64)
+    headers = models.JSONField(default=list, blank=True)
+    preset = models.CharField(max_length=32, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account", "-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "signature"],
+                name="import_mapping_account_signature_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"mapping of {self.account} ({', '.join(self.headers[:4])}…)"
 
 
 class ImportBatch(models.Model):
@@ -214,6 +256,18 @@ class ImportBatch(models.Model):
     inserted = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # lines whose bank id the ledger holds with another amount or day: reported,
+    # not imported (the ledger keeps its line); `conflicts` lists the first 200
+    conflicted = models.PositiveIntegerField(default=0)
+    conflicts = models.JSONField(default=list, blank=True)
+    saved_mapping = models.ForeignKey(
+        ImportMapping,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="batches",
+        help_text="The saved mapping this file was read with",
+    )
     message = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -13,6 +13,12 @@ urlpatterns: list = [
         name="transactions-export-csv",
     ),
     path(
+        "transactions/export-excel.csv",
+        views.transaction_export,
+        {"fmt": "excel_csv"},
+        name="transactions-export-excel-csv",
+    ),
+    path(
         "transactions/export.xlsx",
         views.transaction_export,
         {"fmt": "xlsx"},
@@ -36,6 +42,11 @@ urlpatterns: list = [
         "imports/<int:import_id>/confirm/",
         views_imports.import_confirm,
         name="import-confirm",
+    ),
+    path(
+        "imports/<int:import_id>/discard/",
+        views_imports.import_discard,
+        name="import-discard",
     ),
     path(
         "imports/<int:import_id>/file/", views_imports.import_file, name="import-file"

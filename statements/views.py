@@ -40,6 +40,7 @@ from statements.services.packs import (
 )
 
 PAGE_SIZE = 50
+EXCEL_CSV = "excel_csv"
 XLSX_EXPORT_MAX = 200_000
 JUMP_CHECK_MAX_LINES = 200_000
 CONTENT_TYPES = {
@@ -66,8 +67,11 @@ def _filtered(request: HttpRequest) -> TransactionFilter:
 
 @member_required(READ_ROLES)
 def transaction_list(request: HttpRequest) -> HttpResponse:
+    """The filtered ledger; a filter that cannot be understood shows its error
+    and no lines (never every line, as if it had not been given)."""
     filterset = _filtered(request)
-    queryset = filterset.qs
+    problems = filterset.problems()
+    queryset = filterset.qs if not problems else filterset.queryset.none()
     page = selectors.transaction_page(
         queryset=queryset,
         sort=request.GET.get("sort", selectors.DEFAULT_SORT),
@@ -76,11 +80,13 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     totals = None
-    if not page.count_capped:
+    if not page.count_capped and not problems:
         totals = selectors.transaction_totals(queryset=queryset)
     keep = request.GET.copy()
-    for name in ("after", "before", "sort"):
+    for name in ("after", "before"):
         keep.pop(name, None)
+    export_query = keep.urlencode()  # the filter and the sort
+    keep.pop("sort", None)
     return render(
         request,
         "statements/transactions.html",
@@ -90,7 +96,9 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
             "totals": totals,
             "count_cap": selectors.COUNT_CAP,
             "query": keep.urlencode(),
-            "can_export": has_role(request, AUDIT_ROLES),
+            "export_query": export_query,
+            "problems": problems,
+            "can_export": has_role(request, AUDIT_ROLES) and not problems,
         },
     )
 
@@ -98,14 +106,16 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @member_required(AUDIT_ROLES)
 def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The current filter as CSV (streamed) or XLSX (constant memory)."""
+    """The current filter, in the page's sort, as CSV or Excel CSV (streamed) or
+    XLSX (constant memory); a filter that cannot be understood exports nothing."""
     filterset = _filtered(request)
-    if filterset.is_bound and not filterset.is_valid():
+    if filterset.problems():
         messages.error(request, "Fix the filters before exporting.")
         return redirect(
             reverse("statements:transactions") + "?" + request.GET.urlencode()
         )
     queryset = filterset.qs
+    sort = request.GET.get("sort", selectors.DEFAULT_SORT)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     audit_event_record(
         merchant=request.merchant,
@@ -114,11 +124,14 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
         ip_address=_client_ip(request),
         details={"format": fmt, "filter": request.GET.dict()},
     )
-    if fmt == "csv":
+    if fmt in ("csv", "excel_csv"):
+        excel = fmt == "excel_csv"
         response = StreamingHttpResponse(
-            ledger_csv_stream(queryset), content_type=CONTENT_TYPES["csv"]
+            ledger_csv_stream(queryset, sort=sort, excel=excel),
+            content_type=CONTENT_TYPES["csv"],
         )
-        return download_headers_set(response, name=f"transactions-{stamp}.csv")
+        name = f"transactions-{stamp}{'-excel' if excel else ''}.csv"
+        return download_headers_set(response, name=name)
     if queryset.order_by()[: XLSX_EXPORT_MAX + 1].count() > XLSX_EXPORT_MAX:
         messages.error(
             request,
@@ -128,7 +141,7 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return redirect(
             reverse("statements:transactions") + "?" + request.GET.urlencode()
         )
-    path = ledger_xlsx_write(queryset)
+    path = ledger_xlsx_write(queryset, sort=sort)
     return _send_file(path, f"transactions-{stamp}.xlsx", CONTENT_TYPES["xlsx"])
 
 
@@ -193,7 +206,10 @@ def statement_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "previews": previews,
-            "formats": FORMATS,
+            "formats": [
+                *((f, f.upper()) for f in FORMATS),
+                (EXCEL_CSV, "Excel CSV"),
+            ],
             "date_from": date_from,
             "date_to": date_to,
             "can_download": has_role(request, AUDIT_ROLES),
@@ -209,10 +225,15 @@ def statement_download(request: HttpRequest, account_id: int) -> HttpResponse:
         request.GET, accounts=account_list(merchant=request.merchant)
     )
     fmt = request.GET.get("format", "")
+    # "Excel CSV" is the CSV with a UTF-8 BOM and CRLF, for a double-click
+    excel = fmt == EXCEL_CSV
+    if excel:
+        fmt = "csv"
     if not form.is_valid() or fmt not in FORMATS:
         messages.error(
             request,
-            "Choose a period (from and to dates) and a format (PDF, XLSX or CSV).",
+            "Choose a period (from and to dates) and a format (PDF, XLSX, CSV or "
+            "Excel CSV).",
         )
         return redirect("statements:statements")
     date_from = form.cleaned_data["date_from"]
@@ -221,7 +242,12 @@ def statement_download(request: HttpRequest, account_id: int) -> HttpResponse:
     os.close(handle)
     try:
         result = render_statement(
-            account=account, date_from=date_from, date_to=date_to, fmt=fmt, out=name
+            account=account,
+            date_from=date_from,
+            date_to=date_to,
+            fmt=fmt,
+            out=name,
+            excel=excel,
         )
     except InvalidInput as exc:
         Path(name).unlink(missing_ok=True)
@@ -234,14 +260,15 @@ def statement_download(request: HttpRequest, account_id: int) -> HttpResponse:
         actor=request.user,
         ip_address=_client_ip(request),
         details={
-            "format": fmt,
+            "format": EXCEL_CSV if excel else fmt,
             "period_from": str(date_from),
             "period_to": str(date_to),
             "lines": result.lines,
         },
     )
     filename = (
-        f"statement-{account.provider}-{account.currency}-{date_from}-{date_to}.{fmt}"
+        f"statement-{account.provider}-{account.currency}-{date_from}-{date_to}"
+        f"{'-excel' if excel else ''}.{fmt}"
     )
     return _send_file(result.path, filename, CONTENT_TYPES[fmt])
 

@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -29,6 +29,14 @@ from merchants.permissions import (
 )
 from statements import selectors
 from statements.imports import PRESETS, preset_choices
+from statements.imports.mapping import (
+    AMOUNT_MODES,
+    DATE_FORMATS,
+    ERAS,
+    NUMBER_FORMATS,
+    OPTION_KEYS,
+    amount_mode_of,
+)
 from statements.imports.presets import MAPPABLE_FIELDS
 from statements.models import ImportStatus
 from statements.services import imports as import_services
@@ -38,9 +46,9 @@ FIELD_LABELS = {
     "posted_at": "Posted at (date and time)",
     "posted_time": "Time (when in its own column)",
     "value_date": "Value date",
-    "amount": "Amount (signed, or with a direction column)",
-    "debit": "Debit / money out",
-    "credit": "Credit / money in",
+    "amount": "Amount (one column)",
+    "debit": "Money out / debit / withdrawal",
+    "credit": "Money in / credit / deposit",
     "direction": "Direction (credit or debit words)",
     "currency": "Currency",
     "channel": "Channel / type",
@@ -187,10 +195,36 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 def _mapping_from(request: HttpRequest) -> dict[str, str]:
-    return {
+    """The mapping form's columns (map_<field>) and options (opt_<option>)."""
+    mapping = {
         name: request.POST.get(f"map_{name}", "").strip()
         for name in MAPPABLE_FIELDS
         if request.POST.get(f"map_{name}", "").strip()
+    }
+    for name in OPTION_KEYS:
+        value = request.POST.get(f"opt_{name}", "").strip()
+        if value:
+            mapping[name] = value
+    return mapping
+
+
+def _options(preview) -> dict:
+    """The mapping step's option choices, with what the file is read with now."""
+    mapping = preview.mapping
+    spec = PRESETS.get(preview.parse.preset)
+    base_mode = spec["amount_mode"] if spec else "signed"
+    return {
+        # only a choice made; else the columns mapped decide (shown beside it)
+        "amount_mode": mapping.get("amount_mode", ""),
+        "amount_mode_read": AMOUNT_MODES[amount_mode_of(mapping, base_mode)],
+        "date_format": mapping.get("date_format", ""),
+        "era": mapping.get("era", ""),
+        "number_format": mapping.get("number_format", ""),
+        "header_line": mapping.get("header_line", ""),
+        "amount_modes": list(AMOUNT_MODES.items()),
+        "date_formats": [(key, label) for key, (label, _) in DATE_FORMATS.items()],
+        "eras": list(ERAS.items()),
+        "number_formats": list(NUMBER_FORMATS),
     }
 
 
@@ -220,14 +254,16 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         context.update(
             preview=preview,
             headers=preview.parse.headers,
+            options=_options(preview),
             fields=[
                 {
                     "name": name,
                     "label": FIELD_LABELS.get(name, name),
-                    "current": batch.mapping.get(name) or columns.get(name, ""),
+                    "current": preview.mapping.get(name) or columns.get(name, ""),
                 }
                 for name in MAPPABLE_FIELDS
             ],
+            conflicts=preview.conflicts[:100],
             errors=preview.errors[:100],
             error_count=len(preview.errors),
             detected=preview.parse.preset,
@@ -258,7 +294,7 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
 def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
     batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
     if batch.status != ImportStatus.PENDING:
-        messages.error(request, "This file was already imported or refused.")
+        messages.error(request, "This file was already imported, refused or discarded.")
         return redirect("statements:import-detail", import_id=batch.pk)
     try:
         result = import_services.statement_file_import(
@@ -286,17 +322,39 @@ def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
             if result.flagged
             else ""
         )
+        conflicted = (
+            f" {result.conflicted} line(s) were not imported: their bank id is "
+            "already in the ledger with another amount or day (listed below)."
+            if result.conflicted
+            else ""
+        )
         messages.success(
             request,
             f"Imported {result.inserted} new line(s); {result.skipped} were already "
-            f"in the ledger and were skipped.{flagged}",
+            f"in the ledger and were skipped.{flagged}{conflicted}",
         )
     return redirect("statements:import-detail", import_id=batch.pk)
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def import_discard(request: HttpRequest, import_id: int) -> HttpResponse:
+    """Drop an upload that will not be imported: its stored file is deleted."""
+    batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
+    try:
+        import_services.import_batch_discard(batch=batch, actor=request.user)
+    except TonleError as exc:
+        messages.error(request, exc.message)
+        return redirect("statements:import-detail", import_id=batch.pk)
+    messages.success(request, f"{batch.filename} was discarded and its file deleted.")
+    return redirect("statements:import-list")
 
 
 @member_required(READ_ROLES)
 def import_file(request: HttpRequest, import_id: int) -> HttpResponse:
     batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
+    if not batch.file:
+        raise Http404("This upload was discarded; its file was deleted.")
     response = FileResponse(
         batch.file.open("rb"), as_attachment=True, filename=batch.filename
     )

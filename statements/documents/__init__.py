@@ -38,9 +38,12 @@ def render_statement(
     fmt: str,
     out: str | os.PathLike,
     period: PeriodBalance | None = None,
+    excel: bool = False,
 ) -> RenderResult:
     """Write one statement document; the file appears whole (written beside it and
-    renamed) and its line count and closing are checked against the ledger."""
+    renamed) and its line count and closing are checked against the ledger.
+    `excel` makes a CSV Excel's kind (UTF-8 BOM, CRLF); the canonical CSV has
+    neither."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format: use one of {', '.join(FORMATS)}", field="format")
     if date_to < date_from:
@@ -65,7 +68,7 @@ def render_statement(
     )
     os.close(handle)
     try:
-        lines = _write(fmt, context, Path(temporary))
+        lines = _write(fmt, context, Path(temporary), excel=excel)
         if lines != period.lines:
             raise InvalidInput(
                 f"the statement has {lines} lines but the ledger counts "
@@ -84,12 +87,12 @@ def render_statement(
     )
 
 
-def _write(fmt: str, context: StatementContext, path: Path) -> int:
+def _write(fmt: str, context: StatementContext, path: Path, *, excel: bool) -> int:
     if fmt == "csv":
         from statements.documents.csv_statement import csv_write
 
         with path.open("w", encoding="utf-8", newline="") as stream:
-            return csv_write(context, stream)
+            return csv_write(context, stream, excel=excel)
     if fmt == "xlsx":
         from statements.documents.xlsx_statement import xlsx_write
 

@@ -39,6 +39,8 @@ FX_RATE, FEE, BILLER_CATEGORY = _AT["fx_rate"], _AT["fee"], _AT["biller_category
 SOURCE, BALANCE = _AT["source"], len(LINE_FIELDS)
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
+# what makes Excel read a double-clicked CSV as UTF-8 (Khmer and Thai intact)
+EXCEL_BOM = "\ufeff"
 
 
 def formula_looking(text: str) -> bool:

@@ -18,6 +18,7 @@ from statements.documents.common import (
     CSV_COLUMNS,
     CURRENCY,
     DESCRIPTION,
+    EXCEL_BOM,
     EXTERNAL_ID,
     FEE,
     FX_RATE,
@@ -61,9 +62,14 @@ def csv_rows(context: StatementContext):
         ]
 
 
-def csv_write(context: StatementContext, stream: TextIO) -> int:
-    """Write the CSV to a text stream; return the number of lines written."""
-    writer = csv.writer(stream, lineterminator="\n")
+def csv_write(context: StatementContext, stream: TextIO, *, excel: bool = False) -> int:
+    """Write the CSV to a text stream; return the number of lines written. The
+    canonical CSV (render_statement's contract) is plain UTF-8 with LF; `excel`
+    starts it with a UTF-8 BOM and ends lines with CRLF, so a double-click in
+    Excel reads Khmer and Thai text as such."""
+    if excel:
+        stream.write(EXCEL_BOM)
+    writer = csv.writer(stream, lineterminator="\r\n" if excel else "\n")
     count = -1
     for cells in csv_rows(context):
         writer.writerow(cells)

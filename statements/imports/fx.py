@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from core.money import quantum
 
 FX_MISMATCH = "fx_mismatch"
+RATE_MAX_CHARS = 40
 
 
 def rate_from_text(text: object) -> Decimal:
@@ -37,6 +38,10 @@ def rate_from_text(text: object) -> Decimal:
             raise ValueError(f"{text!r} is not a number") from None
     if not rate.is_finite() or rate <= 0:
         raise ValueError(f"{text!r} must be a positive number")
+    # the ledger keeps a rate as its text (ExactDecimalField, 40 characters); past
+    # that no bank printed it, and the product with an amount would overflow
+    if len(format(rate, "f")) > RATE_MAX_CHARS:
+        raise ValueError(f"{str(text)[:48]!r} is out of range for a rate")
     return rate
 
 

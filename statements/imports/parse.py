@@ -21,13 +21,18 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from core.money import CURRENCIES, MoneyError, parse_amount
+from core.money import CURRENCIES
 from statements.imports.channels import channel_matcher
 from statements.imports.fx import (
     FX_MISMATCH,
     fx_check,
     fx_mismatch_message,
     rate_from_text,
+)
+from statements.imports.mapping import (
+    mapping_clean,
+    mapping_columns,
+    spec_for,
 )
 from statements.imports.presets import PRESETS
 from statements.imports.readers import Cell, Table
@@ -71,6 +76,11 @@ FUTURE_DAYS = 3
 ABSURD_BEFORE = dt.date(1970, 1, 1)
 ABSURD_FUTURE_DAYS = 366
 _PLAIN = re.compile(r"[+-]?[0-9]{1,15}(?:\.[0-9]{1,12})?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# More digits than this before the point is no bank's amount: the ledger's
+# integer minor units (BigIntegerField) end near 9.2e16, and Decimal arithmetic
+# past 28 digits raises. Such a cell is a row error, never a crash.
+AMOUNT_MAX_DIGITS = 15
 
 
 class LineDraft(NamedTuple):
@@ -99,14 +109,22 @@ class LineDraft(NamedTuple):
 
 
 class RowError(NamedTuple):
-    """A row that cannot be read (an error), or one to look at (a warning)."""
+    """A row that cannot be read (an error), or one to look at (a warning).
+    `field` is Tonle's name for it; `column` is the file's own header, which the
+    message starts with, quoting the cell as the file has it."""
 
     row: int
     field: str
     message: str
+    column: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
+        return {
+            "row": self.row,
+            "field": self.field,
+            "column": self.column or self.field,
+            "message": self.message,
+        }
 
 
 class RowFlag(NamedTuple):
@@ -172,9 +190,14 @@ class ParseResult:
 
 
 class _RowProblem(Exception):
-    def __init__(self, field: str, message: str) -> None:
+    """`message` says what is wrong with the cell, quoting it; the file's header
+    is put in front of it where the problem is recorded (or `column`, for a
+    problem of two columns)."""
+
+    def __init__(self, field: str, message: str, column: str = "") -> None:
         self.field = field
         self.message = message
+        self.column = column
 
 
 def normalise_header(text: Any) -> str:
@@ -229,6 +252,46 @@ def _required_spellings(preset: dict[str, Any]) -> list[set[str]]:
         for name in required_fields(preset)
         if name in preset["columns"]
     ]
+
+
+_MISSING_HINT = {
+    "amount": "choose the amount column, or say under Amounts that the file has "
+    "a money-in and a money-out column",
+    "debit": "choose the money-out column, or say under Amounts that the file "
+    "has one amount column",
+    "credit": "choose the money-in column, or say under Amounts that the file "
+    "has one amount column",
+    "posted_at": "choose the column that holds the date",
+}
+
+
+def guess_header(table: Table) -> int:
+    """Where the headers most likely are when nothing names them: the first of
+    the opening rows about as wide as the widest, whose every cell is a label
+    (text with a letter, not a number or a date). A bank's title block above
+    it (name, account, period) is narrower, or holds numbers and dates."""
+    head = table.rows[:HEADER_SEARCH_LINES]
+    widths = [sum(1 for c in row if c not in (None, "")) for row in head]
+    widest = max(widths, default=0)
+    for i, row in enumerate(head):
+        if widths[i] >= max(2, widest * 4 / 5) and all(
+            _label_like(c) for c in row if c not in (None, "")
+        ):
+            return i
+    return next((i for i, row in enumerate(table.rows) if any(row)), 0)
+
+
+def _label_like(cell: Cell) -> bool:
+    if not isinstance(cell, str):
+        return False
+    text = cell.strip()
+    if not any(ch.isalpha() for ch in text):
+        return False
+    try:
+        Decimal(text.replace(",", ""))
+    except ArithmeticError:
+        return True
+    return False  # "Infinity", "NaN", "1e5"
 
 
 def find_header(table: Table, preset: dict[str, Any]) -> int | None:
@@ -303,7 +366,7 @@ def parse_stream(
     table: Table,
     *,
     preset: str | None,
-    mapping: dict[str, str] | None,
+    mapping: dict[str, Any] | None,
     currency: str,
     zone: ZoneInfo,
     limit: int | None = None,
@@ -313,7 +376,10 @@ def parse_stream(
     result's `errors`, `warnings`, `flags` and `rows` are complete once the iterator
     is exhausted, and its `lines` stay empty (the caller keeps what it needs).
     `today` (the account's local date) bounds the plausible dates; without it only
-    the past is checked."""
+    the past is checked. `mapping` (statements.imports.mapping) points fields at
+    the file's headers and says how it writes amounts and dates; it raises
+    MappingError when it names an unknown field or option."""
+    mapping = mapping_clean(mapping)
     if preset:
         if preset not in PRESETS:
             raise KeyError(preset)
@@ -323,13 +389,30 @@ def parse_stream(
         if not recognition.preset and mapping:
             recognition = Recognition("", "mapped")
     key = recognition.preset
-    spec = PRESETS.get(key) or PRESETS["tonle"]
-    header_at = find_header(table, spec) if key else None
+    spec = spec_for(key, mapping)
+    chosen_line = mapping.get("header_line")
+    if chosen_line is not None:
+        header_at = chosen_line - table.first_line
+    elif key or mapping_columns(mapping):
+        header_at = find_header(table, spec)
+    else:
+        header_at = None
     if header_at is None:
-        header_at = next((i for i, row in enumerate(table.rows) if any(row)), 0)
+        header_at = guess_header(table)
+    if not 0 <= header_at < len(table.rows):
+        result = ParseResult(preset=key, headers=[], header_line=0, columns={})
+        result.errors.append(
+            RowError(
+                0,
+                "header_line",
+                f"header_line: the file has no line {chosen_line} among its first "
+                f"{len(table.rows)}",
+            )
+        )
+        return result, iter(())
     headers = [str(c or "").strip() for c in table.rows[header_at]]
     header_line = table.first_line + header_at
-    positions, used, problems = resolve_columns(headers, spec, mapping)
+    positions, used, problems = resolve_columns(headers, spec, mapping_columns(mapping))
     result = ParseResult(
         preset=key,
         headers=headers,
@@ -350,10 +433,15 @@ def parse_stream(
         )
         return result, iter(())
     for name in missing:
-        spelled = " or ".join(repr(s) for s in spec["columns"].get(name, [name]))
-        result.errors.append(
-            RowError(header_line, name, f"required column missing (expected {spelled})")
-        )
+        if key:
+            spelled = " or ".join(repr(s) for s in spec["columns"].get(name, [name]))
+            message = f"required column missing (expected {spelled})"
+        else:
+            message = (
+                f"no column of the file is mapped to {name}; "
+                f"{_MISSING_HINT.get(name, 'choose its column under Columns')}"
+            )
+        result.errors.append(RowError(header_line, name, message))
     if result.errors:
         return result, iter(())
     data: Iterator[list[Cell]] = itertools.chain(
@@ -417,7 +505,7 @@ def _lines(
             line = parse_row(number, row)
         except _RowProblem as problem:
             if len(errors) < MAX_ERRORS:
-                errors.append(RowError(number, problem.field, problem.message))
+                errors.append(_row_error(result, number, problem))
             else:
                 result.truncated_errors = True
             continue
@@ -426,10 +514,14 @@ def _lines(
             if earlier is not None:
                 if len(errors) < MAX_ERRORS:
                     errors.append(
-                        RowError(
+                        _row_error(
+                            result,
                             number,
-                            "txn_id",
-                            f"{line.external_id!r} already appears on row {earlier}",
+                            _RowProblem(
+                                "txn_id",
+                                f"{line.external_id!r} already appears on row "
+                                f"{earlier}",
+                            ),
                         )
                     )
                 continue
@@ -452,6 +544,12 @@ def _lines(
             f"{result.era_shifted} date(s) carry a Buddhist-era year (above "
             f"{BUDDHIST_ERA_ABOVE}) and were read as Gregorian (year − 543)"
         )
+
+
+def _row_error(result: ParseResult, number: int, problem: _RowProblem) -> RowError:
+    """The problem as the file says it: its own header first, then the cell."""
+    column = problem.column or result.columns.get(problem.field, problem.field)
+    return RowError(number, problem.field, f"{column}: {problem.message}", column)
 
 
 def _flag_fx(result: ParseResult, line: LineDraft) -> None:
@@ -487,6 +585,70 @@ def synthetic_id(value_date: dt.date, amount: Decimal, reference: str, n: int) -
         f"{value_date.isoformat()}|{amount:.2f}|{reference}|{n}".encode()
     ).hexdigest()
     return f"F-{digest[:32]}"
+
+
+def amount_in_range(value: Decimal) -> bool:
+    """Whether an amount is one the ledger can hold and add up: finite, with at
+    most AMOUNT_MAX_DIGITS digits before the point (feeds and pushes ask too)."""
+    return value.is_finite() and value.adjusted() < AMOUNT_MAX_DIGITS
+
+
+def instant_problem(
+    value: dt.datetime, *, zone: ZoneInfo, today: dt.date | None = None
+) -> str | None:
+    """Why a bank's time cannot be a ledger line's (it is no UTC time at all, as
+    0001-01-01T00:00:00+07:00 is not, or its day is before ABSURD_BEFORE or more
+    than ABSURD_FUTURE_DAYS after `today`), or None."""
+    try:
+        value.astimezone(dt.UTC)
+        day = value.astimezone(zone).date()
+    except OverflowError:
+        return f"{value.isoformat()} is out of range"
+    if day < ABSURD_BEFORE or (
+        today is not None and day > today + dt.timedelta(days=ABSURD_FUTURE_DAYS)
+    ):
+        return f"{value.isoformat()} is a date no statement line can carry"
+    return None
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the file shows it, for a message."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return (
+            value.isoformat(sep=" ")
+            if isinstance(value, dt.datetime)
+            else (value.isoformat())
+        )
+    return str(value)
+
+
+def _amount_of(raw: Cell, text: str, name: str, ccy: str) -> Decimal:
+    """`text` (the cell with the file's separators taken out) as an amount in
+    `ccy`, exactly; a row problem quoting the cell as the file has it when it is
+    not a number, out of range, or more precise than the currency (fractional
+    riel is an error, never a rounding)."""
+    shown = _cell_text(raw)
+    if not _NUMBER.fullmatch(text):
+        raise _RowProblem(name, f"{shown!r} is not an amount")
+    whole, _, fraction = text.lstrip("+-").partition(".")
+    if len(whole.lstrip("0")) > AMOUNT_MAX_DIGITS:
+        raise _RowProblem(
+            name,
+            f"{shown[:40]!r} is out of range (more than {AMOUNT_MAX_DIGITS} digits "
+            "before the decimal point)",
+        )
+    places = CURRENCIES[ccy].places
+    if fraction[places:].strip("0"):
+        if places == 0:
+            raise _RowProblem(
+                name, f"{shown!r} is not whole riel: riel amounts are whole numbers"
+            )
+        raise _RowProblem(
+            name, f"{shown!r} has more than {places} decimal places for {ccy}"
+        )
+    return Decimal(text) + Decimal(0).scaleb(-places)
 
 
 def _text(value: Cell) -> str:
@@ -537,6 +699,10 @@ def _row_parser(
     value_formats = spec.get("value_date_formats", ["iso"])
     require_offset = spec.get("require_offset", False)
     year_offset = spec.get("year_offset", 0)
+    era_always = spec.get("era_always", False)
+    date_hint = spec.get("date_hint", "")  # the mapping says: Buddhist era
+    out_positive = spec.get("sign") == "out_positive"  # one column, money out +
+    as_written = spec.get("sign") == "as_written"  # debit/credit columns signed
     strict_channel = spec.get("strict_channel", False)
     channel_in = channel_matcher(spec.get("channel_words", {}))
     default_channel = spec.get("default_channel", "OTHER")
@@ -557,6 +723,9 @@ def _row_parser(
         impossible_after = today + dt.timedelta(days=ABSURD_FUTURE_DAYS)
     warnings = result.warnings
 
+    # without today, only the instants the ledger cannot hold (year 1, 9999)
+    far = latest if latest is not None else dt.date.max - dt.timedelta(days=2)
+
     def plausible(number: int, name: str, day: dt.date, shown: Any) -> None:
         """Refuse a date no bank statement can hold; warn about a far one."""
         if day >= PLAUSIBLE_FROM and (latest is None or day <= latest):
@@ -566,28 +735,47 @@ def _row_parser(
         ):
             raise _RowProblem(
                 name,
-                f"{shown!s} reads as {day.isoformat()}, a date no statement line "
-                "can carry: check the year and the date format",
+                f"{_cell_text(shown)!r} reads as {day.isoformat()}, a date no "
+                "statement line can carry: check the year and the date format",
             )
         result.warned += 1
         if len(warnings) < MAX_ERRORS:
+            column = result.columns.get(name, name)
             warnings.append(
                 RowError(
                     number,
                     name,
-                    f"{day.isoformat()} is far from the usual dates (before "
-                    f"{PLAUSIBLE_FROM.year}, or more than {FUTURE_DAYS} days after "
-                    "today): check it before importing",
+                    f"{column}: {_cell_text(shown)!r}: {day.isoformat()} is "
+                    f"far from the usual dates (before {PLAUSIBLE_FROM.year}, or "
+                    f"more than {FUTURE_DAYS} days after today): check it before "
+                    "importing",
+                    column,
                 )
             )
 
+    def local_day(posted: dt.datetime, shown: Any) -> dt.date:
+        """The account-local day of an instant; one that cannot be a UTC time at
+        all (0001-01-01T00:00:00+07:00) is a row error, not an overflow later."""
+        try:
+            posted.astimezone(dt.UTC)
+            return posted.astimezone(zone).date()
+        except OverflowError:
+            raise _RowProblem(
+                "posted_at",
+                f"{_cell_text(shown)!r} is out of range: no statement line can "
+                "carry it (check the year and the date format)",
+            ) from None
+
     def era(text: str) -> str:
         """`text` with a Buddhist-era year made Gregorian, when its year (above
-        BUDDHIST_ERA_ABOVE) proves it is one; any other year as written."""
+        BUDDHIST_ERA_ABOVE) proves it is one, or the mapping says every year is
+        one; any other year as written."""
         if not year_offset:
             return text
         found = _YEAR.search(text)
-        if found is None or int(found.group(1)) <= BUDDHIST_ERA_ABOVE:
+        if found is None or (
+            int(found.group(1)) <= BUDDHIST_ERA_ABOVE and not era_always
+        ):
             return text
         result.era_shifted += 1
         year = str(int(found.group(1)) - year_offset)
@@ -595,13 +783,15 @@ def _row_parser(
 
     def era_cell(value: dt.datetime, name: str) -> dt.datetime:
         """A spreadsheet's date cell with a Buddhist-era year, made Gregorian."""
-        if not year_offset or value.year <= BUDDHIST_ERA_ABOVE:
+        if not year_offset or (value.year <= BUDDHIST_ERA_ABOVE and not era_always):
             return value
         try:
             shifted = value.replace(year=value.year - year_offset)
         except ValueError:  # 29 February of a year that has none after the shift
             raise _RowProblem(
-                name, f"{value:%Y-%m-%d} is not a date in the Gregorian year"
+                name,
+                f"{_cell_text(value)!r} is not a date once its Buddhist-era year is "
+                "made Gregorian",
             ) from None
         result.era_shifted += 1
         return shifted
@@ -632,10 +822,7 @@ def _row_parser(
             if len(frac) <= places or not frac[places:].strip("0"):
                 return Decimal(text)
         text = text.replace(" ", "").replace("\u00a0", "")
-        try:
-            return parse_amount(text, ccy)
-        except MoneyError as exc:
-            raise _RowProblem(name, str(exc)) from None
+        return _amount_of(raw, text, name, ccy)
 
     def instant(row: list[Cell]) -> dt.datetime:
         raw = row[i_posted]
@@ -671,7 +858,9 @@ def _row_parser(
                 raise _RowProblem(
                     "posted_at",
                     f"{shown!r} is not a date in the expected format "
-                    f"({', '.join(_human(f) for f in date_formats)})",
+                    f"({', '.join(_human(f) for f in date_formats[:3])}"
+                    f"{', …' if len(date_formats) > 3 else ''})"
+                    f"{'; ' + date_hint if date_hint else ''}",
                 )
         if parsed.tzinfo is None:
             if require_offset:
@@ -681,12 +870,18 @@ def _row_parser(
             parsed = parsed.replace(tzinfo=zone)
         return parsed
 
+    debit_column = result.columns.get("debit", "debit")
+    credit_column = result.columns.get("credit", "credit")
+    pair = f"{debit_column} / {credit_column}"
+
     def signed_amount(row: list[Cell]) -> Decimal:
         if mode == "signed":
             raw = row[i_amount]
             if raw in (None, ""):
                 raise _RowProblem("amount", "is empty")
             value = money(raw, "amount")
+            if out_positive:
+                value = -value
         elif mode == "debit_credit":
             debit_raw, credit_raw = row[i_debit], row[i_credit]
             debit = money(debit_raw, "debit") if debit_raw not in (None, "") else None
@@ -696,10 +891,18 @@ def _row_parser(
             debit = debit if debit else None
             credit = credit if credit else None
             if debit is not None and credit is not None:
-                raise _RowProblem("debit", "both debit and credit are filled")
+                raise _RowProblem(
+                    "debit",
+                    f"both are filled ({_cell_text(debit_raw)!r} and "
+                    f"{_cell_text(credit_raw)!r}): one line is money in or out",
+                    column=pair,
+                )
             if debit is None and credit is None:
-                raise _RowProblem("amount", "neither debit nor credit is filled")
-            value = -abs(debit) if debit is not None else abs(credit)
+                raise _RowProblem("amount", "neither is filled", column=pair)
+            if as_written:  # the columns carry their own signs
+                value = debit if debit is not None else credit
+            else:
+                value = -abs(debit) if debit is not None else abs(credit)
         else:
             raw = row[i_amount]
             if raw in (None, ""):
@@ -711,11 +914,16 @@ def _row_parser(
             elif word not in credit_words:
                 raise _RowProblem(
                     "direction",
-                    f"{word!r} is neither {sorted(credit_words)} nor "
+                    f"{row[i_direction]!r} is neither {sorted(credit_words)} nor "
                     f"{sorted(debit_words)}",
                 )
         if not value:
-            raise _RowProblem("amount", "is zero")
+            shown = row[i_amount] if mode != "debit_credit" else "0"
+            raise _RowProblem(
+                "amount" if mode != "debit_credit" else "debit",
+                f"{_cell_text(shown)!r} is zero",
+                column=pair if mode == "debit_credit" else "",
+            )
         return value
 
     def channel_of(row: list[Cell], description: str) -> str:
@@ -736,14 +944,23 @@ def _row_parser(
         if not txn_id and "txn_id" in spec["required"]:
             raise _RowProblem("txn_id", "is empty")
         if len(txn_id) > 128:
-            raise _RowProblem("txn_id", "is longer than 128 characters")
+            raise _RowProblem(
+                "txn_id", f"{txn_id[:40]!r}… is longer than 128 characters"
+            )
         posted = instant(row)
+        # the date as the bank wrote it settles the usual line (a few hours' zone
+        # difference does not matter to these bounds); the local date decides
+        day = posted.date()
+        if day < PLAUSIBLE_FROM or day > far:
+            shown = row[i_posted]
+            plausible(number, "posted_at", local_day(posted, shown), shown)
         ccy = row[i_ccy].upper() or currency
         if ccy != currency:
             if ccy not in CURRENCIES:
-                raise _RowProblem("currency", f"{ccy!r} is not KHR, USD or THB")
+                raise _RowProblem("currency", f"{row[i_ccy]!r} is not KHR, USD or THB")
             raise _RowProblem(
-                "currency", f"{ccy} line in a {currency} account's statement"
+                "currency",
+                f"{row[i_ccy]!r}: a {ccy} line in a {currency} account's statement",
             )
         amount = signed_amount(row)
         value_raw = row[i_value]
@@ -763,15 +980,12 @@ def _row_parser(
             if value_date is None:
                 parsed = _parse_datetime(era(str(value_raw)), "", value_formats, [])
                 if parsed is None:
-                    raise _RowProblem("value_date", f"{value_raw!r} is not a date")
+                    raise _RowProblem(
+                        "value_date",
+                        f"{value_raw!r} is not a date in the expected format "
+                        f"({', '.join(_human(f) for f in value_formats)})",
+                    )
                 value_date = parsed.date()
-        # the date as the bank wrote it settles the usual line (a few hours' zone
-        # difference does not matter to these bounds); the local date decides
-        day = posted.date()
-        if day < PLAUSIBLE_FROM or (latest is not None and day > latest):
-            plausible(
-                number, "posted_at", posted.astimezone(zone).date(), row[i_posted]
-            )
         if value_raw not in (None, "") and (
             value_date < PLAUSIBLE_FROM or (latest is not None and value_date > latest)
         ):

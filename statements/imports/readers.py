@@ -20,6 +20,7 @@ from core.exceptions import InvalidInput
 
 DELIMITERS = [",", ";", "\t", "|"]
 XLSX_MAX_RATIO = 100  # uncompressed / compressed, per member
+XLSX_RATIO_FROM_BYTES = 4096  # a smaller part cannot inflate to harm
 XLSX_MAX_MEMBERS = 500
 XLSX_MAX_TOTAL_FACTOR = 25  # total uncompressed size vs. the upload limit
 HEAD_ROWS = 100  # read before parsing starts: enough to find the header row
@@ -42,10 +43,34 @@ class Table:
     more: Iterator[list[Cell]] = field(default_factory=lambda: iter(()))
 
 
+MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam", ".xlsb")
+# content types of a part that runs code (VBA, Excel 4 macro sheets, ActiveX)
+MACRO_CONTENT_TYPES = (
+    "macroenabled",
+    "vbaproject",
+    "ms-excel.macrosheet",
+    "ms-excel.intlmacrosheet",
+    "ms-office.activex",
+)
+
+
 def is_xlsx(file_bytes: bytes, filename: str = "") -> bool:
     return file_bytes[:4] == b"PK\x03\x04" or filename.lower().endswith(
-        (".xlsx", ".xlsm")
+        (".xlsx", *MACRO_EXTENSIONS)
     )
+
+
+def upload_check(file_bytes: bytes, filename: str = "", *, max_bytes: int) -> None:
+    """What is refused before an upload is kept at all: a macro workbook, or a
+    workbook whose archive would not be opened (see check_xlsx_archive)."""
+    if filename.lower().endswith(MACRO_EXTENSIONS):
+        raise InvalidInput(
+            "file: macro-enabled and binary workbooks (.xlsm, .xlsb) are refused: "
+            "save the statement as .xlsx or CSV",
+            field="file",
+        )
+    if is_xlsx(file_bytes, filename):
+        check_xlsx_archive(file_bytes, max_bytes=max_bytes)
 
 
 def read_table(
@@ -177,8 +202,10 @@ def _too_many(max_rows: int) -> InvalidInput:
 
 
 def check_xlsx_archive(file_bytes: bytes, *, max_bytes: int) -> None:
-    """Refuse a zip bomb before any XML is parsed: too many members, a member that
-    inflates more than XLSX_MAX_RATIO times, or too much in total."""
+    """Refuse a zip bomb before any XML is parsed (too many members, any member
+    that inflates more than XLSX_MAX_RATIO times, or too much in total) and a
+    workbook that carries macros (a VBA part, or a part whose content type runs
+    code); the content types are read with defusedxml."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(file_bytes))
     except zipfile.BadZipFile:
@@ -195,13 +222,17 @@ def check_xlsx_archive(file_bytes: bytes, *, max_bytes: int) -> None:
         total = 0
         for info in members:
             total += info.file_size
+            # every part, however small: a small part that inflates a thousand
+            # times is no spreadsheet Excel or a bank writes
             ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1_000_000 and ratio > XLSX_MAX_RATIO:
+            if info.file_size > XLSX_RATIO_FROM_BYTES and ratio > XLSX_MAX_RATIO:
                 raise InvalidInput(
                     f"file: part {info.filename!r} expands {ratio:,.0f} times "
                     "(a zip bomb?); refusing it",
                     field="file",
                 )
+            if info.filename.lower().rsplit("/", 1)[-1] == "vbaproject.bin":
+                raise _macros()
         if total > max_bytes * XLSX_MAX_TOTAL_FACTOR:
             raise InvalidInput(
                 f"file: the workbook expands to {total / 1_048_576:,.0f} MB; "
@@ -211,6 +242,34 @@ def check_xlsx_archive(file_bytes: bytes, *, max_bytes: int) -> None:
         names = {info.filename for info in members}
         if "[Content_Types].xml" not in names:
             raise InvalidInput("file: not an Excel workbook (.xlsx)", field="file")
+        for declared in _content_types(archive):
+            if any(word in declared for word in MACRO_CONTENT_TYPES):
+                raise _macros()
+
+
+def _macros() -> InvalidInput:
+    return InvalidInput(
+        "file: the workbook carries macros (VBA or a macro sheet): refused; save "
+        "the statement as .xlsx without macros, or as CSV",
+        field="file",
+    )
+
+
+def _content_types(archive: zipfile.ZipFile) -> Iterator[str]:
+    """Every content type the workbook declares, in lower case, read with
+    defusedxml: entity tricks (billion laughs, external entities) are refused."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        root = ElementTree.fromstring(archive.read("[Content_Types].xml"))
+    except (DefusedXmlException, ElementTree.ParseError):
+        raise InvalidInput(
+            "file: the workbook's content types cannot be read safely; refusing it",
+            field="file",
+        ) from None
+    for element in root.iter():
+        yield element.get("ContentType", "").lower()
 
 
 def read_xlsx(file_bytes: bytes, *, max_rows: int, max_bytes: int) -> Table:

@@ -48,7 +48,7 @@ from statements.clients.feed import (
     StatementFeedClient,
 )
 from statements.imports.fx import fx_check
-from statements.imports.parse import LineDraft
+from statements.imports.parse import LineDraft, amount_in_range, instant_problem
 from statements.models import (
     Channel,
     FeedSyncRun,
@@ -489,8 +489,15 @@ def _read_window(
 
 
 def _posted_sum(read: _WindowRead) -> Decimal:
+    """The posted lines' total; a line whose amount is out of range is refused
+    (see _draft), so it is not counted either."""
     return sum(
-        (item.amount for item in read.items.values() if item.is_posted), Decimal(0)
+        (
+            item.amount
+            for item in read.items.values()
+            if item.is_posted and amount_in_range(item.amount)
+        ),
+        Decimal(0),
     )
 
 
@@ -507,6 +514,19 @@ def _draft(item: FeedItem, account: Account, zone) -> LineDraft:
     currency = account.currency
     if item.ccy and item.ccy != currency:
         raise MoneyError(f"{item.ccy} line in a {currency} account")
+    problem = instant_problem(
+        item.posted_at, zone=zone, today=timezone.localdate(timezone=zone)
+    )
+    if problem is not None:
+        raise MoneyError(f"posted_at {problem}")
+    for name, value in (
+        ("amount", item.amount),
+        ("balance_after", item.balance_after),
+        ("fee", item.fee),
+        ("original_amount", item.original_amount),
+    ):
+        if value is not None and not amount_in_range(value):
+            raise MoneyError(f"{name} {str(value)[:40]} is out of range")
     for value in (item.amount, item.balance_after, item.fee):
         if value is not None:
             to_minor(value, currency)
@@ -598,6 +618,11 @@ def _apply_window(
 ) -> tuple[dict[str, int], str]:
     zone = zone_for_currency(account.currency)
     notes = list(read.notes)
+    for name in ("opening", "closing"):
+        value = getattr(read, name)
+        if value is not None and not amount_in_range(value):
+            notes.append(f"the bank's {name} balance {str(value)[:40]} is out of range")
+            setattr(read, name, None)
     posted = [item for item in read.items.values() if item.is_posted]
     not_posted = len(read.items) - len(posted)
     known = _known_ids(account, [item.txn_id for item in posted])

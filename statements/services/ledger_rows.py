@@ -241,6 +241,15 @@ def ledger_ids_present(account: Account, ids: Iterable[str]) -> set[str]:
     return _ids_present(account, wanted) if wanted else set()
 
 
+def ledger_lines_present(
+    account: Account, ids: Iterable[str]
+) -> dict[str, tuple[int, dt.datetime]]:
+    """For each of `ids` the account's ledger holds: (amount in minor units,
+    posted_at), in one query; the ids it does not hold are absent."""
+    wanted = list(set(ids))
+    return _lines_present(account, wanted) if wanted else {}
+
+
 class LedgerIds:
     """Which bank ids an account's ledger holds, asked batch after batch while one
     writer adds the lines it was told were missing.
@@ -273,6 +282,23 @@ class LedgerIds:
                 return set()
         self.before_query()
         return _ids_present(self.account, wanted)
+
+    def present_lines(self, ids: Iterable[str]) -> dict[str, tuple[int, dt.datetime]]:
+        """As `present`, with each held line's (amount in minor units, posted_at),
+        so a caller can compare what it was about to skip; read only for the ids
+        the ledger holds (none at all inside the gap)."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        if _ids_in_code_point_order():
+            low, high = min(wanted), max(wanted)
+            if self._in_gap(low, high):
+                return {}
+            self.before_query()
+            if self._find_gap(low, high):
+                return {}
+        self.before_query()
+        return _lines_present(self.account, wanted)
 
     def _in_gap(self, low: str, high: str) -> bool:
         if self.gap is None:
@@ -312,15 +338,40 @@ def text_in(values: list[str]) -> tuple[str, Any]:
 
 
 def _ids_present(account: Account, wanted: list[str]) -> set[str]:
+    return set(_rows_present(account, wanted, "external_id"))
+
+
+def _lines_present(
+    account: Account, wanted: list[str]
+) -> dict[str, tuple[int, dt.datetime]]:
+    if connection.vendor == "postgresql":
+        rows = _rows_present(account, wanted, "external_id, amount, posted_at")
+        return {external_id: (amount, posted) for external_id, amount, posted in rows}
+    # SQLite keeps naive UTC text; read as text (no converter per row) and made
+    # a time here, in C
+    utc, parse = dt.UTC, dt.datetime.fromisoformat
+    rows = _rows_present(
+        account, wanted, "external_id, amount, CAST(posted_at AS TEXT)"
+    )
+    return {
+        external_id: (amount, parse(posted).replace(tzinfo=utc))
+        for external_id, amount, posted in rows
+    }
+
+
+def _rows_present(account: Account, wanted: list[str], columns: str) -> list:
+    """`columns` of the account's lines whose external id is among `wanted`."""
     table = connection.ops.quote_name(Transaction._meta.db_table)
     match, param = text_in(wanted)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT external_id FROM {table} "  # noqa: S608
+            f"SELECT {columns} FROM {table} "  # noqa: S608
             f"WHERE account_id = %s AND external_id {match}",
             [account.pk, param],
         )
-        return {external_id for (external_id,) in cursor.fetchall()}
+        if columns == "external_id":
+            return [external_id for (external_id,) in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 _BYTE_ORDER_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"}

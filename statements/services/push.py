@@ -37,6 +37,7 @@ from core.money import CURRENCIES, MoneyError, decimal_from_wire, parse_amount
 from core.periods import zone_for_currency
 from merchants.models import Account, Connection
 from statements.imports.fx import fx_check, rate_from_text
+from statements.imports.parse import AMOUNT_MAX_DIGITS, instant_problem
 from statements.models import Channel, PushEvent, Source, Transaction
 from statements.services.bakong_lines import bakong_lines_link
 
@@ -49,8 +50,13 @@ REQUIRED = ("acct_id", "direction", "amount", "ccy", "ref", "occurred_at")
 def _amount(value: Any, field: str, currency: str) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{field}: is missing or not a number", field=field)
+    text = str(value).strip()
+    whole = text.lstrip("+-").partition(".")[0].lstrip("0")
+    # checked first: past 28 digits Decimal's rounding itself raises
+    if len(whole) > AMOUNT_MAX_DIGITS:
+        raise InvalidInput(f"{field}: {text[:40]} is out of range", field=field)
     try:
-        return parse_amount(str(value), currency)
+        return parse_amount(text, currency)
     except MoneyError as exc:
         raise InvalidInput(f"{field}: {exc}", field=field) from None
 
@@ -104,6 +110,12 @@ def _validated(
         raise InvalidInput(
             "occurred_at: needs a UTC offset, e.g. +07:00", field="occurred_at"
         )
+    zone = zone_for_currency(account.currency)
+    problem = instant_problem(
+        occurred_at, zone=zone, today=timezone.localdate(timezone=zone)
+    )
+    if problem is not None:
+        raise InvalidInput(f"occurred_at: {problem}", field="occurred_at")
     ref = str(payload["ref"]).strip()
     if len(ref) > 200:
         raise InvalidInput("ref: longer than 200 characters", field="ref")

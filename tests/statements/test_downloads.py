@@ -94,3 +94,35 @@ def test_an_uploaded_files_hostile_name_comes_back_cleaned(auditor_client, accou
     assert name == "_ស្ថានភាព__ filename=_x.exe.csv"
     assert fallback == "____ filename=_x.exe.csv"
     assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_statement_excel_csv_has_a_bom_and_crlf_and_the_csv_keeps_the_contract(
+    auditor_client, khr_account, tmp_path
+):
+    # given a KHR month with a Khmer counterparty
+    line(khr_account, dt.datetime(2026, 11, 2, 9, tzinfo=PP), "40000",
+         counterparty_name="ហាងតេស្ត")  # fmt: skip
+    url = reverse("statements:statement-download", args=[khr_account.pk])
+    # when both are downloaded, and the command renders the canonical CSV
+    excel = auditor_client.get(url, {**PERIOD, "format": "excel_csv"})
+    plain = auditor_client.get(url, {**PERIOD, "format": "csv"})
+    from django.core.management import call_command
+
+    out = tmp_path / "s.csv"
+    call_command(
+        "render_statement", "--account", str(khr_account.pk), "--from",
+        "2026-11-01", "--to", "2026-11-30", "--format", "csv", "--out", str(out),
+        "--json",
+    )  # fmt: skip
+    # then Excel's copy starts with a BOM and ends lines with CRLF
+    excel_bytes = b"".join(excel.streaming_content)
+    assert excel_bytes.startswith(b"\xef\xbb\xbftxn_id,posted_at,")
+    assert excel_bytes.count(b"\r\n") == 2 and "ហាងតេស្ត".encode() in excel_bytes
+    _, _, name = parse_disposition(excel["Content-Disposition"])
+    assert name == "statement-acleda-KHR-2026-11-01-2026-11-30-excel.csv"
+    # and the canonical CSV (page and command alike) has neither
+    plain_bytes = b"".join(plain.streaming_content)
+    assert plain_bytes == out.read_bytes()
+    assert plain_bytes.startswith(b"txn_id,") and b"\r" not in plain_bytes
+    assert excel_bytes[3:].replace(b"\r\n", b"\n") == plain_bytes

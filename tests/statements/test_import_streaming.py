@@ -80,7 +80,7 @@ def test_a_line_another_writer_put_in_meanwhile_is_skipped_not_doubled(
     # given S4 reaches the ledger after the chunk was checked (the check is
     # made blind to it, as a concurrent feed sync would be)
     TransactionFactory(account=account, external_id="S4", amount=Decimal("5.00"))
-    monkeypatch.setattr(LedgerIds, "present", lambda self, ids: set())
+    monkeypatch.setattr(LedgerIds, "present_lines", lambda self, ids: {})
     rows = [line(n) for n in range(8)]
     # when
     result = statement_file_import(
@@ -126,7 +126,7 @@ def test_a_broken_csv_met_only_on_the_exact_path_still_leaves_nothing(
     # COPY is refused and the import starts again on the exact path), and a field
     # over the csv module's limit far past that first chunk
     TransactionFactory(account=account, external_id="S0", amount=Decimal("1.00"))
-    monkeypatch.setattr(LedgerIds, "present", lambda self, ids: set())
+    monkeypatch.setattr(LedgerIds, "present_lines", lambda self, ids: {})
     rows = [line(n) for n in range(150)] + [line(150, description="x" * 200_000)]
     # when
     result = statement_file_import(
@@ -145,7 +145,7 @@ def test_a_line_met_again_early_in_a_long_copy_still_takes_the_exact_path(
     # near the start of a file far bigger than what the connection buffers (so
     # the database refuses the COPY while rows are still being sent)
     TransactionFactory(account=account, external_id="S5", amount=Decimal("6.00"))
-    monkeypatch.setattr(LedgerIds, "present", lambda self, ids: set())
+    monkeypatch.setattr(LedgerIds, "present_lines", lambda self, ids: {})
     rows = [line(n, description=f"{n} " + "x" * 4000) for n in range(3000)]
     # when
     result = statement_file_import(

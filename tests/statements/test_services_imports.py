@@ -56,12 +56,17 @@ def test_import_writes_exact_lines_with_source_file_and_batch(account, merchant)
 
 def test_lines_already_in_the_ledger_are_skipped_and_counted(account):
     # given a feed line T1 already posted, and a file holding T1 and T2
-    TransactionFactory(account=account, external_id="T1", amount=Decimal("1.25"))
+    TransactionFactory(
+        account=account,
+        external_id="T1",
+        amount=Decimal("1.25"),
+        posted_at=dt.datetime(2026, 4, 1, 2, 0, tzinfo=dt.UTC),
+    )
     data = canonical([row(1), row(2)])
     # when
     result = statement_file_import(account=account, file_bytes=data, filename="a.csv")
     # then
-    assert (result.inserted, result.skipped) == (1, 1)
+    assert (result.inserted, result.skipped, result.conflicted) == (1, 1, 0)
     assert Transaction.objects.filter(account=account).count() == 2
 
 
@@ -154,6 +159,8 @@ def test_import_statement_command_prints_json_counts(account, tmp_path, capsys):
         "flagged": 0,
         "flags": [],
         "warnings": [],
+        "conflicted": 0,
+        "conflicts": [],
     }
 
 

@@ -76,7 +76,7 @@ def test_errors_are_listed_with_rows_before_anything_is_written(
     # when
     body = accountant_client.get(response.url).content.decode()
     # then
-    assert "not a plain decimal amount" in body
+    assert "amount: &#x27;1O.00&#x27; is not an amount" in body
     assert '<td class="num">3</td><td>amount</td>' in body
     assert '<button type="submit" class="primary" disabled>Import</button>' in body
     assert "fix the errors above first" in body

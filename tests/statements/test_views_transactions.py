@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 from decimal import Decimal
 
@@ -186,7 +187,7 @@ def test_a_malformed_cursor_shows_the_first_page(owner_client, lines):
 def test_export_csv_streams_the_current_filter_and_is_audited(
     accountant_client, lines, merchant
 ):
-    # when
+    # when (the page's default sort: newest first)
     response = accountant_client.get(
         reverse("statements:transactions-export-csv"), {"direction": "debit"}
     )
@@ -195,9 +196,9 @@ def test_export_csv_streams_the_current_filter_and_is_audited(
     assert response.status_code == 200 and response.streaming
     text = b"".join(response.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["txn_id"] for r in rows] == ["A2", "A3"]
+    assert [r["txn_id"] for r in rows] == ["A3", "A2"]
     assert sum(Decimal(r["amount"]) for r in rows) == Decimal("-45.10")
-    assert rows[1]["original_amount"] == "-1000.00" and rows[1]["fee"] == "0.50"
+    assert rows[0]["original_amount"] == "-1000.00" and rows[0]["fee"] == "0.50"
     assert AuditEvent.objects.filter(
         merchant=merchant, action="statements.transactions.exported"
     ).exists()
@@ -216,8 +217,8 @@ def test_export_xlsx_has_numeric_amounts_and_inert_text(auditor_client, account)
     data = b"".join(response.streaming_content)
     sheet = openpyxl.load_workbook(io.BytesIO(data))["Transactions"]
     header = [c.value for c in sheet[1]]
-    amount = sheet.cell(2, header.index("amount") + 1)
-    party = sheet.cell(2, header.index("counterparty") + 1)
+    amount = sheet.cell(2, header.index("Amount") + 1)
+    party = sheet.cell(2, header.index("Counterparty") + 1)
     assert amount.data_type == "n" and Decimal(str(amount.value)) == Decimal("-5.25")
     assert party.data_type == "s" and party.quotePrefix
 
@@ -273,10 +274,11 @@ def test_export_carries_the_biller_category_and_the_fx_flag_of_each_line(
         io.BytesIO(b"".join(xlsx_response.streaming_content))
     )["Transactions"]
     header = [c.value for c in sheet[1]]
-    cells = {r[header.index("txn_id")].value: r for r in sheet.iter_rows(min_row=2)}
-    assert cells["B1"][header.index("biller_category")].value == "utilities"
-    assert cells["X1"][header.index("fx_mismatch")].value is True
-    assert cells["B1"][header.index("fx_mismatch")].value is None
+    at = {name: header.index(name) for name in header}
+    cells = {r[at["Transaction id"]].value: r for r in sheet.iter_rows(min_row=2)}
+    assert cells["B1"][at["Biller category"]].value == "utilities"
+    assert cells["X1"][at["FX differs"]].value is True
+    assert cells["B1"][at["FX differs"]].value is None
 
 
 @pytest.mark.django_db
@@ -290,3 +292,115 @@ def test_transactions_page_marks_a_flagged_cross_border_line(owner_client, accou
     body = owner_client.get(URL).content.decode()
     # then
     assert "FX differs" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bad, label",
+    [
+        ({"min_amount": "abc"}, "Amount ≥: 'abc'"),
+        ({"date_from": "31/02/2026"}, "From: '31/02/2026'"),
+        ({"date_to": "03/04/2026"}, "To: '03/04/2026'"),
+    ],
+)
+def test_a_filter_that_cannot_be_understood_shows_its_error_and_no_lines(
+    accountant_client, lines, bad, label
+):
+    # when
+    response = accountant_client.get(URL, bad)
+    # then the error names the filter and quotes it, and nothing else is offered
+    body = html.unescape(response.content.decode())
+    assert f"{label} —" in body
+    assert _ids(response) == []
+    assert 'id="txn-export"' not in body and 'id="txn-totals"' not in body
+    assert "Sok Dara" not in body
+
+
+@pytest.mark.django_db
+def test_the_export_links_carry_the_pages_filter_and_sort(accountant_client, lines):
+    # when
+    body = accountant_client.get(URL, {"sort": "amount", "channel": "BILL"}).content
+    # then
+    text = html.unescape(body.decode())
+    for name in ("export.csv", "export-excel.csv", "export.xlsx"):
+        assert f"/transactions/{name}?sort=amount&channel=BILL" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("amount", ["A3", "A2", "A1", "K1"]),
+        ("-amount", ["K1", "A1", "A2", "A3"]),
+        ("posted", ["A1", "A2", "A3", "K1"]),
+        (None, ["K1", "A3", "A2", "A1"]),
+    ],
+)
+def test_exports_keep_the_pages_sort(accountant_client, lines, sort, expected):
+    # given the page's sort
+    query = {"sort": sort} if sort else {}
+    page = accountant_client.get(URL, query)
+    # when both exports are made with it
+    csv_response = accountant_client.get(
+        reverse("statements:transactions-export-csv"), query
+    )
+    xlsx_response = accountant_client.get(
+        reverse("statements:transactions-export-xlsx"), query
+    )
+    # then they list the lines in the page's order
+    assert _ids(page) == expected
+    text = b"".join(csv_response.streaming_content).decode()
+    assert [r["txn_id"] for r in csv.DictReader(io.StringIO(text))] == expected
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(b"".join(xlsx_response.streaming_content))
+    )["Transactions"]
+    assert [r[1].value for r in sheet.iter_rows(min_row=2)] == expected
+
+
+@pytest.mark.django_db
+def test_the_excel_csv_export_has_a_bom_and_crlf_and_the_plain_one_neither(
+    accountant_client, lines
+):
+    # when
+    excel = accountant_client.get(reverse("statements:transactions-export-excel-csv"))
+    plain = accountant_client.get(reverse("statements:transactions-export-csv"))
+    # then Excel reads the Khmer name from a double-click; scripts get plain UTF-8
+    excel_bytes = b"".join(excel.streaming_content)
+    plain_bytes = b"".join(plain.streaming_content)
+    assert excel_bytes.startswith(b"\xef\xbb\xbfaccount,txn_id,")
+    assert excel_bytes.count(b"\r\n") == 5 and b"\n" not in excel_bytes.replace(
+        b"\r\n", b""
+    )
+    assert "ហាងតេស្ត".encode() in excel_bytes
+    assert plain_bytes.startswith(b"account,txn_id,") and b"\r\n" not in plain_bytes
+    assert "-excel.csv" in excel["Content-Disposition"]
+
+
+@pytest.mark.django_db
+def test_the_xlsx_export_has_human_headers_widths_formats_and_a_frozen_header(
+    accountant_client, lines
+):
+    # when
+    response = accountant_client.get(reverse("statements:transactions-export-xlsx"))
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = book["Transactions"]
+    # then
+    header = [c.value for c in sheet[1]]
+    assert header[:6] == [
+        "Account",
+        "Transaction id",
+        "Posted at (account's local time)",
+        "Value date",
+        "Amount",
+        "Currency",
+    ]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["L"].width >= 40  # the description
+    rows = {r[1].value: r for r in sheet.iter_rows(min_row=2)}
+    amount = header.index("Amount")
+    assert rows["K1"][amount].number_format == "#,##0"  # whole riel
+    assert rows["A1"][amount].number_format == "#,##0.00"
+    posted = rows["A1"][header.index("Posted at (account's local time)")]
+    assert posted.value == dt.datetime(2026, 11, 2, 9, 0)  # noqa: DTZ001
+    assert posted.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert rows["A1"][header.index("Value date")].number_format == "yyyy-mm-dd"

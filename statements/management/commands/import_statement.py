@@ -25,7 +25,12 @@ class Command(JsonCommand):
         parser.add_argument("--preset", choices=sorted(PRESETS))
         parser.add_argument(
             "--mapping",
-            help='JSON object field -> column header, e.g. {"txn_id": "Ref"}',
+            help=(
+                'JSON object field -> column header, plus options, e.g. {"posted_at": '
+                '"Date", "credit": "Money In", "debit": "Money Out", "date_format": '
+                '"dmy"} (see statements/imports/mapping.py); without one, a mapping '
+                "saved for this account and these headers is used"
+            ),
         )
 
     def run(self, **options):
@@ -70,12 +75,17 @@ class Command(JsonCommand):
                 for f in result["flags"]
             ]
             lines += [
-                f"  warning: row {w['row']}, {w['field']}: {w['message']}"
-                for w in result["warnings"]
+                f"  warning: row {w['row']}, {w['message']}" for w in result["warnings"]
             ]
+            if result["conflicted"]:
+                lines.append(
+                    f"not imported, {result['conflicted']} line(s) in conflict with "
+                    "the ledger:"
+                )
+                lines += [
+                    f"  row {c['row']}: {c['message']}" for c in result["conflicts"]
+                ]
             return "\n".join(lines)
         lines = [f"refused: {len(result['errors'])} error(s); nothing was imported"]
-        lines += [
-            f"  row {e['row']}, {e['field']}: {e['message']}" for e in result["errors"]
-        ]
+        lines += [f"  row {e['row']}: {e['message']}" for e in result["errors"]]
         return "\n".join(lines)
