@@ -78,12 +78,17 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def _en(text: str, bold: bool = False) -> str:
+    """English in Helvetica: not shaped, so no ligature hides "ff" from search."""
+    return f'<font name="{FONT_BOLD if bold else FONT}">{escape(text)}</font>'
+
+
 def _km(text: str) -> str:
     return f'<font name="{KHMER_FONT}">{escape(text)}</font>'
 
 
 def _heading(english: str, khmer: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(f"<b>{escape(english)}</b> · {_km(khmer)}", style)
+    return Paragraph(f"{_en(english, bold=True)} · {_km(khmer)}", style)
 
 
 def _money(value: Decimal | None, currency: str, *, signed: bool = False) -> str:
@@ -180,7 +185,7 @@ def _summary(data: ReportData, st) -> list:
     currencies = [s.currency for s in data.summaries]
     rows = [["", *currencies]]
     for key, english, khmer in SUMMARY_ROWS:
-        label = Paragraph(f"{escape(english)} · {_km(khmer)}", st["cell"])
+        label = Paragraph(f"{_en(english)} · {_km(khmer)}", st["cell"])
         rows.append(
             [label, *(_money(s.figures[key], s.currency) for s in data.summaries)]
         )
@@ -209,19 +214,20 @@ def _bank(bank: BankReconciliation, st) -> list:
     difference = bank.difference
     rows = [
         [f"{bank.account.label} · {bank.account.number}", f"{c}", "Items"],
-        [Paragraph(f"Balance per the ledger at {bank.date_to:%d %b %Y} · "
-                   f"{_km(KM['ledger_balance'])}", st["cell"]),
+        [Paragraph(_en(f"Balance per the ledger at {bank.date_to:%d %b %Y}")
+                   + f" · {_km(KM['ledger_balance'])}", st["cell"]),
          _money(bank.ledger, c), ""],
         ["Less: ledger lines the bank has not reported yet",
          _money(-bank.unreported_total, c), str(len(bank.unreported))],
         ["Add: Bakong-confirmed payments not yet on the bank's statement",
          _money(bank.unposted_total, c), str(len(bank.unposted))],
         ["Adjusted balance", _money(bank.adjusted, c), ""],
-        [Paragraph(f"Balance per the bank statement · {_km(KM['bank_balance'])}"
-                   f"<br/><font size=6.5>{escape(bank.bank_source_words)}</font>",
-                   st["cell"]),
+        [Paragraph(_en("Balance per the bank statement")
+                   + f" · {_km(KM['bank_balance'])}<br/><font name=\"{FONT}\" "
+                   f"size=6.5>{escape(bank.bank_source_words)}</font>", st["cell"]),
          _money(bank.bank, c) if bank.bank is not None else "not reported", ""],
-        [Paragraph(f"<b>Difference</b> · {_km(KM['difference'])}", st["cell"]),
+        [Paragraph(f"{_en('Difference', bold=True)} · {_km(KM['difference'])}",
+                   st["cell"]),
          _money(difference, c, signed=True) if difference is not None
          else "cannot be tied",
          "ties out" if bank.ties else ("unexplained" if difference else "")],
@@ -266,7 +272,7 @@ def _exceptions(data: ReportData, st) -> list:
         ("Open and carried forward", data.exceptions_open),
         ("Resolved", data.exceptions_resolved),
     ):
-        story.append(Paragraph(f"<b>{title}</b> ({len(found)})", st["body"]))
+        story.append(Paragraph(_en(f"{title} ({len(found)})", True), st["body"]))
         if not found:
             continue
         rows = [["#", "Day", "Reason", "Amount", "Detail", "Status / resolution"]]
@@ -337,7 +343,9 @@ def pdf_write(data: ReportData, path: Path) -> None:
     )
     title = escape(name) + (f"  {_km(merchant.name_km)}" if merchant.name_km else "")
     story: list = [
-        Paragraph(f"<b>Reconciliation report</b> · {_km(KM['title'])}", st["title"]),
+        Paragraph(
+            f"{_en('Reconciliation report', True)} · {_km(KM['title'])}", st["title"]
+        ),
         Paragraph(title, st["h2"]),
         Paragraph(
             f"Period {data.period_label} · generated {data.generated_local} · "
