@@ -79,19 +79,21 @@ def worked_month(merchant, account, khr_account, owner_client):
     return invoices, lines
 
 
-def _db_figures(merchant, currency: str) -> dict[str, Decimal]:
+def _db_figures(
+    merchant, currency: str, first: dt.date = NOV_1, last: dt.date = NOV_30
+) -> dict[str, Decimal]:
     """The summary recomputed from the rows, apart from the report's code."""
 
     def total(queryset, field="amount") -> Decimal:
         return queryset.aggregate(t=Sum(field))["t"] or Decimal(0)
 
-    live = Match.objects.filter(merchant=merchant, day__gte=NOV_1, day__lte=NOV_30)
+    live = Match.objects.filter(merchant=merchant, day__gte=first, day__lte=last)
     live = live.exclude(status="rejected")
     money_side = MatchItem.objects.filter(
         match__in=live, kind__in=("line", "bakong"), currency=currency
     )
     period = ReconciliationException.objects.filter(
-        merchant=merchant, currency=currency, day__gte=NOV_1, day__lte=NOV_30
+        merchant=merchant, currency=currency, day__gte=first, day__lte=last
     )
     open_ = period.filter(status__in=("open", "carried"))
     return {
@@ -100,8 +102,8 @@ def _db_figures(merchant, currency: str) -> dict[str, Decimal]:
                 merchant=merchant,
                 currency=currency,
                 amount__gt=0,
-                value_date__gte=NOV_1,
-                value_date__lte=NOV_30,
+                value_date__gte=first,
+                value_date__lte=last,
             )
         ),
         "expected": total(
