@@ -21,7 +21,9 @@ from statements.services.feed_sync import statement_feed_sync
 from tests.reconciliation.review_makers import demo_invoices, run
 from tests.reconciliation.test_documents_report import _db_figures, _xlsx_summary
 
-pytestmark = pytest.mark.django_db
+# the feed is read through the WSGI app in this process, whose request end
+# closes the connection: the test cannot sit in one transaction
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _last_month() -> tuple[dt.date, dt.date]:
