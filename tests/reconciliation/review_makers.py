@@ -157,9 +157,9 @@ def proposals(merchant, account, count: int, *, difference: str = "0") -> list[M
 
 def demo_invoices(merchant, month_first: dt.date, folder) -> dict:
     """Invoices for the demo's month, brought in by `import_invoices` (the way
-    an accounting tool's export arrives): three paid exactly by named lines of the
-    Krungsri account, one paid 0.50 short (a proposal), and one overdue and
-    unpaid (an exception). Returns the command's answer."""
+    an accounting tool's export arrives): two paid exactly by named lines of the
+    Krungsri account, two paid 0.50 short (proposals: a bank fee), and one
+    overdue and unpaid (an exception). Returns the command's answer."""
     import csv
     import json
     from io import StringIO
@@ -189,7 +189,7 @@ def demo_invoices(merchant, month_first: dt.date, folder) -> dict:
              "due_date"]
         )  # fmt: skip
         for n, line in enumerate(credits):
-            amount = line.amount + (Decimal("0.50") if n == 3 else 0)
+            amount = line.amount + (Decimal("0.50") if n >= 2 else 0)
             writer.writerow(
                 [line.reference, line.counterparty_name, f"{amount:.2f}", "THB",
                  line.value_date - dt.timedelta(days=3),
