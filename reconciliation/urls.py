@@ -32,7 +32,6 @@ urlpatterns = [
     ),
     path("why/<str:kind>/<int:item_id>/", views.why, name="why"),
     path("evidence/<str:kind>/<int:item_id>/", views.evidence, name="evidence"),
-    path("invoices/", views.invoice_list, name="invoices"),
     path("runs/", views_periods.run_list, name="runs"),
     path("tolerances/", views_periods.tolerances, name="tolerances"),
     path("months/", views_periods.period_list, name="periods"),

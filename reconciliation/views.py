@@ -684,32 +684,3 @@ def _item_label(item: MatchItem, chain) -> str:
     if item.kind == "line":
         return f"Line {record.external_id}"
     return f"Bakong {record.hash[:8]}"
-
-
-@require_GET
-@member_required(READ_ROLES)
-def invoice_list(request: HttpRequest) -> HttpResponse:
-    """The merchant's invoices, each with its match (or why not) and its chain."""
-    merchant = request.merchant
-    invoices = selectors.invoice_list(merchant=merchant)
-    q = request.GET.get("q", "").strip()
-    if q:
-        invoices = invoices.filter(
-            Q(invoice_number__icontains=q) | Q(customer__icontains=q)
-        )
-    page = Paginator(invoices.order_by("-issue_date", "-pk"), 100).get_page(
-        request.GET.get("page")
-    )
-    holders = live_holders(merchant, [f"inv:{i.pk}" for i in page.object_list])
-    return render(
-        request,
-        "reconciliation/invoices.html",
-        {
-            "page": page,
-            "q": q,
-            "items": [
-                {"invoice": i, "holder": holders.get(f"inv:{i.pk}")}
-                for i in page.object_list
-            ],
-        },
-    )

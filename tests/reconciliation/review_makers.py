@@ -153,3 +153,55 @@ def proposals(merchant, account, count: int, *, difference: str = "0") -> list[M
         )
     )  # fmt: skip
     return matches
+
+
+def demo_invoices(merchant, month_first: dt.date, folder) -> dict:
+    """Invoices for the demo's month, brought in by `import_invoices` (the way
+    an accounting tool's export arrives): two paid exactly by named lines of the
+    Krungsri account, two paid 0.50 short (proposals: a bank fee), and one
+    overdue and unpaid (an exception). Returns the command's answer."""
+    import csv
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from statements.models import Transaction
+
+    if Invoice.objects.filter(merchant=merchant).exists():
+        return {"inserted": 0, "skipped": 0, "errors": []}  # the demo has its own
+    last = (month_first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    credits = list(
+        Transaction.objects.filter(
+            merchant=merchant,
+            currency="THB",
+            amount__gt=0,
+            reference__startswith="INV-",
+            value_date__gte=month_first,
+            value_date__lte=last,
+        ).order_by("value_date", "pk")[:4]
+    )
+    path = folder / "invoices.csv"
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            ["invoice_number", "customer", "amount", "currency", "issue_date",
+             "due_date"]
+        )  # fmt: skip
+        for n, line in enumerate(credits):
+            amount = line.amount + (Decimal("0.50") if n >= 2 else 0)
+            writer.writerow(
+                [line.reference, line.counterparty_name, f"{amount:.2f}", "THB",
+                 line.value_date - dt.timedelta(days=3),
+                 line.value_date + dt.timedelta(days=5)]
+            )  # fmt: skip
+        writer.writerow(
+            ["INV-UNPAID-1", "Keo Vanna", "250.00", "THB", month_first,
+             month_first + dt.timedelta(days=9)]
+        )  # fmt: skip
+    out = StringIO()
+    call_command(
+        "import_invoices", "--merchant", str(merchant.pk), str(path), "--json",
+        stdout=out,
+    )  # fmt: skip
+    return json.loads(out.getvalue())

@@ -129,7 +129,3 @@ def test_payment_and_transactions_pages_link_to_the_chain(owner_client, chain):
     assert reverse("reconciliation:evidence", args=["line", line.pk]) in (
         lines.content.decode()
     )
-    invoices = owner_client.get(reverse("reconciliation:invoices"))
-    assert reverse("reconciliation:evidence", args=["invoice", inv.pk]) in (
-        invoices.content.decode()
-    )
