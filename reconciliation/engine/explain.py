@@ -159,10 +159,21 @@ def _taken(pool: Pool, i: int, j: int) -> str:
     if j in pool.p_duplicate:
         return f"a repeat payment of {pool.e_name(pool.p_duplicate[j])}"
     if not pool.p_open[j]:
-        return f"already used by match #{pool.p_match[j] + 1}"
+        return (
+            f"already matched with {_partners(pool, pool.m_expected, pool.p_match[j])}"
+        )
     if not pool.e_open[i]:
-        return f"the item is already matched (#{pool.e_match[i] + 1})"
+        others = pool.m_posted[pool.e_match[i]]
+        return "the item is already matched with " + ", ".join(
+            pool.p_name(k) for k in others[:3]
+        )
     return ""
+
+
+def _partners(pool: Pool, side: list[list[int]], number: int) -> str:
+    """The items of match `number`, by name: a run's match numbers mean nothing
+    once it is saved."""
+    return ", ".join(pool.e_name(k) for k in side[number][:3])
 
 
 def _by_amount(rows, indexes) -> dict[str, tuple[list[int], list[int]]]:

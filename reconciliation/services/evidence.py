@@ -275,8 +275,9 @@ _ENGINE_MATCH = re.compile(r"\bmatch #\d+")
 
 
 def why_text(text: str) -> str:
-    """An engine explanation without the run's own match numbers ("#3"), which
-    name nothing a person can find."""
+    """An engine explanation without a run's own match numbers ("#3"), which
+    name nothing a person can find (runs before the engine named the other
+    side instead stored them)."""
     return _ENGINE_MATCH.sub("another match", _ENGINE_NUMBER.sub("", str(text)))
 
 
