@@ -66,6 +66,21 @@ def audit_event_list(*, merchant: Merchant) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_merchant(merchant).select_related("actor")
 
 
+# who acts without being a member: the poller, the webhook sender, commands, imports
+SYSTEM_ACTORS = ("bakong", "webhooks", "system", "import", "api_key:")
+
+
+def audit_actor_suggestions(*, merchant: Merchant) -> list[str]:
+    """Names to offer in the audit log's "who" filter: the members' usernames and
+    the system's own actors (read from memberships, never by scanning the log)."""
+    members = (
+        Membership.objects.filter(merchant=merchant)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
+    )
+    return [*members, *SYSTEM_ACTORS]
+
+
 def two_factor_device_get(*, user: Any, confirmed: bool = True) -> Any:
     """The user's (confirmed) TOTP device, or None: sign-in then asks for a code."""
     return (

@@ -19,6 +19,18 @@ urlpatterns = [
         name="api-key-revoke",
     ),
     path("settings/audit/", views.audit_log, name="audit-log"),
+    path(
+        "settings/audit/export.csv",
+        views.audit_log_export,
+        {"fmt": "csv"},
+        name="audit-log-export-csv",
+    ),
+    path(
+        "settings/audit/export.xlsx",
+        views.audit_log_export,
+        {"fmt": "xlsx"},
+        name="audit-log-export-xlsx",
+    ),
     path("settings/two-factor/", views.two_factor, name="two-factor"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/verify/", views.login_verify, name="login-verify"),

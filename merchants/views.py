@@ -16,7 +16,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,15 +30,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
 from core.client_address import client_ip
+from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
-from merchants import selectors, services
+from merchants import audit_actions, selectors, services
+from merchants.audit_export import audit_csv_stream, audit_xlsx_write
+from merchants.filters import AuditEventFilter
 from merchants.middleware import SESSION_KEY
 from merchants.models import ApiScope
-from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
+from merchants.permissions import (
+    AUDIT_ROLES,
+    OWNER_ROLES,
+    READ_ROLES,
+    has_role,
+    member_required,
+)
 
 # A password accepted, a code still owed: kept in the session this long.
 TWO_FACTOR_PENDING = "tonle_two_factor_pending"
@@ -329,9 +344,72 @@ def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
     return redirect("api-keys")
 
 
-@member_required(OWNER_ROLES)
+AUDIT_PAGE_SIZE = 50
+AUDIT_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _audit_filtered(request: HttpRequest) -> AuditEventFilter:
+    return AuditEventFilter(
+        request.GET or None,
+        queryset=selectors.audit_event_list(merchant=request.merchant),
+    )
+
+
+@member_required(AUDIT_ROLES)
 def audit_log(request: HttpRequest) -> HttpResponse:
-    page = Paginator(
-        selectors.audit_event_list(merchant=request.merchant), 50
-    ).get_page(request.GET.get("page"))
-    return render(request, "merchants/audit_log.html", {"page": page})
+    """Every change, sign-in and download, in words, filtered and paged; a filter
+    that cannot be read shows its error and no rows."""
+    filterset = _audit_filtered(request)
+    valid = not filterset.is_bound or filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    page = Paginator(rows, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "merchants/audit_log.html",
+        {
+            "filter": filterset,
+            "valid": valid,
+            "page": page,
+            "events": audit_actions.describe(page.object_list),
+            "actors": selectors.audit_actor_suggestions(merchant=request.merchant),
+            "query": query.urlencode(),
+        },
+    )
+
+
+@require_GET
+@member_required(AUDIT_ROLES)
+def audit_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The current filter as CSV (streamed, UTF-8 with BOM) or XLSX; the export is
+    itself audited."""
+    filterset = _audit_filtered(request)
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, "Fix the filters before exporting.")
+        return redirect(reverse("audit-log") + "?" + request.GET.urlencode())
+    queryset = filterset.qs
+    services.audit_event_record(
+        merchant=request.merchant,
+        action="audit_log.exported",
+        actor=request.user,
+        ip_address=client_ip(request),
+        details={"format": fmt, "filter": request.GET.dict()},
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    filename = f"audit-log-{stamp}.{fmt}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            audit_csv_stream(queryset), content_type=AUDIT_CONTENT_TYPES["csv"]
+        )
+        return download_headers_set(response, name=filename)
+    path = audit_xlsx_write(queryset)
+    stream = path.open("rb")
+    path.unlink()  # the open handle keeps the bytes until the response is sent
+    response = FileResponse(
+        stream, content_type=AUDIT_CONTENT_TYPES["xlsx"], as_attachment=True
+    )
+    return download_headers_set(response, name=filename)

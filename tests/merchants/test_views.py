@@ -63,9 +63,8 @@ def test_switcher_ignores_an_offsite_next(owner_client, merchant):
     assert response["Location"] == reverse("dashboard")
 
 
-@pytest.mark.parametrize("name", ["api-keys", "audit-log"])
-def test_owner_only_pages_refuse_other_roles(accountant_client, name):
-    assert accountant_client.get(reverse(name)).status_code == 403
+def test_owner_only_pages_refuse_other_roles(accountant_client):
+    assert accountant_client.get(reverse("api-keys")).status_code == 403
 
 
 def test_owner_creates_an_api_key_and_sees_it_once(owner_client, merchant):
