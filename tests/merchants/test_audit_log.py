@@ -34,8 +34,10 @@ def _event(merchant, action="payment_request.created", **fields):
 
 
 def _body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else (
-        response.content
+    return (
+        b"".join(response.streaming_content)
+        if response.streaming
+        else (response.content)
     )
 
 
@@ -55,9 +57,7 @@ def test_a_viewer_may_not_read_the_audit_log(viewer_client):
     assert viewer_client.get(reverse("audit-log-export-csv")).status_code == 403
 
 
-def test_actions_are_words_and_unknown_codes_show_as_themselves(
-    owner_client, merchant
-):
+def test_actions_are_words_and_unknown_codes_show_as_themselves(owner_client, merchant):
     # given a known and an unknown action
     _event(merchant, action="reconciliation.match.confirmed")
     _event(merchant, action="something.new_happened")
@@ -172,9 +172,7 @@ def test_another_merchants_events_are_not_shown(owner_client, other_merchant):
     assert "someone-of-b" not in response.text
 
 
-def test_csv_export_has_a_bom_words_the_filter_and_is_audited(
-    auditor_client, merchant
-):
+def test_csv_export_has_a_bom_words_the_filter_and_is_audited(auditor_client, merchant):
     # given two events, one by a formula-looking "username" typed at sign-in
     _event(merchant, action="refund.created", actor_label="=HYPERLINK(1)")
     _event(merchant, action="api_key.revoked")

@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 
 from merchants.models import ApiKey, AuditEvent
