@@ -23,7 +23,7 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,6 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
 from core.client_address import client_ip
+from core.confirm import confirmation_page, is_confirmed
 from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
 from merchants import audit_actions, selectors, services
@@ -337,8 +338,21 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @member_required(OWNER_ROLES)
 def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    api_key = get_object_or_404(
+        selectors.api_key_list(merchant=request.merchant), pk=api_key_id
+    )
+    if not is_confirmed(request):
+        named = f" ({api_key.name})" if api_key.name else ""
+        return confirmation_page(
+            request,
+            question=f"Revoke the key {api_key.prefix}…{named}?",
+            detail="Every call made with it is refused at once; a shop still using "
+            "it stops working until it has a new key.",
+            button="Revoke key",
+            back=reverse("api-keys"),
+        )
     api_key = services.api_key_revoke(
-        merchant=request.merchant, api_key_id=api_key_id, actor=request.user
+        merchant=request.merchant, api_key_id=api_key.pk, actor=request.user
     )
     messages.success(request, f"Key {api_key.prefix} is revoked.")
     return redirect("api-keys")

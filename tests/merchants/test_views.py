@@ -86,7 +86,7 @@ def test_owner_creates_an_api_key_and_sees_it_once(owner_client, merchant):
 
 def test_revoking_a_key_is_audited(owner_client, merchant, api_key):
     key = ApiKey.objects.for_merchant(merchant).get()
-    owner_client.post(reverse("api-key-revoke", args=[key.pk]))
+    owner_client.post(reverse("api-key-revoke", args=[key.pk]), {"confirmed": "yes"})
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert (
