@@ -207,9 +207,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _last_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
+
 @member_required(READ_ROLES)
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """One account: balances, connections, latest lines, who pays in and out most,
+    and the way to its transactions and statements."""
     account = selectors.account_get(merchant=request.merchant, account_id=account_id)
+    statement_from, statement_to = _last_month(timezone.localdate())
     return render(
         request,
         "merchants/account_detail.html",
@@ -222,6 +230,10 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             ),
             "can_revoke": has_role(request, OWNER_ROLES),
             "recent": account.transactions.order_by("-posted_at", "-pk")[:20],
+            "counterparties": selectors.account_counterparties(account=account),
+            "counterparty_days": selectors.COUNTERPARTY_DAYS,
+            "statement_from": statement_from,
+            "statement_to": statement_to,
         },
     )
 
