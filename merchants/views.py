@@ -9,13 +9,16 @@ from decimal import Decimal
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -72,6 +75,65 @@ class LoginView(auth_views.LoginView):
             "next": self.get_success_url(),
         }
         return HttpResponseRedirect(reverse("login-verify"))
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out, and say so on the sign-in page."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Asks for a username or an email address; the link goes only to the address
+    the account has, and the page answers the same whether or not one matched."""
+
+    email = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+    def get_users(self, email: str):
+        model = get_user_model()
+        wanted = email.strip()
+        found = model._default_manager.filter(
+            Q(**{f"{model.get_email_field_name()}__iexact": wanted})
+            | Q(**{f"{model.USERNAME_FIELD}__iexact": wanted}),
+            is_active=True,
+        ).exclude(**{model.get_email_field_name(): ""})
+        return (user for user in found if user.has_usable_password())
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Forgot password: a link by email (printed on the console in the demo); each
+    request is in the audit log of the account's merchants."""
+
+    form_class = PasswordResetForm
+
+    def form_valid(self, form):
+        for user in form.get_users(form.cleaned_data["email"]):
+            services.access_event_record(
+                action="auth.password_reset_requested",
+                subject=user,
+                ip_address=client_ip(self.request),
+            )
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The link's page: a new password, audited; sign in with it afterwards."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.access_event_record(
+            action="auth.password_reset_done",
+            subject=form.user,
+            ip_address=client_ip(self.request),
+        )
+        return response
 
 
 def _pending_user(request: HttpRequest):
