@@ -191,6 +191,8 @@ class BakongTransaction(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = "Bakong transaction"
+        verbose_name_plural = "Bakong transactions"
 
     def __str__(self) -> str:
         return f"{self.hash[:8]} {self.amount} {self.currency}"
@@ -392,6 +394,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint", "event_key"],
