@@ -174,3 +174,52 @@ def test_at_390_px_the_nav_folds_tables_scroll_and_the_qr_fits(
         )
     finally:
         context.close()
+
+
+TABLE_AUDIT = """() => {
+  const out = {misaligned: [], mixed: [], loose: []};
+  document.querySelectorAll('table.table').forEach(table => {
+    table.querySelectorAll('th.num').forEach(th => {
+      const align = getComputedStyle(th).textAlign;
+      if (align !== 'right') { out.misaligned.push(th.textContent); }
+    });
+    table.querySelectorAll('tbody tr').forEach(tr => {
+      const sizes = new Set();
+      tr.querySelectorAll('td, td *').forEach(el => {
+        const text = Array.from(el.childNodes).some(
+          n => n.nodeType === 3 && n.textContent.trim());
+        if (text) { sizes.add(getComputedStyle(el).fontSize); }
+      });
+      if (sizes.size > 1) { out.mixed.push(tr.textContent.trim().slice(0, 40)); }
+      tr.querySelectorAll('td').forEach(td => {
+        const padding = parseFloat(getComputedStyle(td).paddingTop);
+        if (padding > 6) { out.loose.push(td.textContent); }
+      });
+    });
+  });
+  return out;
+}"""
+
+
+def test_tables_are_dense_with_headers_over_their_numbers(live_server, page, merchant):
+    # given an account with lines and a counterparty
+    from decimal import Decimal
+
+    member(merchant, "reader", "viewer")
+    account = AccountFactory(merchant=merchant, currency="USD")
+    for amount in ("-12.50", "40.00"):
+        TransactionFactory(
+            account=account,
+            merchant=merchant,
+            amount=Decimal(amount),
+            balance_after=Decimal("100.00"),
+            counterparty_name="Sok Dara",
+            posted_at=timezone.now() - dt.timedelta(days=2),
+        )
+    # when its page is read at a desktop width
+    sign_in(page, live_server.url, "reader", next_url=f"/accounts/{account.pk}/")
+    page.wait_for_selector("#counterparties")
+    # then numeric headers sit right over their numbers, each row has one type
+    # size, and rows are dense
+    found = page.evaluate(TABLE_AUDIT)
+    assert found == {"misaligned": [], "mixed": [], "loose": []}
