@@ -177,6 +177,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Mail (the "forgot password" link): printed on the console with DEBUG (the demo),
+# sent over SMTP otherwise; EMAIL_BACKEND names any other Django mail backend.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tonle <tonle@localhost>")
+
 # Logins: django-axes locks a username at one address after LOGIN_FAILURE_LIMIT
 # failures for LOGIN_LOCKOUT_MINUTES; the client address is core.client_address's,
 # which believes X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies of ours

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin_base import MoneyAdmin
 from core.fields import URLS_ASSUME_HTTPS
 from merchants.models import (
     Account,
@@ -18,7 +19,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(MoneyAdmin):
     list_display = [
         "display_name",
         "legal_name",
@@ -37,19 +38,21 @@ class MerchantAdmin(admin.ModelAdmin):
         "khqr_merchant_id",
     ]
     date_hierarchy = "created_at"
+    ordering = ["-created_at"]
     inlines = [MembershipInline]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(MoneyAdmin):
     list_display = ["user", "merchant", "role", "created_at"]
     list_filter = ["role", "merchant"]
     search_fields = ["user__username", "merchant__display_name"]
     autocomplete_fields = ["user", "merchant"]
+    ordering = ["-created_at"]
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(MoneyAdmin):
     list_display = [
         "__str__",
         "merchant",
@@ -61,14 +64,15 @@ class AccountAdmin(admin.ModelAdmin):
         "balance_as_of",
         "is_active",
     ]
-    list_filter = ["provider", "kind", "currency", "is_active"]
+    list_filter = ["provider", "kind", "currency", "is_active", "merchant"]
     search_fields = ["number", "name", "bakong_account_id", "merchant__display_name"]
     list_select_related = ["merchant"]
     autocomplete_fields = ["merchant"]
+    ordering = ["-created_at"]
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(MoneyAdmin):
     """Credentials are never displayed: only the names of the keys they hold."""
 
     formfield_overrides = URLS_ASSUME_HTTPS
@@ -84,8 +88,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         "consent_expires_at",
         "revoked_at",
     ]
-    list_filter = ["provider", "environment", "last_sync_status"]
+    list_filter = ["provider", "environment", "last_sync_status", "account"]
     search_fields = ["merchant__display_name", "account__number", "base_url"]
+    ordering = ["-created_at"]
     list_select_related = ["merchant", "account"]
     exclude = ["credentials"]
     readonly_fields = [
@@ -99,7 +104,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(MoneyAdmin):
     list_display = [
         "prefix",
         "merchant",
@@ -121,7 +126,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(MoneyAdmin):
     list_display = [
         "created_at",
         "merchant",

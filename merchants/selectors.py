@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -62,8 +63,67 @@ def api_key_list(*, merchant: Merchant) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_merchant(merchant)
 
 
+COUNTERPARTY_DAYS = 90
+COUNTERPARTIES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class CounterpartyTotal:
+    name: str
+    lines: int
+    money_in: Decimal
+    money_out: Decimal
+
+
+def account_counterparties(
+    *,
+    account: Account,
+    days: int = COUNTERPARTY_DAYS,
+    limit: int = COUNTERPARTIES_SHOWN,
+) -> list[CounterpartyTotal]:
+    """Who paid in and out of the account most in the last `days` days (by number of
+    lines, then by money moved): one aggregate query over its ledger lines."""
+    since = timezone.now() - dt.timedelta(days=days)
+    rows = (
+        account.transactions.filter(posted_at__gte=since)
+        .exclude(counterparty_name="")
+        .order_by()
+        .values("counterparty_name")
+        .annotate(
+            lines=Count("pk"),
+            money_in=Sum("amount", filter=Q(amount__gt=0)),
+            money_out=Sum("amount", filter=Q(amount__lt=0)),
+        )
+        .order_by("-lines", "counterparty_name")[:limit]
+    )
+    return [
+        CounterpartyTotal(
+            name=row["counterparty_name"],
+            lines=row["lines"],
+            money_in=row["money_in"] or Decimal(0),
+            money_out=row["money_out"] or Decimal(0),
+        )
+        for row in rows
+    ]
+
+
 def audit_event_list(*, merchant: Merchant) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_merchant(merchant).select_related("actor")
+
+
+# who acts without being a member: the poller, the webhook sender, commands, imports
+SYSTEM_ACTORS = ("bakong", "webhooks", "system", "import", "api_key:")
+
+
+def audit_actor_suggestions(*, merchant: Merchant) -> list[str]:
+    """Names to offer in the audit log's "who" filter: the members' usernames and
+    the system's own actors (read from memberships, never by scanning the log)."""
+    members = (
+        Membership.objects.filter(merchant=merchant)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
+    )
+    return [*members, *SYSTEM_ACTORS]
 
 
 def two_factor_device_get(*, user: Any, confirmed: bool = True) -> Any:

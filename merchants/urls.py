@@ -19,10 +19,42 @@ urlpatterns = [
         name="api-key-revoke",
     ),
     path("settings/audit/", views.audit_log, name="audit-log"),
+    path(
+        "settings/audit/export.csv",
+        views.audit_log_export,
+        {"fmt": "csv"},
+        name="audit-log-export-csv",
+    ),
+    path(
+        "settings/audit/export.xlsx",
+        views.audit_log_export,
+        {"fmt": "xlsx"},
+        name="audit-log-export-xlsx",
+    ),
     path("settings/two-factor/", views.two_factor, name="two-factor"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/verify/", views.login_verify, name="login-verify"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/reset/",
+        views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path(
         "password/",
         auth_views.PasswordChangeView.as_view(success_url="/password/done/"),

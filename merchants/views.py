@@ -9,31 +9,50 @@ from decimal import Decimal
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.db.models import Q
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
 from core.client_address import client_ip
+from core.confirm import confirmation_page, is_confirmed
+from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
-from merchants import selectors, services
+from merchants import audit_actions, selectors, services
+from merchants.audit_export import audit_csv_stream, audit_xlsx_write
 from merchants.dashboard import dashboard_widgets
+from merchants.filters import AuditEventFilter
 from merchants.middleware import SESSION_KEY
 from merchants.models import ApiScope
-from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
+from merchants.permissions import (
+    AUDIT_ROLES,
+    OWNER_ROLES,
+    READ_ROLES,
+    has_role,
+    member_required,
+)
 
 # A password accepted, a code still owed: kept in the session this long.
 TWO_FACTOR_PENDING = "tonle_two_factor_pending"
@@ -57,6 +76,65 @@ class LoginView(auth_views.LoginView):
             "next": self.get_success_url(),
         }
         return HttpResponseRedirect(reverse("login-verify"))
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out, and say so on the sign-in page."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Asks for a username or an email address; the link goes only to the address
+    the account has, and the page answers the same whether or not one matched."""
+
+    email = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+    def get_users(self, email: str):
+        model = get_user_model()
+        wanted = email.strip()
+        found = model._default_manager.filter(
+            Q(**{f"{model.get_email_field_name()}__iexact": wanted})
+            | Q(**{f"{model.USERNAME_FIELD}__iexact": wanted}),
+            is_active=True,
+        ).exclude(**{model.get_email_field_name(): ""})
+        return (user for user in found if user.has_usable_password())
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Forgot password: a link by email (printed on the console in the demo); each
+    request is in the audit log of the account's merchants."""
+
+    form_class = PasswordResetForm
+
+    def form_valid(self, form):
+        for user in form.get_users(form.cleaned_data["email"]):
+            services.access_event_record(
+                action="auth.password_reset_requested",
+                subject=user,
+                ip_address=client_ip(self.request),
+            )
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The link's page: a new password, audited; sign in with it afterwards."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.access_event_record(
+            action="auth.password_reset_done",
+            subject=form.user,
+            ip_address=client_ip(self.request),
+        )
+        return response
 
 
 def _pending_user(request: HttpRequest):
@@ -193,9 +271,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _last_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
+
 @member_required(READ_ROLES)
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """One account: balances, connections, latest lines, who pays in and out most,
+    and the way to its transactions and statements."""
     account = selectors.account_get(merchant=request.merchant, account_id=account_id)
+    statement_from, statement_to = _last_month(timezone.localdate())
     return render(
         request,
         "merchants/account_detail.html",
@@ -208,6 +294,10 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             ),
             "can_revoke": has_role(request, OWNER_ROLES),
             "recent": account.transactions.order_by("-posted_at", "-pk")[:20],
+            "counterparties": selectors.account_counterparties(account=account),
+            "counterparty_days": selectors.COUNTERPARTY_DAYS,
+            "statement_from": statement_from,
+            "statement_to": statement_to,
         },
     )
 
@@ -324,16 +414,92 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @member_required(OWNER_ROLES)
 def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    api_key = get_object_or_404(
+        selectors.api_key_list(merchant=request.merchant), pk=api_key_id
+    )
+    if not is_confirmed(request):
+        named = f" ({api_key.name})" if api_key.name else ""
+        return confirmation_page(
+            request,
+            question=f"Revoke the key {api_key.prefix}…{named}?",
+            detail="Every call made with it is refused at once; a shop still using "
+            "it stops working until it has a new key.",
+            button="Revoke key",
+            back=reverse("api-keys"),
+        )
     api_key = services.api_key_revoke(
-        merchant=request.merchant, api_key_id=api_key_id, actor=request.user
+        merchant=request.merchant, api_key_id=api_key.pk, actor=request.user
     )
     messages.success(request, f"Key {api_key.prefix} is revoked.")
     return redirect("api-keys")
 
 
-@member_required(OWNER_ROLES)
+AUDIT_PAGE_SIZE = 50
+AUDIT_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _audit_filtered(request: HttpRequest) -> AuditEventFilter:
+    return AuditEventFilter(
+        request.GET or None,
+        queryset=selectors.audit_event_list(merchant=request.merchant),
+    )
+
+
+@member_required(AUDIT_ROLES)
 def audit_log(request: HttpRequest) -> HttpResponse:
-    page = Paginator(
-        selectors.audit_event_list(merchant=request.merchant), 50
-    ).get_page(request.GET.get("page"))
-    return render(request, "merchants/audit_log.html", {"page": page})
+    """Every change, sign-in and download, in words, filtered and paged; a filter
+    that cannot be read shows its error and no rows."""
+    filterset = _audit_filtered(request)
+    valid = not filterset.is_bound or filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    page = Paginator(rows, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "merchants/audit_log.html",
+        {
+            "filter": filterset,
+            "valid": valid,
+            "page": page,
+            "events": audit_actions.describe(page.object_list),
+            "actors": selectors.audit_actor_suggestions(merchant=request.merchant),
+            "query": query.urlencode(),
+        },
+    )
+
+
+@require_GET
+@member_required(AUDIT_ROLES)
+def audit_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The current filter as CSV (streamed, UTF-8 with BOM) or XLSX; the export is
+    itself audited."""
+    filterset = _audit_filtered(request)
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, "Fix the filters before exporting.")
+        return redirect(reverse("audit-log") + "?" + request.GET.urlencode())
+    queryset = filterset.qs
+    services.audit_event_record(
+        merchant=request.merchant,
+        action="audit_log.exported",
+        actor=request.user,
+        ip_address=client_ip(request),
+        details={"format": fmt, "filter": request.GET.dict()},
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    filename = f"audit-log-{stamp}.{fmt}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            audit_csv_stream(queryset), content_type=AUDIT_CONTENT_TYPES["csv"]
+        )
+        return download_headers_set(response, name=filename)
+    path = audit_xlsx_write(queryset)
+    stream = path.open("rb")
+    path.unlink()  # the open handle keeps the bytes until the response is sent
+    response = FileResponse(
+        stream, content_type=AUDIT_CONTENT_TYPES["xlsx"], as_attachment=True
+    )
+    return download_headers_set(response, name=filename)

@@ -6,6 +6,7 @@ from django import forms
 
 from core.exceptions import InvalidInput
 from payments.models import WebhookEndpoint
+from payments.services.flag_settlement import NOTE_MAX_CHARS
 from payments.services.payment_requests import (
     EXPIRY_DEFAULT_SECONDS,
     EXPIRY_MAX_SECONDS,
@@ -57,6 +58,31 @@ class RefundForm(forms.Form):
         max_length=100, help_text="The reference of the transfer back to the payer"
     )
     reason = forms.CharField(max_length=200, required=False)
+
+
+class FlagSettleForm(forms.Form):
+    """How a person settles a flagged payment; the choices are the request's own
+    (payments.services.flag_settlement.settle_choices)."""
+
+    resolution = forms.ChoiceField(
+        choices=(), widget=forms.RadioSelect, label="What happens to this money"
+    )
+    note = forms.CharField(
+        max_length=NOTE_MAX_CHARS,
+        label="Note",
+        help_text="Required: what you agreed with the customer, and why",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    bank_reference = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Bank reference of the refund",
+        help_text="Only for a refund: the reference of your transfer back",
+    )
+
+    def __init__(self, *args, choices: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["resolution"].choices = choices
 
 
 class WebhookEndpointForm(forms.Form):

@@ -32,6 +32,15 @@ class PaymentFlag(models.TextChoices):
     DUPLICATE = "duplicate", "Paid more than once"
 
 
+class FlagResolution(models.TextChoices):
+    """How a person settled a flagged payment (the flag itself stays: it is what
+    happened)."""
+
+    ACCEPTED = "accepted", "Accepted as the payment"
+    REFUNDED = "refunded", "Refunded"
+    RECONCILIATION = "reconciliation", "Left for reconciliation"
+
+
 class PaymentRequest(models.Model):
     """A KHQR code the merchant asked for, and what became of it."""
 
@@ -90,6 +99,20 @@ class PaymentRequest(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(
         null=True, blank=True, help_text="When the poller should look again"
+    )
+    flag_resolution = models.CharField(
+        max_length=16, choices=FlagResolution.choices, blank=True
+    )
+    flag_note = models.CharField(
+        max_length=500, blank=True, help_text="Why the flag was settled this way"
+    )
+    flag_resolved_at = models.DateTimeField(null=True, blank=True)
+    flag_resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     objects = TenantQuerySet.as_manager()
@@ -168,6 +191,8 @@ class BakongTransaction(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = "Bakong transaction"
+        verbose_name_plural = "Bakong transactions"
 
     def __str__(self) -> str:
         return f"{self.hash[:8]} {self.amount} {self.currency}"
@@ -369,6 +394,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint", "event_key"],

@@ -44,16 +44,20 @@ def payment_request_detail(
     *, merchant: Merchant, payment_request_id: int
 ) -> PaymentRequest:
     """One request with everything its page shows."""
-    queryset = payment_request_list(merchant=merchant).prefetch_related(
-        "bakong_transactions",
-        "checks",
-        "refunds__created_by",
-        Prefetch(
-            "webhook_deliveries",
-            queryset=WebhookDelivery.objects.select_related("endpoint").order_by(
-                "-created_at", "-pk"
+    queryset = (
+        payment_request_list(merchant=merchant)
+        .select_related("flag_resolved_by")
+        .prefetch_related(
+            "bakong_transactions",
+            "checks",
+            "refunds__created_by",
+            Prefetch(
+                "webhook_deliveries",
+                queryset=WebhookDelivery.objects.select_related("endpoint").order_by(
+                    "-created_at", "-pk"
+                ),
             ),
-        ),
+        )
     )
     return get_object_or_404(queryset, pk=payment_request_id)
 

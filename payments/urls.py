@@ -46,6 +46,7 @@ urlpatterns = [
     ),
     path("<int:payment_id>/refund/", views.payment_refund, name="refund"),
     path("<int:payment_id>/cancel/", views.payment_cancel, name="cancel"),
+    path("<int:payment_id>/settle/", views.payment_settle, name="settle"),
     path("webhooks/", views.webhook_endpoint_list, name="webhooks"),
     path(
         "webhooks/<int:endpoint_id>/",
@@ -61,6 +62,11 @@ urlpatterns = [
         "webhooks/<int:endpoint_id>/toggle/",
         views.webhook_endpoint_toggle,
         name="webhook-toggle",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/test/",
+        views.webhook_endpoint_test,
+        name="webhook-test",
     ),
     path(
         "webhooks/deliveries/<int:delivery_id>/redeliver/",

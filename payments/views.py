@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from core.confirm import confirmation_page, is_confirmed
 from core.downloads import content_disposition, download_headers_set, no_store
 from core.exceptions import TonleError
 from merchants.permissions import (
@@ -37,6 +38,7 @@ from payments import selectors
 from payments.exports import payments_csv_stream, payments_xlsx_write
 from payments.filters import PaymentRequestFilter
 from payments.forms import (
+    FlagSettleForm,
     PaymentRequestForm,
     RefundForm,
     SlipCheckForm,
@@ -44,13 +46,15 @@ from payments.forms import (
 )
 from payments.models import BakongTransaction, PaymentStatus
 from payments.services import webhook_deliveries, webhook_endpoints
+from payments.services.flag_settlement import flagged_payment_settle, settle_choices
 from payments.services.payment_requests import (
     payment_request_cancel,
     payment_request_create,
 )
 from payments.services.qr_images import qr_image_etag, qr_image_get
-from payments.services.refunds import refund_create
+from payments.services.refunds import REFUNDABLE, refund_create
 from payments.services.slips import SHORT_HASH_LENGTH, slip_check
+from payments.services.webhook_test_events import webhook_endpoint_test_send
 from payments.services.webhooks_in import inbound_event_receive
 
 PAGE_SIZE = 25
@@ -168,28 +172,43 @@ def payment_new(request: HttpRequest) -> HttpResponse:
     return render(request, "payments/new.html", {"form": form})
 
 
-@member_required(READ_ROLES)
-def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
+def _detail_context(request: HttpRequest, payment_id: int) -> dict:
     payment_request = selectors.payment_request_detail(
         merchant=request.merchant, payment_request_id=payment_id
     )
     can_write = has_role(request, WRITE_ROLES)
-    return render(
-        request,
-        "payments/detail.html",
-        {
-            "pr": payment_request,
-            "can_write": can_write,
-            "is_owner": has_role(request, OWNER_ROLES),
-            "refund_form": RefundForm() if can_write else None,
-            "sandbox_enabled": settings.SANDBOX_ENABLED,
-            "sandbox_pay_url": _sandbox_pay_url(),
-            "is_pending": payment_request.status == PaymentStatus.PENDING,
-            "duplicate_label": BakongTransaction.Outcome.DUPLICATE.label,
-            "remaining": (payment_request.paid_amount or 0)
-            - payment_request.refunded_amount,
-        },
+    can_settle = (
+        can_write and bool(payment_request.flag) and not payment_request.flag_resolution
     )
+    return {
+        "pr": payment_request,
+        "can_write": can_write,
+        "is_owner": has_role(request, OWNER_ROLES),
+        "refund_form": RefundForm() if can_write else None,
+        "settle_form": FlagSettleForm(choices=settle_choices(payment_request))
+        if can_settle
+        else None,
+        "sandbox_enabled": settings.SANDBOX_ENABLED,
+        "sandbox_pay_url": _sandbox_pay_url(),
+        "is_pending": payment_request.status == PaymentStatus.PENDING,
+        "can_refund": payment_request.status in REFUNDABLE,
+        "duplicate_label": BakongTransaction.Outcome.DUPLICATE.label,
+        "remaining": (payment_request.paid_amount or 0)
+        - payment_request.refunded_amount,
+    }
+
+
+@member_required(READ_ROLES)
+def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
+    """The payment page; `?fragment=live` answers only its changing part (details,
+    flag, actions, Bakong transactions, refunds), which the page swaps in when the
+    status JSON says the status or the flag changed."""
+    context = _detail_context(request, payment_id)
+    if request.GET.get("fragment") == "live":
+        response = render(request, "payments/_detail_live.html", context)
+        no_store(response)
+        return response
+    return render(request, "payments/detail.html", context)
 
 
 @require_GET
@@ -282,6 +301,16 @@ def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
     payment_request = selectors.payment_request_get(
         merchant=request.merchant, payment_request_id=payment_id
     )
+    back = reverse("payments:detail", args=[payment_request.pk])
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            question=f"Cancel the code {payment_request}?",
+            detail="A customer who scans it afterwards is refused by their bank "
+            "app's check; money that still arrives is flagged as late.",
+            button="Cancel this code",
+            back=back,
+        )
     try:
         payment_request_cancel(
             merchant=request.merchant,
@@ -292,6 +321,43 @@ def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "The code is cancelled; it can no longer be paid.")
+    return redirect(back)
+
+
+@require_POST
+@member_required(WRITE_ROLES)
+def payment_settle(request: HttpRequest, payment_id: int) -> HttpResponse:
+    """Settle a flagged payment with a note: accept, refund, or leave it for
+    reconciliation (owners and accountants)."""
+    payment_request = selectors.payment_request_get(
+        merchant=request.merchant, payment_request_id=payment_id
+    )
+    form = FlagSettleForm(request.POST, choices=settle_choices(payment_request))
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else ""
+        messages.error(
+            request, f"Not settled: {label + ': ' if label else ''}{' '.join(errors)}"
+        )
+        return redirect("payments:detail", payment_id=payment_request.pk)
+    data = form.cleaned_data
+    try:
+        settled = flagged_payment_settle(
+            merchant=request.merchant,
+            payment_request_id=payment_request.pk,
+            resolution=data["resolution"],
+            note=data["note"],
+            bank_reference=data["bank_reference"],
+            actor=request.user,
+        )
+    except TonleError as exc:
+        messages.error(request, f"Not settled: {exc.message}")
+    else:
+        messages.success(
+            request,
+            f"Settled: {settled.get_flag_resolution_display().lower()}, with your "
+            "note. It is in the audit log.",
+        )
     return redirect("payments:detail", payment_id=payment_request.pk)
 
 
@@ -396,8 +462,20 @@ def webhook_endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @require_POST
 @member_required(OWNER_ROLES)
 def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = selectors.webhook_endpoint_get(
+        merchant=request.merchant, endpoint_id=endpoint_id
+    )
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            question=f"Rotate the signing secret of {endpoint.url}?",
+            detail="Your shop must switch to the new secret within 24 hours: after "
+            "that, deliveries are no longer signed with the old one.",
+            button="Rotate secret",
+            back=reverse("payments:webhook-detail", args=[endpoint.pk]),
+        )
     endpoint, secret = webhook_endpoints.webhook_endpoint_rotate_secret(
-        merchant=request.merchant, endpoint_id=endpoint_id, actor=request.user
+        merchant=request.merchant, endpoint_id=endpoint.pk, actor=request.user
     )
     messages.warning(
         request,
@@ -418,10 +496,22 @@ def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpRespo
 @require_POST
 @member_required(OWNER_ROLES)
 def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = selectors.webhook_endpoint_get(
+        merchant=request.merchant, endpoint_id=endpoint_id
+    )
     active = request.POST.get("active") == "1"
+    if not active and endpoint.is_active and not is_confirmed(request):
+        return confirmation_page(
+            request,
+            question=f"Disable {endpoint.url}?",
+            detail="Nothing more is sent to it; deliveries waiting for a retry give "
+            "up. You can enable it again.",
+            button="Disable endpoint",
+            back=reverse("payments:webhook-detail", args=[endpoint.pk]),
+        )
     endpoint = webhook_endpoints.webhook_endpoint_set_active(
         merchant=request.merchant,
-        endpoint_id=endpoint_id,
+        endpoint_id=endpoint.pk,
         active=active,
         actor=request.user,
     )
@@ -430,6 +520,27 @@ def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpRespo
         f"{endpoint.url} is {'enabled' if endpoint.is_active else 'disabled'}.",
     )
     return redirect("payments:webhook-detail", endpoint_id=endpoint.pk)
+
+
+@require_POST
+@member_required(OWNER_ROLES)
+def webhook_endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    """Send a signed `webhook.test` event to the endpoint; it shows in the log."""
+    try:
+        delivery = webhook_endpoint_test_send(
+            merchant=request.merchant, endpoint_id=endpoint_id, actor=request.user
+        )
+    except TonleError as exc:
+        if exc.http_status == 404:
+            raise
+        messages.error(request, f"No test event sent: {exc.message}")
+    else:
+        messages.success(
+            request,
+            f"Test event {delivery.delivery_id} is on its way: its answer appears "
+            "in the deliveries below.",
+        )
+    return redirect("payments:webhook-detail", endpoint_id=endpoint_id)
 
 
 @require_POST

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin_base import MoneyAdmin
 from reconciliation.models import (
     CounterpartyAlias,
     ExchangeRate,
@@ -14,7 +15,7 @@ from reconciliation.models import (
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
+class ExchangeRateAdmin(MoneyAdmin):
     list_display = ("date", "base", "quote", "rate", "source")
     list_filter = ("base", "quote")
     date_hierarchy = "date"
@@ -22,7 +23,7 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tolerances)
-class TolerancesAdmin(admin.ModelAdmin):
+class TolerancesAdmin(MoneyAdmin):
     list_display = (
         "merchant",
         "fee_percent",
@@ -30,10 +31,15 @@ class TolerancesAdmin(admin.ModelAdmin):
         "days_after_due",
         "khqr_days_after_expiry",
     )
+    money_currency = {
+        "fee_floor_usd": "USD",
+        "fee_floor_khr": "KHR",
+        "fee_floor_thb": "THB",
+    }
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(MoneyAdmin):
     list_display = (
         "invoice_number",
         "merchant",
@@ -69,10 +75,20 @@ class MatchItemInline(admin.TabularInline):
 
 
 @admin.register(Match)
-class MatchAdmin(admin.ModelAdmin):
+class MatchAdmin(MoneyAdmin):
     """Read-only: matches change through the review pages, which log each act."""
 
-    list_display = ("pk", "merchant", "day", "tier", "rule", "status", "score")
+    list_display = (
+        "pk",
+        "merchant",
+        "day",
+        "tier",
+        "rule",
+        "status",
+        "score",
+        "difference",
+        "currency",
+    )
     list_filter = ("merchant", "status", "tier")
     inlines = [MatchItemInline]
     ordering = ("-day", "-pk")
@@ -88,7 +104,7 @@ class MatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(admin.ModelAdmin):
+class ReconciliationRunAdmin(MoneyAdmin):
     list_display = (
         "pk",
         "merchant",
@@ -107,7 +123,7 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReconciliationException)
-class ReconciliationExceptionAdmin(admin.ModelAdmin):
+class ReconciliationExceptionAdmin(MoneyAdmin):
     list_display = ("pk", "merchant", "reason", "status", "amount", "currency", "day")
     list_filter = ("merchant", "reason", "status")
     ordering = ("-day", "-pk")
@@ -117,7 +133,7 @@ class ReconciliationExceptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PeriodSignOff)
-class PeriodSignOffAdmin(admin.ModelAdmin):
+class PeriodSignOffAdmin(MoneyAdmin):
     list_display = ("merchant", "month", "signed_by", "signed_at", "reopened_at")
     list_filter = ("merchant",)
 
@@ -126,17 +142,19 @@ class PeriodSignOffAdmin(admin.ModelAdmin):
 
 
 @admin.register(CounterpartyAlias)
-class CounterpartyAliasAdmin(admin.ModelAdmin):
+class CounterpartyAliasAdmin(MoneyAdmin):
     list_display = ("merchant", "payer_name", "customer", "confirmed_by", "created_at")
     list_filter = ("merchant",)
+    ordering = ("-created_at", "-pk")
 
 
 @admin.register(MatchItem)
-class MatchItemAdmin(admin.ModelAdmin):
+class MatchItemAdmin(MoneyAdmin):
     """Read-only: one side of a match, as the match shows it."""
 
     list_display = ("pk", "match", "kind", "amount", "currency")
     list_filter = ("kind",)
+    ordering = ("-pk",)
     readonly_fields = MatchItemInline.readonly_fields + ("match",)
 
     def has_add_permission(self, request):

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin_base import MoneyAdmin, ReadOnlyAdmin
 from statements.models import (
     FeedSyncRun,
     ImportBatch,
@@ -12,7 +13,9 @@ from statements.models import (
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(ReadOnlyAdmin):
+    """Read-only: posted lines are immutable; a correction is a new line."""
+
     list_display = [
         "posted_at",
         "account",
@@ -24,7 +27,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "reference",
         "source",
     ]
-    list_filter = ["channel", "currency", "source"]
+    list_filter = ["channel", "currency", "source", "account"]
     search_fields = [
         "external_id",
         "reference",
@@ -35,16 +38,12 @@ class TransactionAdmin(admin.ModelAdmin):
     date_hierarchy = "posted_at"
     list_select_related = ["account", "account__merchant"]
     raw_id_fields = ["merchant", "account"]
-
-    def has_change_permission(self, request, obj=None):
-        return False  # posted lines are immutable; a correction is a new line
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    ordering = ["-posted_at", "-pk"]
+    money_currency = {"original_amount": "original_currency"}
 
 
 @admin.register(Statement)
-class StatementAdmin(admin.ModelAdmin):
+class StatementAdmin(MoneyAdmin):
     list_display = [
         "account",
         "period_start",
@@ -54,17 +53,18 @@ class StatementAdmin(admin.ModelAdmin):
         "currency",
         "source",
     ]
-    list_filter = ["currency", "source"]
+    list_filter = ["currency", "source", "account"]
     date_hierarchy = "period_start"
     list_select_related = ["account"]
     raw_id_fields = ["merchant", "account"]
+    ordering = ["-period_start", "-pk"]
 
 
 # --- documents (5b) ---------------------------------------------------------------
 
 
 @admin.register(StatementPack)
-class StatementPackAdmin(admin.ModelAdmin):
+class StatementPackAdmin(MoneyAdmin):
     list_display = [
         "merchant",
         "period_start",
@@ -76,8 +76,9 @@ class StatementPackAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "merchant"]
     list_select_related = ["merchant", "created_by"]
+    ordering = ["-created_at", "-pk"]
     raw_id_fields = ["merchant", "created_by"]
     readonly_fields = [
         "status",
@@ -96,19 +97,8 @@ class StatementPackAdmin(admin.ModelAdmin):
 # --- ingest (5a): imports, feed sync runs, push events (read-only records) -------
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ImportMapping)
-class ImportMappingAdmin(admin.ModelAdmin):
+class ImportMappingAdmin(MoneyAdmin):
     list_display = ["account", "preset", "updated_at", "last_used_at", "created_by"]
     list_select_related = ["account", "created_by"]
     readonly_fields = ["signature", "headers", "created_at", "updated_at"]
@@ -116,7 +106,7 @@ class ImportMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(_ReadOnlyAdmin):
+class ImportBatchAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "account",
@@ -128,13 +118,14 @@ class ImportBatchAdmin(_ReadOnlyAdmin):
         "skipped",
         "created_by",
     ]
-    list_filter = ["status", "preset"]
+    list_filter = ["status", "preset", "account"]
     search_fields = ["filename", "sha256"]
     list_select_related = ["account", "created_by"]
+    ordering = ["-created_at", "-pk"]
 
 
 @admin.register(FeedSyncRun)
-class FeedSyncRunAdmin(_ReadOnlyAdmin):
+class FeedSyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "started_at",
         "connection",
@@ -147,12 +138,13 @@ class FeedSyncRunAdmin(_ReadOnlyAdmin):
         "skipped",
         "mismatch",
     ]
-    list_filter = ["status", "mismatch"]
+    list_filter = ["status", "mismatch", "account"]
     list_select_related = ["connection", "connection__merchant"]
+    ordering = ["-started_at", "-pk"]
 
 
 @admin.register(PushEvent)
-class PushEventAdmin(_ReadOnlyAdmin):
+class PushEventAdmin(ReadOnlyAdmin):
     list_display = [
         "occurred_at",
         "account",
@@ -162,5 +154,7 @@ class PushEventAdmin(_ReadOnlyAdmin):
         "confirmed_txn_id",
         "confirmed_at",
     ]
+    list_filter = ["currency", "account"]
     search_fields = ["ref", "confirmed_txn_id"]
     list_select_related = ["account"]
+    ordering = ["-occurred_at", "-pk"]

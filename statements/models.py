@@ -283,6 +283,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "import batches"
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "sha256"],

@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.client_address import client_ip
 from core.downloads import download_headers_set
 from core.exceptions import TonleError
 from core.tasks import enqueue_on_commit
@@ -27,6 +28,7 @@ from merchants.permissions import (
     has_role,
     member_required,
 )
+from merchants.services import audit_event_record
 from statements import selectors
 from statements.imports import PRESETS, preset_choices
 from statements.imports.mapping import (
@@ -149,6 +151,13 @@ def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
         messages.error(request, f"Not synced: {consent.reason}.")
         return redirect("statements:import-list")
     enqueue_on_commit(sync_connection, connection.pk)
+    audit_event_record(
+        merchant=request.merchant,
+        action="connection.sync_requested",
+        obj=connection,
+        actor=request.user,
+        ip_address=client_ip(request),
+    )
     messages.success(
         request,
         f"Sync of {connection.account.label if connection.account else connection} "

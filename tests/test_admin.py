@@ -55,3 +55,129 @@ def test_connection_credentials_are_never_shown(admin_client_logged):
     assert response.status_code == 200
     assert "very-secret-token" not in response.text
     assert "token" in response.text  # the key's name is listed, not its value
+
+
+# --- money, order, filters, names, read-only, icon ------------------------------
+
+READ_ONLY = ["transaction", "refund", "paymentrequest", "bakongtransaction"]
+
+
+def _khr_payment(merchant):
+    from decimal import Decimal
+
+    from tests.payments.makers import payment_request_make
+
+    pr = payment_request_make(merchant=merchant, amount="2375600", currency="KHR")
+    pr.status, pr.paid_amount, pr.paid_currency = "paid", Decimal("2375600"), "KHR"
+    pr.save()
+    return pr
+
+
+def test_money_is_shown_in_the_currencys_places_in_lists(admin_client_logged, merchant):
+    # given a riel payment and a dollar ledger line
+    from decimal import Decimal
+
+    from tests.factories import AccountFactory, TransactionFactory
+
+    _khr_payment(merchant)
+    account = AccountFactory(merchant=merchant, currency="USD")
+    TransactionFactory(account=account, merchant=merchant, amount=Decimal("12.5"))
+    # when the lists are opened
+    payments = admin_client_logged.get("/admin/payments/paymentrequest/").text
+    lines = admin_client_logged.get("/admin/statements/transaction/").text
+    # then riel are whole and grouped, dollars have cents
+    assert "2,375,600" in payments
+    assert "2375600.00" not in payments
+    assert "12.50" in lines
+
+
+def test_a_read_only_page_shows_money_formatted_and_cannot_be_saved(
+    admin_client_logged, merchant
+):
+    pr = _khr_payment(merchant)
+    page = admin_client_logged.get(f"/admin/payments/paymentrequest/{pr.pk}/change/")
+    assert page.status_code == 200
+    assert "2,375,600" in page.text
+    assert "2375600.00" not in page.text
+    assert 'name="_save"' not in page.text
+    refused = admin_client_logged.post(
+        f"/admin/payments/paymentrequest/{pr.pk}/change/", {"status": "cancelled"}
+    )
+    assert refused.status_code == 403
+    pr.refresh_from_db()
+    assert pr.status == "paid"
+
+
+@pytest.mark.parametrize("model", READ_ONLY)
+def test_records_that_must_not_change_are_read_only(model, rf, django_user_model):
+    from django.apps import apps
+
+    # given a superuser
+    request = rf.get("/admin/")
+    request.user = django_user_model(is_superuser=True, is_staff=True)
+    label = {"transaction": "statements"}.get(model, "payments")
+    model_admin = admin.site._registry[apps.get_model(label, model)]
+    # then nobody adds, edits or deletes one from the admin
+    assert model_admin.has_add_permission(request) is False
+    assert model_admin.has_change_permission(request, None) is False
+    assert model_admin.has_delete_permission(request, None) is False
+    assert model_admin.has_view_permission(request, None) is True
+
+
+def test_lists_are_newest_first(admin_client_logged, merchant):
+    import datetime as dt
+
+    from tests.factories import AccountFactory, TransactionFactory
+
+    account = AccountFactory(merchant=merchant)
+    old = TransactionFactory(
+        account=account,
+        merchant=merchant,
+        posted_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        external_id="OLD-LINE",
+    )
+    new = TransactionFactory(
+        account=account,
+        merchant=merchant,
+        posted_at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+        external_id="NEW-LINE",
+    )
+    text = admin_client_logged.get("/admin/statements/transaction/").text
+    assert text.index(new.external_id) < text.index(old.external_id)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "statements/transaction",
+        "statements/statement",
+        "statements/importbatch",
+        "statements/pushevent",
+        "statements/feedsyncrun",
+        "payments/paymentrequest",
+        "merchants/connection",
+    ],
+)
+def test_lists_of_an_accounts_records_filter_by_account(path):
+    from django.apps import apps
+
+    model = apps.get_model(*path.split("/"))
+    filters = admin.site._registry[model].list_filter
+    assert "account" in filters
+
+
+def test_plural_names_are_english(admin_client_logged):
+    index = admin_client_logged.get("/admin/").text
+    for name in ("Import batches", "Bakong transactions", "Webhook deliveries"):
+        assert name in index
+    assert "API keys" in index
+    assert "batchs" not in index and "deliverys" not in index
+
+
+def test_a_favicon_exists_and_every_page_links_it(admin_client_logged, client, db):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("favicon.svg")
+    link = 'rel="icon" href="/static/favicon.svg"'
+    assert link in client.get("/login/").text
+    assert link in admin_client_logged.get("/admin/").text

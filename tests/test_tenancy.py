@@ -18,6 +18,14 @@ from tests import tenancy_objects
 
 SKIPPED_PREFIXES = ("admin/", "sandbox/", "api/schema/", "api/docs/", "static/")
 PUBLIC_NAMES = {"login", "logout", "password-change", "password_change_done"}
+# forgot password: no merchant data, and the confirm link's arguments are a signed
+# token (tests/merchants/test_password_reset.py)
+PUBLIC_NAMES |= {
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
 # probes for load balancers and Prometheus: no merchant data, and /readyz answers
 # 503 by design when the beat is silent (tests/core/test_health.py, test_metrics.py)
 PUBLIC_NAMES |= {"healthz", "readyz", "metrics"}

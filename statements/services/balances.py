@@ -195,6 +195,17 @@ def period_balance(
             )
     else:
         opening, opening_source = history, history_source
+    warnings.extend(
+        opening_warnings(
+            account=account,
+            date_from=date_from,
+            start=start,
+            end=end,
+            opening=opening,
+            opening_source=opening_source,
+            through_pk=through_pk,
+        )
+    )
 
     lines = period_lines(account=account, start=start, end=end, through_pk=through_pk)
     channels = []
@@ -263,6 +274,59 @@ def period_balance(
         through_pk=through_pk,
         warnings=warnings,
     )
+
+
+def opening_warnings(
+    *,
+    account: Account,
+    date_from: dt.date,
+    start: dt.datetime,
+    end: dt.datetime,
+    opening: Decimal,
+    opening_source: str,
+    through_pk: int,
+) -> list[str]:
+    """Where an opening from the balance history cannot be trusted: the account's
+    lines start only after the period does (no data before `date_from`), or the
+    bank's balances inside the period start from another figure than the previous
+    period's closing (the opening jumps). A bank's own opening needs neither."""
+    if opening_source == OPENING_BANK:
+        return []
+    currency = account.currency
+    lines = account_lines(account=account).filter(pk__lte=through_pk)
+    if not lines.filter(posted_at__lt=start).exists():
+        ordered = lines.order_by("posted_at", "pk")
+        first = ordered.values_list("posted_at", flat=True).first()
+        if first is None:
+            return [
+                f"This account has no lines yet: its opening balance on {date_from} "
+                "is not known."
+            ]
+        first_day = first.astimezone(zone_for_currency(currency)).date()
+        how = (
+            "implied by the bank's first balance"
+            if opening_source == OPENING_HISTORY
+            else "taken as zero"
+        )
+        return [
+            f"No data before {first_day}: this account's lines start on "
+            f"{first_day}, so nothing is known before {date_from} and the opening "
+            f"balance is {how}. Import earlier statements for a true opening."
+        ]
+    if opening_source != OPENING_HISTORY:
+        return []  # no bank balance anywhere to compare with
+    implied = _balance_from_next_anchor(
+        account=account, instant=start, through_pk=through_pk, until=end
+    )
+    if implied is None or implied == opening:
+        return []
+    return [
+        f"The opening balance jumps on {date_from}: the previous period closes at "
+        f"{format_amount(opening, currency)}, but the bank's balances in this period "
+        f"start from {format_amount(implied, currency)} (a difference of "
+        f"{format_amount(implied - opening, currency)}): lines before {date_from} "
+        "may be missing."
+    ]
 
 
 def continuity_warnings(

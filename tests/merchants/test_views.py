@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 
 from merchants.models import ApiKey, AuditEvent
@@ -63,9 +62,8 @@ def test_switcher_ignores_an_offsite_next(owner_client, merchant):
     assert response["Location"] == reverse("dashboard")
 
 
-@pytest.mark.parametrize("name", ["api-keys", "audit-log"])
-def test_owner_only_pages_refuse_other_roles(accountant_client, name):
-    assert accountant_client.get(reverse(name)).status_code == 403
+def test_owner_only_pages_refuse_other_roles(accountant_client):
+    assert accountant_client.get(reverse("api-keys")).status_code == 403
 
 
 def test_owner_creates_an_api_key_and_sees_it_once(owner_client, merchant):
@@ -88,7 +86,7 @@ def test_owner_creates_an_api_key_and_sees_it_once(owner_client, merchant):
 
 def test_revoking_a_key_is_audited(owner_client, merchant, api_key):
     key = ApiKey.objects.for_merchant(merchant).get()
-    owner_client.post(reverse("api-key-revoke", args=[key.pk]))
+    owner_client.post(reverse("api-key-revoke", args=[key.pk]), {"confirmed": "yes"})
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert (

@@ -262,11 +262,15 @@ def test_accountant_cannot_manage_endpoints(accountant_client):
 
 def test_owner_rotates_and_disables_an_endpoint(owner_client, merchant):
     endpoint = webhook_endpoint_make(merchant=merchant, secret="whsec_old")
-    rotated = owner_client.post(f"/payments/webhooks/{endpoint.pk}/rotate/")
+    rotated = owner_client.post(
+        f"/payments/webhooks/{endpoint.pk}/rotate/", {"confirmed": "yes"}
+    )
     endpoint.refresh_from_db()
     assert endpoint.secrets["previous"] == "whsec_old"
     assert endpoint.secrets["current"] in rotated.content.decode()
-    owner_client.post(f"/payments/webhooks/{endpoint.pk}/toggle/", {"active": "0"})
+    owner_client.post(
+        f"/payments/webhooks/{endpoint.pk}/toggle/", {"active": "0", "confirmed": "yes"}
+    )
     endpoint.refresh_from_db()
     assert endpoint.is_active is False
 

@@ -79,6 +79,8 @@ class Command(JsonCommand):
                     username=username,
                     password=DEMO_PASSWORD,
                     role=role,
+                    # "forgot password" mails it here (the console, in the demo)
+                    email=f"{username}@demo.tonle.local",
                 )
             accounts = []
             for provider, currency, number, kind, name, bakong_id in DEMO_ACCOUNTS:
