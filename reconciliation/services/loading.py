@@ -12,11 +12,26 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Q
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Q,
+    When,
+)
 
 from core.money import to_minor
 from merchants.models import Merchant
-from payments.models import BakongTransaction, PaymentRequest, PaymentStatus, Refund
+from payments.models import (
+    BakongTransaction,
+    FlagResolution,
+    PaymentFlag,
+    PaymentRequest,
+    PaymentStatus,
+    Refund,
+)
 from reconciliation.engine import Expected, FxLeg, Posted, Settings, Tolerances
 from reconciliation.engine.build import (
     bakong_posted,
@@ -133,6 +148,23 @@ def _raw(field: str) -> ExpressionWrapper:
     """An amount column as the integer of minor units it holds: no Decimal made
     and unmade for each of a run's hundred thousand rows."""
     return ExpressionWrapper(F(field), output_field=BigIntegerField())
+
+
+# Late money a person accepted as the payment on the payment page is no longer
+# a question for reconciliation: that decision was audited there.
+_LATE_UNSETTLED = ExpressionWrapper(
+    Q(flag=PaymentFlag.LATE) & ~Q(flag_resolution=FlagResolution.ACCEPTED),
+    output_field=BooleanField(),
+)
+# ... and its window runs to the day the money came.
+_ACCEPTED_PAID_AT = Case(
+    When(
+        flag=PaymentFlag.LATE,
+        flag_resolution=FlagResolution.ACCEPTED,
+        then=F("paid_at"),
+    ),
+    default=None,
+)
 
 
 def _lines(merchant, date_from, date_to, days) -> list[Posted]:
@@ -321,10 +353,14 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             (hash_, md5, ref, _minor(amount), currency)
         )
     out = []
-    for pk, md5, order_id, bill, amount, currency, created, expires, flag in (
+    for pk, md5, order, bill, amount, currency, created, expires, late, accepted_at in (
         PaymentRequest.objects.for_merchant(merchant)
         .filter(created_at__gte=start, created_at__lt=end, amount__isnull=False)
-        .annotate(amount_minor=_raw("amount"))
+        .annotate(
+            amount_minor=_raw("amount"),
+            late=_LATE_UNSETTLED,
+            accepted_at=_ACCEPTED_PAID_AT,
+        )
         .values_list(
             "pk",
             "md5",
@@ -334,7 +370,8 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "currency",
             "created_at",
             "expires_at",
-            "flag",
+            "late",
+            "accepted_at",
         )
         .order_by()
     ):
@@ -342,14 +379,14 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
         row = khqr_expected(
             pk=pk,
             md5=md5,
-            order_id=order_id,
+            order_id=order,
             bill_number=bill,
             amount_minor=_minor(amount),
             currency=currency,
             created_day=created_day.toordinal(),
-            expires_day=_local_day(expires, created).toordinal(),
+            expires_day=_local_day(accepted_at or expires, created).toordinal(),
             payments=payments.get(pk, ()),
-            flags=("late",) if flag == "late" else (),
+            flags=("late",) if late else (),
         )
         days[row.id] = created_day
         out.append(row)

@@ -94,9 +94,8 @@ def test_redis_gives_unacked_work_back_only_after_the_longest_task_and_countdown
     timeout = conf["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"]
     # and the longest time a worker may hold a message before it acks it
     hard_limits = [
-        task.time_limit or conf["CELERY_TASK_TIME_LIMIT"]
-        for name, task in app.tasks.items()
-        if name in _tonle_tasks()
+        app.tasks[name].time_limit or conf["CELERY_TASK_TIME_LIMIT"]
+        for name in _tonle_tasks()
     ]
     # then a running or counting-down task is never handed to a second worker
     assert timeout > WEBHOOK_COUNTDOWN_MAX_SECONDS + max(hard_limits)

@@ -15,6 +15,7 @@ from freezegun import freeze_time
 
 from merchants.models import AuditEvent
 from payments.clients.bakong_types import BakongTransactionInfo
+from payments.services.flag_settlement import flagged_payment_settle
 from payments.services.settlement import bakong_transaction_apply
 from reconciliation.models import (
     Invoice,
@@ -119,6 +120,49 @@ def test_a_paid_code_matches_the_wallet_line_settlement_posted(merchant, wallet)
     kinds = {i.kind: i for i in match.items.all()}
     assert kinds["khqr"].payment_request_id == request.pk
     assert kinds["line"].transaction.bakong_transaction.payment_request_id == request.pk
+
+
+def _late_code(merchant, wallet):
+    with freeze_time(_on(3)):
+        request = payment_request_make(
+            merchant=merchant, amount="12.50", order_id="ORD-9", account=wallet
+        )
+    with freeze_time(_on(9)):  # six days after the code's 15 minutes
+        bakong_transaction_apply(
+            payment_request_id=request.pk,
+            info=BakongTransactionInfo(
+                hash="c" * 64,
+                from_account_id="payer@aclb",
+                to_account_id=wallet.bakong_account_id,
+                currency="USD",
+                amount=Decimal("12.50"),
+                created_date_ms=int(timezone.now().timestamp() * 1000),
+                md5=request.md5,
+            ),
+        )
+    request.refresh_from_db()
+    assert request.flag == "late"
+    return request
+
+
+@pytest.mark.django_db
+def test_a_late_payment_is_an_exception_until_someone_accepts_it(merchant, wallet):
+    request = _late_code(merchant, wallet)
+    _run(merchant)
+    assert ReconciliationException.objects.filter(reason="late_payment").count() == 1
+    # when an accountant accepts the late money as the payment on the payment page
+    flagged_payment_settle(
+        merchant=merchant,
+        payment_request_id=request.pk,
+        resolution="accept",
+        note="customer paid the next morning; goods delivered",
+    )
+    _run(merchant)
+    # then the run trusts that decision: the money is matched, the exception gone
+    assert Match.objects.get().status == "auto"
+    assert not ReconciliationException.objects.filter(
+        reason="late_payment", status="open"
+    ).exists()
 
 
 @pytest.mark.django_db
