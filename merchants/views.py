@@ -30,7 +30,7 @@ from django_otp import login as otp_login
 from core.client_address import client_ip
 from core.exceptions import InvalidInput, TonleError
 from merchants import selectors, services
-from merchants.dashboard import dashboard_widgets
+from merchants.dashboard import dashboard_slots
 from merchants.middleware import SESSION_KEY
 from merchants.models import ApiScope
 from merchants.permissions import OWNER_ROLES, READ_ROLES, has_role, member_required
@@ -188,7 +188,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 selectors.connection_consent_expiring_list(merchant=request.merchant)
             ),
             "notice_days": selectors.CONSENT_NOTICE.days,
-            "widgets": dashboard_widgets(request),
+            "slots": dashboard_slots(request),
         },
     )
 
