@@ -42,7 +42,7 @@ from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
 from merchants import audit_actions, selectors, services
 from merchants.audit_export import audit_csv_stream, audit_xlsx_write
-from merchants.dashboard import dashboard_widgets
+from merchants.dashboard import dashboard_slots
 from merchants.filters import AuditEventFilter
 from merchants.middleware import SESSION_KEY
 from merchants.models import ApiScope
@@ -266,7 +266,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 selectors.connection_consent_expiring_list(merchant=request.merchant)
             ),
             "notice_days": selectors.CONSENT_NOTICE.days,
-            "widgets": dashboard_widgets(request),
+            "slots": dashboard_slots(request),
         },
     )
 

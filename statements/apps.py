@@ -18,3 +18,7 @@ class StatementsConfig(AppConfig):
         from statements.metrics import feed_metrics
 
         metric_source_register("statements", feed_metrics)
+        from merchants.dashboard import dashboard_widget_register
+        from statements.dashboard import ledger_charts_widget
+
+        dashboard_widget_register(ledger_charts_widget)

@@ -7,11 +7,13 @@ an overlap exists."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import reduce
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 
 from core.money import format_amount
 from core.periods import period_bounds, zone_for_currency
@@ -421,3 +423,74 @@ def balance_jumps(*, account: Account, period: PeriodBalance) -> tuple[int, list
         else:
             expected += amount
     return jumps, listed
+
+
+def balances_before_many(
+    *, accounts: Sequence[Account], instant: dt.datetime, until: dt.datetime
+) -> dict[int, tuple[Decimal, str]]:
+    """balance_before for many accounts in two queries, whatever their number
+    (the dashboard's openings): for each account the same figure and source."""
+    ids = [account.pk for account in accounts]
+    if not ids:
+        return {}
+    lines = Transaction.objects.filter(account=OuterRef("pk"))
+    with_balance = lines.filter(balance_after__isnull=False)
+    last = with_balance.filter(posted_at__lt=instant).order_by("-posted_at", "-pk")
+    first = with_balance.filter(posted_at__gte=instant, posted_at__lt=until).order_by(
+        "posted_at", "pk"
+    )
+    anchors = (
+        Account.objects.filter(pk__in=ids)
+        .order_by()
+        .annotate(
+            last_pk=Subquery(last.values("pk")[:1]),
+            last_at=Subquery(last.values("posted_at")[:1]),
+            last_balance=Subquery(last.values("balance_after")[:1]),
+            first_pk=Subquery(first.values("pk")[:1]),
+            first_at=Subquery(first.values("posted_at")[:1]),
+            first_balance=Subquery(first.values("balance_after")[:1]),
+        )
+    )
+    # one sum per account, each over its own lines: after the last bank balance
+    # before `instant`; else from `instant` up to the first one after it; else
+    # every line before `instant`
+    plan: dict[int, tuple[Decimal | None, int, str]] = {}
+    which = []
+    for row in anchors.values(
+        "pk",
+        "last_pk",
+        "last_at",
+        "last_balance",
+        "first_pk",
+        "first_at",
+        "first_balance",
+    ):
+        pk = row["pk"]
+        if row["last_pk"] is not None:
+            at, anchor = row["last_at"], row["last_pk"]
+            plan[pk] = (row["last_balance"], 1, OPENING_HISTORY)
+            which.append(
+                Q(account_id=pk, posted_at__lt=instant)
+                & (Q(posted_at__gt=at) | Q(posted_at=at, pk__gt=anchor))
+            )
+        elif row["first_pk"] is not None:
+            at, anchor = row["first_at"], row["first_pk"]
+            plan[pk] = (row["first_balance"], -1, OPENING_HISTORY)
+            which.append(
+                Q(account_id=pk, posted_at__gte=instant)
+                & (Q(posted_at__lt=at) | Q(posted_at=at, pk__lte=anchor))
+            )
+        else:
+            plan[pk] = (Decimal(0), 1, OPENING_COMPUTED)
+            which.append(Q(account_id=pk, posted_at__lt=instant))
+    sums = dict(
+        Transaction.objects.filter(reduce(operator.or_, which))
+        .order_by()
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
+    )
+    return {
+        pk: (base + sign * sums.get(pk, Decimal(0)), source)
+        for pk, (base, sign, source) in plan.items()
+    }
