@@ -27,6 +27,7 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 
 setup: $(VENV)/.installed .env
 	mkdir -p var
+	$(PY) manage.py compile_translations
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 

@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.SandboxGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -103,6 +104,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "merchants.context_processors.current_merchant",
@@ -218,7 +220,10 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 # Optional two-factor sign-in (TOTP apps) for any user who enrols a device.
 OTP_TOTP_ISSUER = "Tonle"
 
-LANGUAGE_CODE = "en-us"
+# English and Khmer: the header's switch chooses; before that, Accept-Language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("km", "ភាសាខ្មែរ")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Phnom_Penh")
 USE_I18N = True
 USE_TZ = True

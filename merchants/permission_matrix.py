@@ -37,6 +37,7 @@ OTHER_ROUTES: dict[str, tuple[str, str]] = {
     "password_reset_done": (PUBLIC, ""),
     "password_reset_confirm": (PUBLIC, "the emailed link's signed token"),
     "password_reset_complete": (PUBLIC, ""),
+    "set_language": (PUBLIC, "POST; the language chosen in the header"),
     "two-factor": (SIGNED_IN, "the user's own two-factor device"),
     "api-schema": (PUBLIC, "the OpenAPI document"),
     "api-docs": (PUBLIC, "the OpenAPI document"),

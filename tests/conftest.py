@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from core.translations import translations_compile
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
@@ -15,6 +16,12 @@ from tests.factories import (
 TEST_FERNET_KEY = "3x6Vz0b1oVCbG1y0m4cVYt8t6m1Xo7cD9rN2yq0T6aE="
 # Tests only: PBKDF2's million rounds cost ~0.3 s per user the factories make.
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _translations_compiled():
+    # a clean clone has only the .po catalogues; the Khmer pages need the .mo
+    translations_compile()
 
 
 @pytest.fixture(autouse=True, scope="session")
