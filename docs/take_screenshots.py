@@ -6,10 +6,12 @@
 Every page by default; `--only` takes the names below. `--lang` asks the pages in
 that language (the browser's Accept-Language) and adds `-<lang>` to the file
 names. The dashboard is shot twice: the page as it opens (`dashboard`), and its
-charts of the merchant's own currency (`dashboard-charts`).
+charts of the merchant's own currency (`dashboard-charts`). The reconciliation
+report's first page is drawn from its PDF with `pdftoppm` (Debian's poppler-utils).
 """
 
 import argparse
+import subprocess
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -21,7 +23,17 @@ PAGES = [
     ("transactions", "/statements/transactions/"),
     ("imports", "/statements/imports/"),
 ]
-EXTRA = ["dashboard-charts", "statements", "payment"]
+RECONCILIATION = [
+    ("reconciliation-queue", "/reconciliation/"),
+    ("reconciliation-exceptions", "/reconciliation/exceptions/"),
+]
+EXTRA = [
+    "dashboard-charts",
+    "statements",
+    "payment",
+    "evidence",
+    "reconciliation-report",
+]
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -35,13 +47,16 @@ ARGS = [
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("base", nargs="?", default="http://127.0.0.1:8000")
 parser.add_argument(
-    "--only", nargs="+", choices=[n for n, _ in PAGES] + EXTRA, metavar="NAME"
+    "--only",
+    nargs="+",
+    choices=[n for n, _ in PAGES + RECONCILIATION] + EXTRA,
+    metavar="NAME",
 )
 parser.add_argument("--lang", default="", help="e.g. km: the pages in Khmer")
 parser.add_argument("--width", type=int, default=1280)
 options = parser.parse_args()
 BASE = options.base.rstrip("/")
-wanted = set(options.only or [n for n, _ in PAGES] + EXTRA)
+wanted = set(options.only or [n for n, _ in PAGES + RECONCILIATION] + EXTRA)
 suffix = f"-{options.lang}" if options.lang else ""
 
 
@@ -63,7 +78,7 @@ with sync_playwright() as pw:
     page.fill("#id_password", "tonle-demo")
     page.click("button[type=submit]")
     page.wait_for_url(f"{BASE}/")
-    for name, path in PAGES:
+    for name, path in PAGES + RECONCILIATION:
         if name not in wanted:
             continue
         page.goto(BASE + path)
@@ -87,5 +102,27 @@ with sync_playwright() as pw:
             first.click()
             page.wait_for_load_state("networkidle")
             page.screenshot(path=shot("payment"))
+    if "evidence" in wanted:
+        # a paid KHQR code's chain: the code, its Bakong checks, the transaction,
+        # the ledger line and the match with its rule
+        page.goto(f"{BASE}/payments/?status=paid")
+        page.locator("table a[href*='/payments/']").first.click()
+        page.click("#evidence-link")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=shot("evidence"), full_page=True)
+    if "reconciliation-report" in wanted:
+        # the PDF's first page, as the auditor opens it (pdftoppm: poppler-utils)
+        page.goto(f"{BASE}/reconciliation/report/")
+        with page.expect_download() as download:
+            page.click("#report-pdf")
+        pdf = OUT / "reconciliation-report.pdf"
+        download.value.save_as(pdf)
+        png = shot("reconciliation-report")
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile"]
+            + [str(pdf), str(png.with_suffix(""))],
+            check=True,
+        )
+        pdf.unlink()
     browser.close()
 print(f"screenshots in {OUT}")

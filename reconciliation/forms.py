@@ -35,7 +35,9 @@ TIER_CHOICES = [("", "Any"), *[(str(t), f"Tier {t}") for t in range(0, 7)]]
 
 
 class QueueFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=MatchStatus.choices, required=False)
+    status = forms.ChoiceField(
+        choices=MatchStatus.choices, initial=MatchStatus.PROPOSED, required=False
+    )
     tier = forms.TypedChoiceField(
         choices=TIER_CHOICES, coerce=int, empty_value=None, required=False
     )
@@ -44,6 +46,13 @@ class QueueFilterForm(forms.Form):
     day_from = forms.DateField(label="From", widget=DATE, required=False)
     day_to = forms.DateField(label="To", widget=DATE, required=False)
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
+
+    def __init__(self, data=None, *args, **kwargs):
+        # the queue opens on the proposals, and its status select must say so
+        if data is not None and not data.get("status"):
+            data = data.copy()
+            data["status"] = MatchStatus.PROPOSED
+        super().__init__(data, *args, **kwargs)
 
     def queue_filter(self) -> QueueFilter:
         data = self.cleaned_data if self.is_valid() else {}

@@ -61,6 +61,19 @@ def test_queue_shows_proposals_best_first_with_both_sides(accountant_client, mon
     assert "js/reconciliation" in body and "onclick" not in body
 
 
+def test_the_status_select_names_what_the_queue_shows(accountant_client, month):
+    # when the queue opens with no filter, it lists proposals
+    body = accountant_client.get(QUEUE).content.decode()
+    select = re.search(r'<select name="status"[^>]*>(.*?)</select>', body, re.S)[1]
+    selected = re.findall(r'<option value="(\w*)"[^>]*selected', select)
+    # then its status select says "proposed", not the first choice
+    assert selected == ["proposed"]
+    # and a chosen status stays chosen
+    body = accountant_client.get(QUEUE, {"status": "auto"}).content.decode()
+    select = re.search(r'<select name="status"[^>]*>(.*?)</select>', body, re.S)[1]
+    assert re.findall(r'<option value="(\w*)"[^>]*selected', select) == ["auto"]
+
+
 @pytest.mark.parametrize("role", ["auditor", "viewer"])
 def test_readers_see_the_queue_without_buttons_and_cannot_act(
     member_client_factory, merchant, month, role
