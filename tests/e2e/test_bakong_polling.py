@@ -24,8 +24,9 @@ def test_a_real_worker_polls_the_sandbox_and_a_paid_code_becomes_paid(
 
     # when the worker's beat runs polling rounds against the live server
     def settled():
+        # a round records its checks after it settles the codes it found
         return PaymentRequest.objects.filter(
-            pk=paid.pk, status=PaymentStatus.PAID
+            pk=paid.pk, status=PaymentStatus.PAID, checks__outcome="paid"
         ).exists()
 
     real_celery_worker.wait_for(settled, timeout=60, what="the code to be paid")
