@@ -7,6 +7,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from core.periods import PHNOM_PENH, period_bounds
 from merchants.audit_actions import action_choices
@@ -18,7 +19,7 @@ class AuditFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            self.add_error("date_to", "The end is before the start.")
+            self.add_error("date_to", _("The end is before the start."))
         return data
 
 
@@ -26,21 +27,23 @@ class AuditEventFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         field_name="actor_label",
         lookup_expr="icontains",
-        label="Who",
+        label=_("Who"),
         widget=forms.TextInput(
-            attrs={"list": "audit-actors", "placeholder": "user, bakong, api_key…"}
+            attrs={"list": "audit-actors", "placeholder": _("user, bakong, api_key…")}
         ),
     )
     action = django_filters.ChoiceFilter(
-        choices=action_choices, label="What", empty_label="Any action"
+        choices=action_choices, label=_("What"), empty_label=_("Any action")
     )
     date_from = django_filters.DateFilter(
         method="created_from",
-        label="From",
+        label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
-        method="created_to", label="To", widget=forms.DateInput(attrs={"type": "date"})
+        method="created_to",
+        label=_("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     class Meta:
