@@ -96,8 +96,8 @@ OBJECT_NAMES: dict[str, str] = {
 }
 # The page every member may open for an object of a kind (URL name, one argument).
 OBJECT_PAGES: dict[str, str] = {
-    "merchants.account": _("account-detail"),
-    "payments.paymentrequest": _("payments:detail"),
+    "merchants.account": "account-detail",
+    "payments.paymentrequest": "payments:detail",
 }
 # Detail keys whose label is not just the key in words.
 DETAIL_LABELS: dict[str, str] = {
