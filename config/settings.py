@@ -225,6 +225,8 @@ OTP_TOTP_ISSUER = "Tonle"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("km", "ភាសាខ្មែរ")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# day/month/year and 1,234.50 in every language (not Django's km 1.234,50)
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Phnom_Penh")
 USE_I18N = True
 USE_TZ = True

@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayFilter
 from core.periods import PHNOM_PENH, period_bounds
 from merchants.audit_actions import action_choices
 from merchants.models import AuditEvent
@@ -35,16 +36,8 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(
         choices=action_choices, label=_("What"), empty_label=_("Any action")
     )
-    date_from = django_filters.DateFilter(
-        method="created_from",
-        label=_("From"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = django_filters.DateFilter(
-        method="created_to",
-        label=_("To"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    date_from = DayFilter(method="created_from", label=_("From"))
+    date_to = DayFilter(method="created_to", label=_("To"))
 
     class Meta:
         model = AuditEvent

@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayFilter
 from core.filters import filter_problems
 from core.money import MoneyError, to_minor
 from core.periods import PHNOM_PENH, period_bounds
@@ -56,14 +57,9 @@ class PaymentRequestFilter(django_filters.FilterSet):
         choices=[c for c in PaymentFlag.choices if c[0]],
         label=_("Flag"),
     )
-    # ISO dates only (what a date input sends): 03/04/2026 is refused, never
-    # read month first
-    date_from = django_filters.DateFilter(
-        method="created_from", label="From", input_formats=["%Y-%m-%d"]
-    )
-    date_to = django_filters.DateFilter(
-        method="created_to", label="To", input_formats=["%Y-%m-%d"]
-    )
+    # day first (or ISO): 03/04/2026 is the 3rd of April, never read month first
+    date_from = DayFilter(method="created_from", label=_("From"))
+    date_to = DayFilter(method="created_to", label=_("To"))
     account = django_filters.ModelChoiceFilter(
         queryset=Account.objects.none(), label=_("Account")
     )
