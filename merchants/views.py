@@ -395,7 +395,9 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         days = request.POST.get("expires_days", "")
         try:
             if days not in dict(API_KEY_EXPIRY_CHOICES):
-                raise InvalidInput("expires_days: choose one of the offered periods")
+                raise InvalidInput(
+                    gettext("expires_days: choose one of the offered periods")
+                )
             _, new_key = services.api_key_create(
                 merchant=request.merchant,
                 is_test=request.POST.get("mode") == "test",
