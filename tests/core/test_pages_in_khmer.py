@@ -15,23 +15,28 @@ from django.urls import reverse
 from merchants.services import audit_event_record
 from tests.payments.makers import payment_request_make
 
-CATALOGUE = Path(settings.BASE_DIR) / "locale" / "km" / "LC_MESSAGES" / "django.po"
+BASE = Path(settings.BASE_DIR)
+CATALOGUE = BASE / "locale" / "km" / "LC_MESSAGES" / "django.po"
+DJANGO_TEXTS = BASE / "locale_django" / "km" / "LC_MESSAGES" / "django.po"
 
 
 @cache
-def _catalogue() -> polib.POFile:
-    return polib.pofile(str(CATALOGUE))
+def _catalogue(path: Path = CATALOGUE) -> polib.POFile:
+    return polib.pofile(str(path))
 
 
-def km(msgid: str) -> str:
-    entry = _catalogue().find(msgid)
-    assert entry is not None and entry.msgstr, msgid
-    return entry.msgstr
+def km(msgid: str, path: Path = CATALOGUE) -> str:
+    entry = _catalogue(path).find(msgid)
+    assert entry is not None, msgid
+    text = entry.msgstr_plural[0] if entry.msgid_plural else entry.msgstr
+    assert text, msgid
+    return text
 
 
-def test_every_entry_of_the_khmer_catalogue_is_translated():
-    catalogue = _catalogue()
-    assert len(catalogue) > 500
+@pytest.mark.parametrize("path, least", [(CATALOGUE, 500), (DJANGO_TEXTS, 20)])
+def test_every_entry_of_the_khmer_catalogues_is_translated(path, least):
+    catalogue = _catalogue(path)
+    assert len(catalogue) > least
     assert [e.msgid for e in catalogue.untranslated_entries()] == []
     assert [e.msgid for e in catalogue.fuzzy_entries()] == []
     for entry in catalogue:
@@ -132,3 +137,16 @@ def test_a_message_after_an_action_is_in_khmer(chooses, merchant):
     assert km("The code is cancelled; it can no longer be paid.") in (
         response.content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_djangos_own_form_texts_are_in_khmer_too(chooses):
+    client = chooses("km")
+    response = client.post(
+        reverse("payments:webhooks"), {"url": "not a url", "events": ["x"]}
+    )
+    html = response.content.decode()
+    assert km("Enter a valid URL.", DJANGO_TEXTS) in html
+    password = _page(client, reverse("password-change"))
+    assert km("Old password", DJANGO_TEXTS) in password
+    assert km("New password confirmation", DJANGO_TEXTS) in password
