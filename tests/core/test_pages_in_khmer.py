@@ -150,3 +150,12 @@ def test_djangos_own_form_texts_are_in_khmer_too(chooses):
     password = _page(client, reverse("password-change"))
     assert km("Old password", DJANGO_TEXTS) in password
     assert km("New password confirmation", DJANGO_TEXTS) in password
+
+
+@pytest.mark.django_db
+def test_the_words_the_script_writes_come_in_the_pages_language(chooses):
+    html = _page(chooses("km"), reverse("payments:list"))
+    for name, msgid in [("copied", "Copied"), ("confirm", "Yes, do it")]:
+        assert f'data-word-{name}="{km(msgid)}"' in html
+    english = _page(chooses("en"), reverse("payments:list"))
+    assert 'data-word-copied="Copied"' in english

@@ -58,7 +58,8 @@ class _Visible(HTMLParser):
         if tag in {"script", "style"}:
             self._hidden += 1
         for name, value in attrs:
-            if name in READ_ATTRIBUTES and value:
+            # data-word-*: the words tonle.js writes on the page
+            if (name in READ_ATTRIBUTES or name.startswith("data-word-")) and value:
                 self.texts.append(value)
         if tag in {"input", "button"}:
             kind = dict(attrs).get("type", "")
@@ -92,6 +93,7 @@ def test_the_lint_sees_plain_text_attributes_and_buttons_and_passes_tags():
     assert untranslated('<img alt="KHQR code">') == ["KHQR code"]
     assert untranslated('<input type="submit" value="Send">') == ["Send"]
     assert untranslated('<form data-confirm="Sure?"></form>') == ["Sure?"]
+    assert untranslated('<body data-word-copy="Copy">') == ["Copy"]
     assert untranslated('{% load i18n %}<p>{% translate "Paid" %}</p>') == []
     assert (
         untranslated(
