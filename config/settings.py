@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "merchants.user_language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.SessionTimeoutMiddleware",
     "merchants.middleware.CurrentMerchantMiddleware",
@@ -223,7 +224,11 @@ OTP_TOTP_ISSUER = "Tonle"
 # English and Khmer: the header's switch chooses; before that, Accept-Language.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("km", "ភាសាខ្មែរ")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale: Tonle's own texts (makemessages writes here); locale_django: Khmer for the
+# texts of Django's own forms that its Khmer catalogue lacks (kept by hand)
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_django"]
+# day/month/year and 1,234.50 in every language (not Django's km 1.234,50)
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Phnom_Penh")
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import health, metrics
+from merchants import user_language
 
 urlpatterns = [
     # for load balancers: no login, JSON, never cached
@@ -10,7 +11,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language
+    # Django's set_language, and the choice kept for a signed-in person
+    path("i18n/setlang/", user_language.language_set, name="set_language"),
     path("", include("merchants.urls")),
     path("payments/", include("payments.urls")),
     path("statements/", include("statements.urls")),

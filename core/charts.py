@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from html import escape
 
+from django.utils import dateformat
+from django.utils.translation import gettext
+
 from core.money import format_amount, format_number, quantum
 
 WIDTH = 640
@@ -56,11 +59,12 @@ def nice_ticks(
 
 
 def short_day(day: dt.date) -> str:
-    return f"{day.day} {day:%b}"
+    # Django's month names: "3 Apr" in English, the Khmer month on a Khmer page
+    return dateformat.format(day, "j M")
 
 
 def long_day(day: dt.date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    return dateformat.format(day, "j M Y")
 
 
 def in_out_bars(
@@ -90,10 +94,11 @@ def in_out_bars(
         x = frame.left + slot * i + (slot - bar) / 2
         top = frame.y(ins[i])
         bottom = frame.y(-outs[i])
-        tip = (
-            f"{long_day(day)}: in {format_amount(ins[i], currency)}, "
-            f"out {format_amount(outs[i], currency)}"
-        )
+        tip = gettext("%(day)s: in %(in)s, out %(out)s") % {
+            "day": long_day(day),
+            "in": format_amount(ins[i], currency),
+            "out": format_amount(outs[i], currency),
+        }
         parts.append(
             f'<g class="chart-day"><title>{escape(tip)}</title>'
             f'<rect class="chart-in" x="{_n(x)}" y="{_n(top)}" '
@@ -106,21 +111,27 @@ def in_out_bars(
             f'height="{_n(frame.plot_height)}"/></g>'
         )
     parts += frame.day_labels(days)
-    parts += _legend([("chart-in", "Money in"), ("chart-out", "Money out")])
+    parts += _legend(
+        [("chart-in", gettext("Money in")), ("chart-out", gettext("Money out"))]
+    )
     total_in, total_out = sum(ins, Decimal(0)), sum(outs, Decimal(0))
     desc = (
-        f"{len(days)} days to {long_day(days[-1])}: money in "
-        f"{format_amount(total_in, currency)}, money out "
-        f"{format_amount(total_out, currency)}."
+        gettext("%(days)s days to %(last)s: money in %(in)s, money out %(out)s.")
+        % {
+            "days": len(days),
+            "last": long_day(days[-1]),
+            "in": format_amount(total_in, currency),
+            "out": format_amount(total_out, currency),
+        }
         if days
-        else "No days."
+        else gettext("No days.")
     )
     if days and total_in:
         best = max(range(len(days)), key=lambda i: (ins[i], i))
-        desc += (
-            f" The most came in on {long_day(days[best])}: "
-            f"{format_amount(ins[best], currency)}."
-        )
+        desc += " " + gettext("The most came in on %(day)s: %(amount)s.") % {
+            "day": long_day(days[best]),
+            "amount": format_amount(ins[best], currency),
+        }
     return _svg(key, title, desc, frame.height, parts, "chart-in-out")
 
 
@@ -159,10 +170,11 @@ def channel_bars(
     y = Decimal(24)
     parts = []
     for (label, money_in, money_out), pair in zip(rows, texts, strict=True):
-        tip = (
-            f"{label}: in {format_amount(money_in, currency)}, "
-            f"out {format_amount(money_out, currency)}"
-        )
+        tip = gettext("%(day)s: in %(in)s, out %(out)s") % {
+            "day": label,
+            "in": format_amount(money_in, currency),
+            "out": format_amount(money_out, currency),
+        }
         drawn = [
             (css, amount, text)
             for css, amount, text in (
@@ -197,18 +209,26 @@ def channel_bars(
         )
         y += row + row_gap
     height = int(y) + 2
-    parts += _legend([("chart-in", "Money in"), ("chart-out", "Money out")])
+    parts += _legend(
+        [("chart-in", gettext("Money in")), ("chart-out", gettext("Money out"))]
+    )
     if rows:
         listed = "; ".join(
-            f"{label} in {format_amount(i, currency)}, out {format_amount(o, currency)}"
+            gettext("%(channel)s in %(in)s, out %(out)s")
+            % {
+                "channel": label,
+                "in": format_amount(i, currency),
+                "out": format_amount(o, currency),
+            }
             for label, i, o in rows
         )
-        desc = (
-            f"Money in {format_amount(total_in, currency)}, money out "
-            f"{format_amount(total_out, currency)}: {listed}."
-        )
+        desc = gettext("Money in %(in)s, money out %(out)s: %(listed)s.") % {
+            "in": format_amount(total_in, currency),
+            "out": format_amount(total_out, currency),
+            "listed": listed,
+        }
     else:
-        desc = "No money in or out."
+        desc = gettext("No money in or out.")
     return _svg(key, title, desc, height, parts, "chart-channels")
 
 
@@ -258,14 +278,19 @@ def line_chart(
     parts += frame.day_labels(days)
     if values:
         low, high = min(values), max(values)
-        desc = (
-            f"{format_amount(values[0], currency)} at the end of "
-            f"{long_day(days[0])}, {format_amount(values[-1], currency)} at the end "
-            f"of {long_day(days[-1])}; lowest {format_amount(low, currency)}, "
-            f"highest {format_amount(high, currency)}."
-        )
+        desc = gettext(
+            "%(first)s at the end of %(first_day)s, %(last)s at the end of "
+            "%(last_day)s; lowest %(low)s, highest %(high)s."
+        ) % {
+            "first": format_amount(values[0], currency),
+            "first_day": long_day(days[0]),
+            "last": format_amount(values[-1], currency),
+            "last_day": long_day(days[-1]),
+            "low": format_amount(low, currency),
+            "high": format_amount(high, currency),
+        }
     else:
-        desc = "No days."
+        desc = gettext("No days.")
     return _svg(key, title, desc, frame.height, parts, "chart-position")
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.api.errors import error_body
 from core.api.parsers import body_too_large
@@ -176,9 +177,11 @@ class SessionTimeoutMiddleware:
             logout(request)
             messages.info(
                 request,
-                "You were signed out after a while without activity: sign in again."
+                gettext(
+                    "You were signed out after a while without activity: sign in again."
+                )
                 if reason == "idle"
-                else "Your session reached its time limit: sign in again.",
+                else gettext("Your session reached its time limit: sign in again."),
             )
             return
         if now - seen_at >= SEEN_RESOLUTION_SECONDS:

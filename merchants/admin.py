@@ -9,6 +9,7 @@ from merchants.models import (
     Connection,
     Membership,
     Merchant,
+    UserSettings,
 )
 
 
@@ -49,6 +50,14 @@ class MembershipAdmin(MoneyAdmin):
     search_fields = ["user__username", "merchant__display_name"]
     autocomplete_fields = ["user", "merchant"]
     ordering = ["-created_at"]
+
+
+@admin.register(UserSettings)
+class UserSettingsAdmin(MoneyAdmin):
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    search_fields = ["user__username"]
+    autocomplete_fields = ["user"]
 
 
 @admin.register(Account)

@@ -8,3 +8,9 @@ class MerchantsConfig(AppConfig):
         from merchants import auth_audit
 
         auth_audit.connect()
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from merchants.user_language import remember_on_login
+
+        user_logged_in.connect(remember_on_login, dispatch_uid="tonle-user-language")

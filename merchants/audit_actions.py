@@ -9,89 +9,90 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # Every action code the apps record (a test reads the source and keeps this
 # complete). Sentences say what happened, with no subject: the actor column says who.
 ACTION_WORDS: dict[str, str] = {
     # sign-in and access
-    "auth.login": "Signed in",
-    "auth.login_failed": "Failed to sign in",
-    "auth.locked_out": "Locked out after too many failed sign-ins",
-    "auth.two_factor_enabled": "Turned two-factor sign-in on",
-    "auth.two_factor_disabled": "Turned two-factor sign-in off",
-    "auth.password_reset_requested": "Asked for a password reset link",
-    "auth.password_reset_done": "Set a new password with a reset link",
-    "access.denied": "Was refused a page or API route",
+    "auth.login": _("Signed in"),
+    "auth.login_failed": _("Failed to sign in"),
+    "auth.locked_out": _("Locked out after too many failed sign-ins"),
+    "auth.two_factor_enabled": _("Turned two-factor sign-in on"),
+    "auth.two_factor_disabled": _("Turned two-factor sign-in off"),
+    "auth.password_reset_requested": _("Asked for a password reset link"),
+    "auth.password_reset_done": _("Set a new password with a reset link"),
+    "access.denied": _("Was refused a page or API route"),
     # the merchant, its people, accounts, keys and connections
-    "merchant.created": "Created the merchant",
-    "membership.created": "Added a member",
-    "account.created": "Added an account",
-    "api_key.created": "Created an API key",
-    "api_key.revoked": "Revoked an API key",
-    "connection.created": "Connected an account to its bank or Bakong",
-    "connection.consent_renewed": "Renewed a connection's consent",
-    "connection.revoked": "Revoked a connection's consent",
-    "connection.sync_requested": "Asked for a statement feed sync",
-    "audit_log.exported": "Exported the audit log",
+    "merchant.created": _("Created the merchant"),
+    "membership.created": _("Added a member"),
+    "account.created": _("Added an account"),
+    "api_key.created": _("Created an API key"),
+    "api_key.revoked": _("Revoked an API key"),
+    "connection.created": _("Connected an account to its bank or Bakong"),
+    "connection.consent_renewed": _("Renewed a connection's consent"),
+    "connection.revoked": _("Revoked a connection's consent"),
+    "connection.sync_requested": _("Asked for a statement feed sync"),
+    "audit_log.exported": _("Exported the audit log"),
     # payments
-    "payment_request.created": "Issued a KHQR code",
-    "payment_request.cancelled": "Cancelled a KHQR code",
-    "payment_request.paid": "A KHQR code was paid",
-    "payment_request.flagged": "Money arrived that was not accepted as the payment",
-    "payment_request.flag_settled": "Settled a flagged payment",
-    "refund.created": "Recorded a refund",
-    "slip.checked": "Checked a payment slip",
-    "webhook_endpoint.created": "Added a webhook endpoint",
-    "webhook_endpoint.enabled": "Enabled a webhook endpoint",
-    "webhook_endpoint.disabled": "Disabled a webhook endpoint",
-    "webhook_endpoint.secret_rotated": "Rotated a webhook signing secret",
-    "webhook_endpoint.test_sent": "Sent a test event to a webhook endpoint",
-    "webhook_delivery.redelivered": "Sent a webhook again",
+    "payment_request.created": _("Issued a KHQR code"),
+    "payment_request.cancelled": _("Cancelled a KHQR code"),
+    "payment_request.paid": _("A KHQR code was paid"),
+    "payment_request.flagged": _("Money arrived that was not accepted as the payment"),
+    "payment_request.flag_settled": _("Settled a flagged payment"),
+    "refund.created": _("Recorded a refund"),
+    "slip.checked": _("Checked a payment slip"),
+    "webhook_endpoint.created": _("Added a webhook endpoint"),
+    "webhook_endpoint.enabled": _("Enabled a webhook endpoint"),
+    "webhook_endpoint.disabled": _("Disabled a webhook endpoint"),
+    "webhook_endpoint.secret_rotated": _("Rotated a webhook signing secret"),
+    "webhook_endpoint.test_sent": _("Sent a test event to a webhook endpoint"),
+    "webhook_delivery.redelivered": _("Sent a webhook again"),
     # statements
-    "statement.file_imported": "Imported a statement file",
-    "statements.statement.downloaded": "Downloaded a statement",
-    "statements.transactions.exported": "Exported transactions",
-    "statement.import_discarded": "Discarded a statement import",
-    "statement.import_mapping_saved": "Saved a column mapping for imports",
-    "payments.exported": "Exported payments",
-    "statements.pack.requested": "Asked for a statement pack",
-    "statements.pack.built": "A statement pack was built",
-    "statements.pack.downloaded": "Downloaded a statement pack",
+    "statement.file_imported": _("Imported a statement file"),
+    "statements.statement.downloaded": _("Downloaded a statement"),
+    "statements.transactions.exported": _("Exported transactions"),
+    "statement.import_discarded": _("Discarded a statement import"),
+    "statement.import_mapping_saved": _("Saved a column mapping for imports"),
+    "payments.exported": _("Exported payments"),
+    "statements.pack.requested": _("Asked for a statement pack"),
+    "statements.pack.built": _("A statement pack was built"),
+    "statements.pack.downloaded": _("Downloaded a statement pack"),
     # reconciliation
-    "reconciliation.run": "Ran reconciliation",
-    "reconciliation.match.confirmed": "Confirmed a match",
-    "reconciliation.match.rejected": "Rejected a match",
-    "reconciliation.match.manual": "Matched items by hand",
-    "reconciliation.match.unmatched": "Undid a match",
-    "reconciliation.match.unrejected": "Took back a rejection",
-    "reconciliation.exception.resolved": "Resolved a reconciliation exception",
-    "reconciliation.tolerances.updated": "Changed the reconciliation tolerances",
-    "reconciliation.report.downloaded": "Downloaded a reconciliation report",
-    "reconciliation.period.signed_off": "Signed off a month",
-    "reconciliation.period.reopened": "Reopened a signed-off month",
-    "invoice.created": "Added an invoice",
-    "invoice.imported": "Imported invoices",
+    "reconciliation.run": _("Ran reconciliation"),
+    "reconciliation.match.confirmed": _("Confirmed a match"),
+    "reconciliation.match.rejected": _("Rejected a match"),
+    "reconciliation.match.manual": _("Matched items by hand"),
+    "reconciliation.match.unmatched": _("Undid a match"),
+    "reconciliation.match.unrejected": _("Took back a rejection"),
+    "reconciliation.exception.resolved": _("Resolved a reconciliation exception"),
+    "reconciliation.tolerances.updated": _("Changed the reconciliation tolerances"),
+    "reconciliation.report.downloaded": _("Downloaded a reconciliation report"),
+    "reconciliation.period.signed_off": _("Signed off a month"),
+    "reconciliation.period.reopened": _("Reopened a signed-off month"),
+    "invoice.created": _("Added an invoice"),
+    "invoice.imported": _("Imported invoices"),
 }
 
 OBJECT_NAMES: dict[str, str] = {
-    "auth.user": "User",
-    "merchants.merchant": "Merchant",
-    "merchants.membership": "Membership",
-    "merchants.account": "Account",
-    "merchants.apikey": "API key",
-    "merchants.connection": "Connection",
-    "payments.paymentrequest": "Payment",
-    "payments.refund": "Refund",
-    "payments.slipcheck": "Slip check",
-    "payments.webhookendpoint": "Webhook endpoint",
-    "payments.webhookdelivery": "Webhook delivery",
-    "statements.importbatch": "Statement import",
-    "statements.statementpack": "Statement pack",
-    "reconciliation.reconciliationrun": "Reconciliation run",
-    "reconciliation.match": "Match",
-    "reconciliation.reconciliationexception": "Exception",
-    "reconciliation.invoice": "Invoice",
-    "reconciliation.periodsignoff": "Month sign-off",
+    "auth.user": _("User"),
+    "merchants.merchant": _("Merchant"),
+    "merchants.membership": _("Membership"),
+    "merchants.account": _("Account"),
+    "merchants.apikey": _("API key"),
+    "merchants.connection": _("Connection"),
+    "payments.paymentrequest": _("Payment"),
+    "payments.refund": _("Refund"),
+    "payments.slipcheck": _("Slip check"),
+    "payments.webhookendpoint": _("Webhook endpoint"),
+    "payments.webhookdelivery": _("Webhook delivery"),
+    "statements.importbatch": _("Statement import"),
+    "statements.statementpack": _("Statement pack"),
+    "reconciliation.reconciliationrun": _("Reconciliation run"),
+    "reconciliation.match": _("Match"),
+    "reconciliation.reconciliationexception": _("Exception"),
+    "reconciliation.invoice": _("Invoice"),
+    "reconciliation.periodsignoff": _("Month sign-off"),
 }
 # The page every member may open for an object of a kind (URL name, one argument).
 OBJECT_PAGES: dict[str, str] = {
@@ -100,39 +101,40 @@ OBJECT_PAGES: dict[str, str] = {
 }
 # Detail keys whose label is not just the key in words.
 DETAIL_LABELS: dict[str, str] = {
-    "ip": "IP address",
+    "ip": _("IP address"),
     "md5": "md5",
     "sha256": "SHA-256",
-    "api_key": "API key",
+    "api_key": _("API key"),
     "url": "URL",
-    "from": "From",
-    "to": "To",
-    "test": "Test key",
-    "two_factor": "Two-factor",
+    "from": _("From"),
+    "to": _("To"),
+    "test": _("Test key"),
+    "two_factor": _("Two-factor"),
 }
 DETAIL_TEXT_MAX = 300
 
 
 def action_words(code: str) -> str:
     """The sentence for an action code; the code itself when it has none."""
-    return ACTION_WORDS.get(code, code)
+    return str(ACTION_WORDS.get(code, code))
 
 
 def action_choices() -> list[tuple[str, str]]:
     """(code, sentence) for every known action, in the order of the sentences."""
-    return sorted(ACTION_WORDS.items(), key=lambda item: item[1].lower())
+    words = [(code, str(sentence)) for code, sentence in ACTION_WORDS.items()]
+    return sorted(words, key=lambda item: item[1].lower())
 
 
 def object_name(object_type: str, object_id: str) -> str:
     if not object_type:
         return ""
-    name = OBJECT_NAMES.get(object_type, object_type)
+    name = str(OBJECT_NAMES.get(object_type, object_type))
     return f"{name} #{object_id}" if object_id else name
 
 
 def _label(key: str) -> str:
     if key in DETAIL_LABELS:
-        return DETAIL_LABELS[key]
+        return str(DETAIL_LABELS[key])
     words = str(key).replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
@@ -141,7 +143,7 @@ def _value(value: Any) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return str(_("yes") if value else _("no"))
     if isinstance(value, dict):
         return ", ".join(f"{_label(k)} {_value(v)}" for k, v in value.items()) or "—"
     if isinstance(value, list | tuple):
@@ -157,7 +159,7 @@ def details_pairs(details: Any) -> list[tuple[str, str]]:
     if not details:
         return []
     if not isinstance(details, dict):
-        return [("Details", _value(details))]
+        return [(str(_("Details")), _value(details))]
     return [(_label(key), _value(value)) for key, value in details.items()]
 
 

@@ -6,5 +6,6 @@ def current_merchant(request: HttpRequest) -> dict:
     return {
         "current_merchant": getattr(request, "merchant", None),
         "current_role": membership.role if membership else None,
+        "current_role_label": membership.get_role_display() if membership else None,
         "memberships": getattr(request, "memberships", []),
     }

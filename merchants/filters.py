@@ -7,7 +7,9 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayFilter
 from core.periods import PHNOM_PENH, period_bounds
 from merchants.audit_actions import action_choices
 from merchants.models import AuditEvent
@@ -18,7 +20,7 @@ class AuditFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            self.add_error("date_to", "The end is before the start.")
+            self.add_error("date_to", _("The end is before the start."))
         return data
 
 
@@ -26,22 +28,16 @@ class AuditEventFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         field_name="actor_label",
         lookup_expr="icontains",
-        label="Who",
+        label=_("Who"),
         widget=forms.TextInput(
-            attrs={"list": "audit-actors", "placeholder": "user, bakong, api_key…"}
+            attrs={"list": "audit-actors", "placeholder": _("user, bakong, api_key…")}
         ),
     )
     action = django_filters.ChoiceFilter(
-        choices=action_choices, label="What", empty_label="Any action"
+        choices=action_choices, label=_("What"), empty_label=_("Any action")
     )
-    date_from = django_filters.DateFilter(
-        method="created_from",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = django_filters.DateFilter(
-        method="created_to", label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DayFilter(method="created_from", label=_("From"))
+    date_to = DayFilter(method="created_to", label=_("To"))
 
     class Meta:
         model = AuditEvent

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.fields import AmountField, EncryptedJSONField, whole_riel
 from core.money import CURRENCY_CHOICES
@@ -46,10 +47,10 @@ class Merchant(models.Model):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ACCOUNTANT = "accountant", "Accountant"
-    AUDITOR = "auditor", "Auditor"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    ACCOUNTANT = "accountant", _("Accountant")
+    AUDITOR = "auditor", _("Auditor")
+    VIEWER = "viewer", _("Viewer")
 
 
 class Membership(models.Model):
@@ -76,19 +77,19 @@ class Membership(models.Model):
 
 
 class Provider(models.TextChoices):
-    BAKONG = "bakong", "Bakong"
-    HATTHA = "hattha", "Hattha Bank"
-    ABA = "aba", "ABA Bank"
-    ACLEDA = "acleda", "ACLEDA Bank"
-    WING = "wing", "Wing Bank"
-    KRUNGSRI = "krungsri", "Krungsri"
-    OTHER = "other", "Other"
+    BAKONG = "bakong", _("Bakong")
+    HATTHA = "hattha", _("Hattha Bank")
+    ABA = "aba", _("ABA Bank")
+    ACLEDA = "acleda", _("ACLEDA Bank")
+    WING = "wing", _("Wing Bank")
+    KRUNGSRI = "krungsri", _("Krungsri")
+    OTHER = "other", _("Other")
 
 
 class AccountKind(models.TextChoices):
-    WALLET = "wallet", "Wallet"
-    DEPOSIT = "deposit", "Deposit"
-    CARD = "card", "Card"
+    WALLET = "wallet", _("Wallet")
+    DEPOSIT = "deposit", _("Deposit")
+    CARD = "card", _("Card")
 
 
 class Account(models.Model):
@@ -149,30 +150,30 @@ class Account(models.Model):
 
 
 class Environment(models.TextChoices):
-    SANDBOX = "sandbox", "Sandbox"
-    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", _("Sandbox")
+    PRODUCTION = "production", _("Production")
 
 
 class ConnectionProvider(models.TextChoices):
-    STATEMENT_FEED = "statement_feed", "Bank statement feed"
-    BAKONG = "bakong", "Bakong Open API"
-    KHQR_GATEWAY = "khqr_gateway", "KHQR gateway (webhooks)"
+    STATEMENT_FEED = "statement_feed", _("Bank statement feed")
+    BAKONG = "bakong", _("Bakong Open API")
+    KHQR_GATEWAY = "khqr_gateway", _("KHQR gateway (webhooks)")
 
 
 class ConsentScope(models.TextChoices):
     """What a customer's consent lets a connection do; a connection's
     `consent_scope` lists them, separated by spaces or commas."""
 
-    STATEMENTS_READ = "statements:read", "Read statements, receive pushes"
-    BALANCES_READ = "balances:read", "Read current and available balances"
-    PAYMENTS_READ = "payments:read", "Read payment status"
+    STATEMENTS_READ = "statements:read", _("Read statements, receive pushes")
+    BALANCES_READ = "balances:read", _("Read current and available balances")
+    PAYMENTS_READ = "payments:read", _("Read payment status")
 
 
 class SyncStatus(models.TextChoices):
-    NEVER = "never", "Never synced"
-    OK = "ok", "OK"
-    WARNING = "warning", "Warning"
-    FAILED = "failed", "Failed"
+    NEVER = "never", _("Never synced")
+    OK = "ok", _("OK")
+    WARNING = "warning", _("Warning")
+    FAILED = "failed", _("Failed")
 
 
 class Connection(models.Model):
@@ -233,11 +234,11 @@ class Connection(models.Model):
 class ApiScope(models.TextChoices):
     """What an API key may do; each API route names the one it needs."""
 
-    QR_WRITE = "qr:write", "Create KHQR codes"
-    PAYMENTS_READ = "payments:read", "Read payment status"
-    STATEMENTS_READ = "statements:read", "Read accounts, transactions, statements"
-    RECONCILIATION_READ = "reconciliation:read", "Read reconciliation results"
-    INVOICES_WRITE = "invoices:write", "Send invoices"
+    QR_WRITE = "qr:write", _("Create KHQR codes")
+    PAYMENTS_READ = "payments:read", _("Read payment status")
+    STATEMENTS_READ = "statements:read", _("Read accounts, transactions, statements")
+    RECONCILIATION_READ = "reconciliation:read", _("Read reconciliation results")
+    INVOICES_WRITE = "invoices:write", _("Send invoices")
 
 
 def all_api_scopes() -> list[str]:
@@ -328,3 +329,24 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events are append-only")
+
+
+class UserSettings(models.Model):
+    """What a person chose for themselves, whatever merchant they work on: the
+    language of their pages (empty: their browser's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="tonle_settings",
+    )
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = "user settings"
+        verbose_name_plural = "user settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"

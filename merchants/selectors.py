@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.exceptions import InvalidInput, NotFound
@@ -188,6 +189,16 @@ def consent_scope_parse(text: str, *, strict: bool = False) -> frozenset[str]:
     return frozenset(scopes)
 
 
+# what the consent badge says, in the page's language
+CONSENT_LABELS = {
+    "active": gettext_lazy("active"),
+    "expiring": gettext_lazy("expiring"),
+    "expired": gettext_lazy("expired"),
+    "revoked": gettext_lazy("revoked"),
+    "out_of_scope": gettext_lazy("out of scope"),
+}
+
+
 @dataclass(frozen=True)
 class ConsentStatus:
     """`state` is active, expiring (active, ends within CONSENT_NOTICE), expired,
@@ -200,7 +211,7 @@ class ConsentStatus:
 
     @property
     def label(self) -> str:
-        return self.state.replace("_", " ")
+        return str(CONSENT_LABELS.get(self.state, self.state.replace("_", " ")))
 
     @property
     def badge(self) -> str:

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -560,10 +561,11 @@ def two_factor_confirm(*, user: Any, token: str, ip_address: str | None = None) 
     throttle (so the check stays outside the write's transaction)."""
     device = _totp_devices(user).filter(confirmed=False).last()
     if device is None:
-        raise Conflict("two-factor: start the set-up again", field="token")
+        raise Conflict(gettext("two-factor: start the set-up again"), field="token")
     if not device.verify_token(token.strip()):
         raise InvalidInput(
-            "token: that code is not the one your app shows now", field="token"
+            gettext("token: that code is not the one your app shows now"),
+            field="token",
         )
     with transaction.atomic():
         _totp_devices(user).filter(confirmed=True).delete()
@@ -586,7 +588,8 @@ def two_factor_disable(*, user: Any, token: str, ip_address: str | None = None) 
         return
     if not any(device.verify_token(token.strip()) for device in devices):
         raise InvalidInput(
-            "token: that code is not the one your app shows now", field="token"
+            gettext("token: that code is not the one your app shows now"),
+            field="token",
         )
     with transaction.atomic():
         _totp_devices(user).delete()

@@ -30,6 +30,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -83,7 +84,7 @@ class LogoutView(auth_views.LogoutView):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You are signed out.")
+        messages.info(request, gettext("You are signed out."))
         return response
 
 
@@ -92,7 +93,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     the account has, and the page answers the same whether or not one matched."""
 
     email = forms.CharField(
-        label="Username or email",
+        label=gettext_lazy("Username or email"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
@@ -157,7 +158,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
     count as failed sign-ins (the same django-axes lockout as passwords)."""
     user, pending = _pending_user(request)
     if user is None:
-        messages.info(request, "Sign in again: the two-factor step timed out.")
+        messages.info(request, gettext("Sign in again: the two-factor step timed out."))
         return redirect("login")
     credentials = {"username": user.get_username()}
     if AxesProxyHandler.is_locked(request, credentials):
@@ -177,7 +178,9 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         user_login_failed.send(
             sender=__name__, credentials=credentials, request=request, reason="otp"
         )
-        error = "That code is not the one your app shows now. Try the next one."
+        error = gettext(
+            "That code is not the one your app shows now. Try the next one."
+        )
     return render(
         request,
         "registration/login_verify.html",
@@ -211,14 +214,15 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                 # this session has just proved the device: it counts as verified
                 otp_login(request, device)
                 messages.success(
-                    request, "Two-factor sign-in is on: sign-in now asks for a code."
+                    request,
+                    gettext("Two-factor sign-in is on: sign-in now asks for a code."),
                 )
                 return redirect("two-factor")
             elif action == "disable":
                 services.two_factor_disable(
                     user=user, token=token, ip_address=client_ip(request)
                 )
-                messages.success(request, "Two-factor sign-in is off.")
+                messages.success(request, gettext("Two-factor sign-in is off."))
                 return redirect("two-factor")
         except TonleError as exc:
             error = exc.message
@@ -315,7 +319,9 @@ def connection_revoke(request: HttpRequest, connection_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         if request.POST.get("confirm") != "revoke":
-            messages.error(request, "Nothing was revoked: confirm on this page.")
+            messages.error(
+                request, gettext("Nothing was revoked: confirm on this page.")
+            )
             return redirect("connection-revoke", connection_id=connection.pk)
         already = connection.revoked_at is not None
         services.connection_revoke(
@@ -325,11 +331,18 @@ def connection_revoke(request: HttpRequest, connection_id: int) -> HttpResponse:
             ip_address=client_ip(request),
         )
         if already:
-            messages.info(request, f"{connection} was already revoked.")
+            messages.info(
+                request,
+                gettext("%(connection)s was already revoked.")
+                % {"connection": connection},
+            )
         else:
             messages.success(
                 request,
-                f"{connection} is revoked: it no longer syncs and refuses pushes.",
+                gettext(
+                    "%(connection)s is revoked: it no longer syncs and refuses pushes."
+                )
+                % {"connection": connection},
             )
         return redirect(back)
     return render(
@@ -350,10 +363,13 @@ def merchant_switch(request: HttpRequest) -> HttpResponse:
         (m for m in request.memberships if str(m.merchant_id) == wanted), None
     )
     if membership is None:
-        messages.error(request, "You are not a member of that merchant.")
+        messages.error(request, gettext("You are not a member of that merchant."))
     else:
         request.session[SESSION_KEY] = membership.merchant_id
-        messages.success(request, f"Now working on {membership.merchant}.")
+        messages.success(
+            request,
+            gettext("Now working on %(merchant)s.") % {"merchant": membership.merchant},
+        )
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
         target = "dashboard"
@@ -361,10 +377,10 @@ def merchant_switch(request: HttpRequest) -> HttpResponse:
 
 
 API_KEY_EXPIRY_CHOICES = [
-    ("", "Never"),
-    ("30", "30 days"),
-    ("90", "90 days"),
-    ("365", "1 year"),
+    ("", gettext_lazy("Never")),
+    ("30", gettext_lazy("30 days")),
+    ("90", gettext_lazy("90 days")),
+    ("365", gettext_lazy("1 year")),
 ]
 
 
@@ -379,7 +395,9 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         days = request.POST.get("expires_days", "")
         try:
             if days not in dict(API_KEY_EXPIRY_CHOICES):
-                raise InvalidInput("expires_days: choose one of the offered periods")
+                raise InvalidInput(
+                    gettext("expires_days: choose one of the offered periods")
+                )
             _, new_key = services.api_key_create(
                 merchant=request.merchant,
                 is_test=request.POST.get("mode") == "test",
@@ -394,7 +412,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
             error, status = exc.message, 400
         else:
             messages.warning(
-                request, "Copy the new key now: it will not be shown again."
+                request, gettext("Copy the new key now: it will not be shown again.")
             )
     return render(
         request,
@@ -418,19 +436,31 @@ def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
         selectors.api_key_list(merchant=request.merchant), pk=api_key_id
     )
     if not is_confirmed(request):
-        named = f" ({api_key.name})" if api_key.name else ""
+        if api_key.name:
+            question = gettext("Revoke the key %(prefix)s… (%(name)s)?") % {
+                "prefix": api_key.prefix,
+                "name": api_key.name,
+            }
+        else:
+            question = gettext("Revoke the key %(prefix)s…?") % {
+                "prefix": api_key.prefix
+            }
         return confirmation_page(
             request,
-            question=f"Revoke the key {api_key.prefix}…{named}?",
-            detail="Every call made with it is refused at once; a shop still using "
-            "it stops working until it has a new key.",
-            button="Revoke key",
+            question=question,
+            detail=gettext(
+                "Every call made with it is refused at once; a shop still using "
+                "it stops working until it has a new key."
+            ),
+            button=gettext("Revoke key"),
             back=reverse("api-keys"),
         )
     api_key = services.api_key_revoke(
         merchant=request.merchant, api_key_id=api_key.pk, actor=request.user
     )
-    messages.success(request, f"Key {api_key.prefix} is revoked.")
+    messages.success(
+        request, gettext("Key %(prefix)s is revoked.") % {"prefix": api_key.prefix}
+    )
     return redirect("api-keys")
 
 
@@ -479,7 +509,7 @@ def audit_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
     itself audited."""
     filterset = _audit_filtered(request)
     if filterset.is_bound and not filterset.is_valid():
-        messages.error(request, "Fix the filters before exporting.")
+        messages.error(request, gettext("Fix the filters before exporting."))
         return redirect(reverse("audit-log") + "?" + request.GET.urlencode())
     queryset = filterset.qs
     services.audit_event_record(

@@ -10,7 +10,9 @@ from decimal import Decimal, InvalidOperation
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayFilter
 from core.filters import filter_problems
 from core.money import MoneyError, to_minor
 from core.periods import PHNOM_PENH, period_bounds
@@ -34,7 +36,8 @@ class AmountInput(forms.CharField):
             to_minor(amount)  # refuses what cannot be an amount (3 places)
         except (InvalidOperation, MoneyError):
             raise forms.ValidationError(
-                "is not an amount (digits, at most 2 decimal places)", code="invalid"
+                _("is not an amount (digits, at most 2 decimal places)"),
+                code="invalid",
             ) from None
         return amount
 
@@ -44,25 +47,27 @@ class AmountFilter(django_filters.Filter):
 
 
 class PaymentRequestFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Order id, bill number, md5")
-    status = django_filters.ChoiceFilter(choices=PaymentStatus.choices)
+    q = django_filters.CharFilter(
+        method="search", label=_("Order id, bill number, md5")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=PaymentStatus.choices, label=_("Status")
+    )
     flag = django_filters.ChoiceFilter(
-        choices=[c for c in PaymentFlag.choices if c[0]], label="Flag"
+        choices=[c for c in PaymentFlag.choices if c[0]],
+        label=_("Flag"),
     )
-    # ISO dates only (what a date input sends): 03/04/2026 is refused, never
-    # read month first
-    date_from = django_filters.DateFilter(
-        method="created_from", label="From", input_formats=["%Y-%m-%d"]
+    # day first (or ISO): 03/04/2026 is the 3rd of April, never read month first
+    date_from = DayFilter(method="created_from", label=_("From"))
+    date_to = DayFilter(method="created_to", label=_("To"))
+    account = django_filters.ModelChoiceFilter(
+        queryset=Account.objects.none(), label=_("Account")
     )
-    date_to = django_filters.DateFilter(
-        method="created_to", label="To", input_formats=["%Y-%m-%d"]
-    )
-    account = django_filters.ModelChoiceFilter(queryset=Account.objects.none())
     store = django_filters.CharFilter(
-        field_name="store_label", lookup_expr="iexact", label="Store"
+        field_name="store_label", lookup_expr="iexact", label=_("Store")
     )
-    amount_min = AmountFilter(method="amount_at_least", label="Amount ≥")
-    amount_max = AmountFilter(method="amount_at_most", label="Amount ≤")
+    amount_min = AmountFilter(method="amount_at_least", label=_("Amount ≥"))
+    amount_max = AmountFilter(method="amount_at_most", label=_("Amount ≤"))
 
     class Meta:
         model = PaymentRequest

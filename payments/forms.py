@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import InvalidInput
 from payments.models import WebhookEndpoint
@@ -16,10 +17,10 @@ from payments.services.payment_requests import (
 from payments.services.webhook_endpoints import webhook_url_check
 
 EXPIRY_CHOICES = [
-    (300, "5 minutes"),
-    (900, "15 minutes"),
-    (3600, "1 hour"),
-    (86400, "24 hours"),
+    (300, _("5 minutes")),
+    (900, _("15 minutes")),
+    (3600, _("1 hour")),
+    (86400, _("24 hours")),
 ]
 
 
@@ -27,23 +28,26 @@ class PaymentRequestForm(forms.Form):
     amount = forms.CharField(
         max_length=20,
         required=False,
-        help_text="Leave empty for a static code the customer types the amount into",
+        label=_("Amount"),
+        help_text=_("Leave empty for a static code the customer types the amount into"),
         widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "5.00"}),
     )
-    currency = forms.ChoiceField(choices=[("KHR", "KHR"), ("USD", "USD")])
-    bill_number = forms.CharField(max_length=25, required=False)
-    store_label = forms.CharField(max_length=25, required=False, label="Store")
+    currency = forms.ChoiceField(
+        choices=[("KHR", "KHR"), ("USD", "USD")], label=_("Currency")
+    )
+    bill_number = forms.CharField(max_length=25, required=False, label=_("Bill number"))
+    store_label = forms.CharField(max_length=25, required=False, label=_("Store"))
     expires_in_seconds = forms.TypedChoiceField(
         choices=EXPIRY_CHOICES,
         coerce=int,
         initial=EXPIRY_DEFAULT_SECONDS,
-        label="Expires after",
+        label=_("Expires after"),
     )
 
     def clean_expires_in_seconds(self) -> int:
         value = self.cleaned_data["expires_in_seconds"]
         if not EXPIRY_MIN_SECONDS <= value <= EXPIRY_MAX_SECONDS:
-            raise forms.ValidationError("choose one of the listed times")
+            raise forms.ValidationError(_("choose one of the listed times"))
         return value
 
 
@@ -51,13 +55,16 @@ class RefundForm(forms.Form):
     amount = forms.CharField(
         max_length=20,
         required=False,
-        help_text="Leave empty to refund everything not yet refunded",
+        label=_("Amount"),
+        help_text=_("Leave empty to refund everything not yet refunded"),
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     bank_reference = forms.CharField(
-        max_length=100, help_text="The reference of the transfer back to the payer"
+        max_length=100,
+        label=_("Bank reference"),
+        help_text=_("The reference of the transfer back to the payer"),
     )
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(max_length=200, required=False, label=_("Reason"))
 
 
 class FlagSettleForm(forms.Form):
@@ -65,19 +72,19 @@ class FlagSettleForm(forms.Form):
     (payments.services.flag_settlement.settle_choices)."""
 
     resolution = forms.ChoiceField(
-        choices=(), widget=forms.RadioSelect, label="What happens to this money"
+        choices=(), widget=forms.RadioSelect, label=_("What happens to this money")
     )
     note = forms.CharField(
         max_length=NOTE_MAX_CHARS,
-        label="Note",
-        help_text="Required: what you agreed with the customer, and why",
+        label=_("Note"),
+        help_text=_("Required: what you agreed with the customer, and why"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     bank_reference = forms.CharField(
         max_length=100,
         required=False,
-        label="Bank reference of the refund",
-        help_text="Only for a refund: the reference of your transfer back",
+        label=_("Bank reference of the refund"),
+        help_text=_("Only for a refund: the reference of your transfer back"),
     )
 
     def __init__(self, *args, choices: list[tuple[str, str]], **kwargs) -> None:
@@ -98,6 +105,7 @@ class WebhookEndpointForm(forms.Form):
             ("transaction.refunded", "transaction.refunded"),
         ],
         initial=["transaction.paid", "transaction.refunded"],
+        label=_("Events"),
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -124,9 +132,11 @@ class SlipCheckForm(forms.Form):
 
     hash = forms.CharField(
         max_length=64,
-        label="Bakong hash",
-        help_text="The transaction hash on the slip: all 64 characters, or the "
-        "first 8 with the amount and currency",
+        label=_("Bakong hash"),
+        help_text=_(
+            "The transaction hash on the slip: all 64 characters, or the "
+            "first 8 with the amount and currency"
+        ),
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "spellcheck": "false", "size": 70}
         ),
@@ -134,18 +144,23 @@ class SlipCheckForm(forms.Form):
     amount = forms.CharField(
         max_length=20,
         required=False,
-        help_text="With a short hash",
+        label=_("Amount"),
+        help_text=_("With a short hash"),
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
     )
     currency = forms.ChoiceField(
-        choices=[("", "—"), ("KHR", "KHR"), ("USD", "USD")], required=False
+        choices=[("", "—"), ("KHR", "KHR"), ("USD", "USD")],
+        required=False,
+        label=_("Currency"),
     )
     order_id = forms.CharField(
         max_length=ORDER_ID_MAX,
         required=False,
-        label="For order",
-        help_text="The order the customer shows it for: a slip already shown for "
-        "another order is flagged",
+        label=_("For order"),
+        help_text=_(
+            "The order the customer shows it for: a slip already shown for "
+            "another order is flagged"
+        ),
     )
 
     def clean_hash(self) -> str:

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.fields import AmountField, EncryptedJSONField, whole_riel
 from core.tenancy import TenantQuerySet
@@ -13,32 +14,32 @@ KHQR_CURRENCIES = [("KHR", "KHR"), ("USD", "USD")]
 
 
 class PaymentStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PAID = "paid", "Paid"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
-    REFUNDED = "refunded", "Refunded"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
 
 
 class PaymentFlag(models.TextChoices):
     """Why a received payment was not simply accepted: each becomes a
     reconciliation exception."""
 
-    NONE = "", "None"
-    AMOUNT_MISMATCH = "amount_mismatch", "Paid another amount"
-    CURRENCY_MISMATCH = "currency_mismatch", "Paid in another currency"
-    LATE = "late", "Paid after expiry"
-    DUPLICATE = "duplicate", "Paid more than once"
+    NONE = "", _("None")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Paid another amount")
+    CURRENCY_MISMATCH = "currency_mismatch", _("Paid in another currency")
+    LATE = "late", _("Paid after expiry")
+    DUPLICATE = "duplicate", _("Paid more than once")
 
 
 class FlagResolution(models.TextChoices):
     """How a person settled a flagged payment (the flag itself stays: it is what
     happened)."""
 
-    ACCEPTED = "accepted", "Accepted as the payment"
-    REFUNDED = "refunded", "Refunded"
-    RECONCILIATION = "reconciliation", "Left for reconciliation"
+    ACCEPTED = "accepted", _("Accepted as the payment")
+    REFUNDED = "refunded", _("Refunded")
+    RECONCILIATION = "reconciliation", _("Left for reconciliation")
 
 
 class PaymentRequest(models.Model):
@@ -156,11 +157,11 @@ class BakongTransaction(models.Model):
     matched a request."""
 
     class Outcome(models.TextChoices):
-        MATCHED = "matched", "Matched"
-        AMOUNT_MISMATCH = "amount_mismatch", "Amount differs"
-        CURRENCY_MISMATCH = "currency_mismatch", "Currency differs"
-        LATE = "late", "After expiry"
-        DUPLICATE = "duplicate", "Request already paid"
+        MATCHED = "matched", _("Matched")
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
+        CURRENCY_MISMATCH = "currency_mismatch", _("Currency differs")
+        LATE = "late", _("After expiry")
+        DUPLICATE = "duplicate", _("Request already paid")
 
     merchant = models.ForeignKey(
         "merchants.Merchant", on_delete=models.PROTECT, related_name="+"
@@ -204,9 +205,9 @@ class SlipCheck(models.Model):
     code it paid. A slip shown again for another order is flagged `reused`."""
 
     class Result(models.TextChoices):
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Transaction failed"
-        NOT_FOUND = "not_found", "Not found"
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Transaction failed")
+        NOT_FOUND = "not_found", _("Not found")
 
     merchant = models.ForeignKey(
         "merchants.Merchant", on_delete=models.PROTECT, related_name="+"
@@ -344,10 +345,10 @@ class WebhookEndpoint(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Delivered"
-    FAILED = "failed", "Failed (will retry)"
-    DEAD = "dead", "Gave up"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Failed (will retry)")
+    DEAD = "dead", _("Gave up")
 
 
 class WebhookDelivery(models.Model):
@@ -431,10 +432,10 @@ class InboundEvent(models.Model):
     """A webhook received from a provider or bank, stored raw before we answer."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
 
     merchant = models.ForeignKey(
         "merchants.Merchant", on_delete=models.PROTECT, related_name="+"

@@ -18,6 +18,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -107,7 +108,7 @@ def payment_export(request: HttpRequest, fmt: str) -> HttpResponse:
     filter that cannot be understood exports nothing."""
     filterset = _filtered(request)
     if filterset.problems():
-        messages.error(request, "Fix the filters before exporting.")
+        messages.error(request, gettext("Fix the filters before exporting."))
         return redirect(reverse("payments:list") + "?" + request.GET.urlencode())
     queryset = filterset.qs
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -166,7 +167,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
             )
         else:
             messages.success(
-                request, "The code is ready: show it to the customer to scan."
+                request, gettext("The code is ready: show it to the customer to scan.")
             )
             return redirect("payments:detail", payment_id=payment_request.pk)
     return render(request, "payments/new.html", {"form": form})
@@ -273,7 +274,12 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
     form = RefundForm(request.POST)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
-        messages.error(request, f"Refund not recorded: {field}: {' '.join(errors)}")
+        label = form.fields[field].label if field in form.fields else field
+        messages.error(
+            request,
+            gettext("Refund not recorded: %(problem)s")
+            % {"problem": f"{label}: {' '.join(errors)}"},
+        )
     else:
         try:
             refund = refund_create(
@@ -285,12 +291,19 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
                 actor=request.user,
             )
         except TonleError as exc:
-            messages.error(request, f"Refund not recorded: {exc.message}")
+            messages.error(
+                request,
+                gettext("Refund not recorded: %(problem)s") % {"problem": exc.message},
+            )
         else:
             messages.success(
                 request,
-                f"Refund of {refund.amount} {refund.currency} recorded "
-                f"({refund.bank_reference}).",
+                gettext("Refund of %(amount)s %(currency)s recorded (%(reference)s).")
+                % {
+                    "amount": refund.amount,
+                    "currency": refund.currency,
+                    "reference": refund.bank_reference,
+                },
             )
     return redirect("payments:detail", payment_id=payment_request.pk)
 
@@ -305,10 +318,12 @@ def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
     if not is_confirmed(request):
         return confirmation_page(
             request,
-            question=f"Cancel the code {payment_request}?",
-            detail="A customer who scans it afterwards is refused by their bank "
-            "app's check; money that still arrives is flagged as late.",
-            button="Cancel this code",
+            question=gettext("Cancel the code %(code)s?") % {"code": payment_request},
+            detail=gettext(
+                "A customer who scans it afterwards is refused by their bank "
+                "app's check; money that still arrives is flagged as late."
+            ),
+            button=gettext("Cancel this code"),
             back=back,
         )
     try:
@@ -320,7 +335,9 @@ def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
     except TonleError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "The code is cancelled; it can no longer be paid.")
+        messages.success(
+            request, gettext("The code is cancelled; it can no longer be paid.")
+        )
     return redirect(back)
 
 
@@ -337,7 +354,9 @@ def payment_settle(request: HttpRequest, payment_id: int) -> HttpResponse:
         field, errors = next(iter(form.errors.items()))
         label = form.fields[field].label if field in form.fields else ""
         messages.error(
-            request, f"Not settled: {label + ': ' if label else ''}{' '.join(errors)}"
+            request,
+            gettext("Not settled: %(problem)s")
+            % {"problem": f"{label + ': ' if label else ''}{' '.join(errors)}"},
         )
         return redirect("payments:detail", payment_id=payment_request.pk)
     data = form.cleaned_data
@@ -351,12 +370,14 @@ def payment_settle(request: HttpRequest, payment_id: int) -> HttpResponse:
             actor=request.user,
         )
     except TonleError as exc:
-        messages.error(request, f"Not settled: {exc.message}")
+        messages.error(
+            request, gettext("Not settled: %(problem)s") % {"problem": exc.message}
+        )
     else:
         messages.success(
             request,
-            f"Settled: {settled.get_flag_resolution_display().lower()}, with your "
-            "note. It is in the audit log.",
+            gettext("Settled: %(resolution)s, with your note. It is in the audit log.")
+            % {"resolution": settled.get_flag_resolution_display().lower()},
         )
     return redirect("payments:detail", payment_id=payment_request.pk)
 
@@ -426,7 +447,8 @@ def webhook_endpoint_list(request: HttpRequest) -> HttpResponse:
             form.add_error("url", exc.message)
         else:
             messages.warning(
-                request, "Copy the signing secret now: it will not be shown again."
+                request,
+                gettext("Copy the signing secret now: it will not be shown again."),
             )
             form = WebhookEndpointForm()
     return render(
@@ -468,10 +490,13 @@ def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpRespo
     if not is_confirmed(request):
         return confirmation_page(
             request,
-            question=f"Rotate the signing secret of {endpoint.url}?",
-            detail="Your shop must switch to the new secret within 24 hours: after "
-            "that, deliveries are no longer signed with the old one.",
-            button="Rotate secret",
+            question=gettext("Rotate the signing secret of %(url)s?")
+            % {"url": endpoint.url},
+            detail=gettext(
+                "Your shop must switch to the new secret within 24 hours: after "
+                "that, deliveries are no longer signed with the old one."
+            ),
+            button=gettext("Rotate secret"),
             back=reverse("payments:webhook-detail", args=[endpoint.pk]),
         )
     endpoint, secret = webhook_endpoints.webhook_endpoint_rotate_secret(
@@ -479,8 +504,10 @@ def webhook_endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpRespo
     )
     messages.warning(
         request,
-        "New secret below: copy it now. For 24 hours deliveries are signed with the "
-        "old secret too, so your shop can switch without missing an event.",
+        gettext(
+            "New secret below: copy it now. For 24 hours deliveries are signed with "
+            "the old secret too, so your shop can switch without missing an event."
+        ),
     )
     page = Paginator(
         selectors.webhook_delivery_list(merchant=request.merchant, endpoint=endpoint),
@@ -503,10 +530,12 @@ def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpRespo
     if not active and endpoint.is_active and not is_confirmed(request):
         return confirmation_page(
             request,
-            question=f"Disable {endpoint.url}?",
-            detail="Nothing more is sent to it; deliveries waiting for a retry give "
-            "up. You can enable it again.",
-            button="Disable endpoint",
+            question=gettext("Disable %(url)s?") % {"url": endpoint.url},
+            detail=gettext(
+                "Nothing more is sent to it; deliveries waiting for a retry give "
+                "up. You can enable it again."
+            ),
+            button=gettext("Disable endpoint"),
             back=reverse("payments:webhook-detail", args=[endpoint.pk]),
         )
     endpoint = webhook_endpoints.webhook_endpoint_set_active(
@@ -517,7 +546,12 @@ def webhook_endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpRespo
     )
     messages.success(
         request,
-        f"{endpoint.url} is {'enabled' if endpoint.is_active else 'disabled'}.",
+        (
+            gettext("%(url)s is enabled.")
+            if endpoint.is_active
+            else gettext("%(url)s is disabled.")
+        )
+        % {"url": endpoint.url},
     )
     return redirect("payments:webhook-detail", endpoint_id=endpoint.pk)
 
@@ -533,12 +567,18 @@ def webhook_endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpRespons
     except TonleError as exc:
         if exc.http_status == 404:
             raise
-        messages.error(request, f"No test event sent: {exc.message}")
+        messages.error(
+            request,
+            gettext("No test event sent: %(problem)s") % {"problem": exc.message},
+        )
     else:
         messages.success(
             request,
-            f"Test event {delivery.delivery_id} is on its way: its answer appears "
-            "in the deliveries below.",
+            gettext(
+                "Test event %(delivery)s is on its way: its answer appears "
+                "in the deliveries below."
+            )
+            % {"delivery": delivery.delivery_id},
         )
     return redirect("payments:webhook-detail", endpoint_id=endpoint_id)
 
@@ -555,7 +595,11 @@ def webhook_delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpRe
             raise
         messages.error(request, exc.message)
         return redirect("payments:webhooks")
-    messages.success(request, f"Delivery {delivery.delivery_id} is being sent again.")
+    messages.success(
+        request,
+        gettext("Delivery %(delivery)s is being sent again.")
+        % {"delivery": delivery.delivery_id},
+    )
     target = request.POST.get("next", "")
     if target == "payment" and delivery.payment_request_id:
         return redirect("payments:detail", payment_id=delivery.payment_request_id)

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.exceptions import Conflict, InvalidInput, NotFound
 from merchants.models import Merchant
@@ -46,15 +47,15 @@ RESOLUTIONS = {
 def settle_choices(payment_request: PaymentRequest) -> list[tuple[str, str]]:
     """The resolutions offered for this request's flag, in words."""
     if payment_request.status in PAID_STATUSES:
-        accept = "Keep the extra money as the customer's credit"
-        refund = "Refund the extra money (you sent it back from your bank)"
+        accept = gettext("Keep the extra money as the customer's credit")
+        refund = gettext("Refund the extra money (you sent it back from your bank)")
     else:
-        accept = "Accept the amount received as the payment"
-        refund = "Refund the amount received (you sent it back from your bank)"
+        accept = gettext("Accept the amount received as the payment")
+        refund = gettext("Refund the amount received (you sent it back from your bank)")
     return [
         (ACCEPT, accept),
         (REFUND, refund),
-        (RECONCILIATION, "Leave it for reconciliation"),
+        (RECONCILIATION, gettext("Leave it for reconciliation")),
     ]
 
 

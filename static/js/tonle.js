@@ -18,6 +18,12 @@
   var dialog = null;
   var pending = null;
 
+  // the words this script writes, in the page's language: <body data-word-copy="…">
+  function word(name, english) {
+    var key = "word" + name.charAt(0).toUpperCase() + name.slice(1);
+    return (document.body && document.body.dataset[key]) || english;
+  }
+
   function confirmDialog() {
     if (dialog) { return dialog; }
     dialog = document.createElement("dialog");
@@ -30,7 +36,7 @@
     actions.className = "actions";
     var cancel = document.createElement("button");
     cancel.type = "button";
-    cancel.textContent = "Cancel";
+    cancel.textContent = word("cancel", "Cancel");
     cancel.dataset.confirmCancel = "";
     var ok = document.createElement("button");
     ok.type = "button";
@@ -69,7 +75,7 @@
     pending = {form: form, submitter: event.submitter};
     box.querySelector("#confirm-dialog-text").textContent = form.dataset.confirm;
     box.querySelector("[data-confirm-ok]").textContent =
-      form.dataset.confirmButton || "Yes, do it";
+      form.dataset.confirmButton || word("confirm", "Yes, do it");
     box.showModal();
   });
 
@@ -84,10 +90,10 @@
     var text = target.textContent.trim();
     function done() {
       button.classList.add("copied");
-      button.textContent = "Copied";
+      button.textContent = word("copied", "Copied");
       setTimeout(function () {
         button.classList.remove("copied");
-        button.textContent = "Copy";
+        button.textContent = word("copy", "Copy");
       }, 2000);
     }
     if (navigator.clipboard && window.isSecureContext) {
@@ -128,7 +134,7 @@
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       var text = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (s < 10 ? "0" : "") + s;
-      countdown.textContent = left > 0 ? text : "expired";
+      countdown.textContent = left > 0 ? text : word("expired", "expired");
     }
 
     function refresh() {

@@ -57,8 +57,11 @@ def test_every_catalogue_is_well_formed_and_compiles(tmp_path):
         assert not [e.msgid for e in catalogue.fuzzy_entries()], po
         # a translation keeps the placeholders of its English
         for entry in catalogue.translated_entries():
-            for mark in ("%(", "{"):
-                assert entry.msgid.count(mark) == entry.msgstr.count(mark), entry
+            plural = entry.msgid_plural
+            texts = list(entry.msgstr_plural.values()) if plural else [entry.msgstr]
+            for text in texts:
+                for mark in ("%(", "{"):
+                    assert entry.msgid.count(mark) == text.count(mark), entry.msgid
 
 
 def test_a_catalogue_newer_than_its_compiled_file_is_compiled_again(settings, tmp_path):

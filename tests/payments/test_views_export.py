@@ -50,7 +50,10 @@ def rows_of(response) -> list[dict]:
         ({"amount_min": "abc"}, "Amount ≥: 'abc' — is not an amount"),
         ({"amount_max": "1.005"}, "Amount ≤: '1.005' — is not an amount"),
         ({"amount_min": "9" * 40}, "is not an amount"),
-        ({"date_from": "31/02/2026"}, "From: '31/02/2026' — Enter a valid date."),
+        (
+            {"date_from": "31/02/2026"},
+            "From: '31/02/2026' — Enter a valid date (dd/mm/yyyy).",
+        ),
     ],
 )
 def test_a_filter_that_cannot_be_understood_shows_its_error_and_no_payments(
