@@ -245,16 +245,11 @@ def _match_blocks(data: ReportData, height: float):
 
 def _mixed(text: str) -> str:
     """Paragraph markup with each Khmer run in Noto Sans Khmer (shaped by the
-    style), WinAnsi in Helvetica and the rest in the style's Noto Sans."""
-    out = []
-    for kind, run in _runs(text):
-        if kind == "khm":
-            out.append(_km(run))
-        elif kind == FONT:
-            out.append(_en(run))
-        else:
-            out.append(escape(run))
-    return "".join(out)
+    style) and the rest in the style's Noto Sans (a shaped paragraph cannot hold
+    Helvetica runs of any length)."""
+    return "".join(
+        _km(run) if kind == "khm" else escape(run) for kind, run in _runs(text)
+    )
 
 
 def _para(text: str, st) -> Paragraph:
@@ -282,7 +277,7 @@ def _table(rows, widths, *, header: bool = True, extra=()) -> Table:
 
 
 def _summary(data: ReportData, st) -> list:
-    story = [_heading("Summary", KM["summary"], st["h2"])]
+    story = [_heading(gettext_noop("Summary"), KM["summary"], st["h2"])]
     currencies = [s.currency for s in data.summaries]
     rows = [["", *currencies]]
     for key, english, khmer in SUMMARY_ROWS:
@@ -295,7 +290,13 @@ def _summary(data: ReportData, st) -> list:
         )
     widths = [260] + [110] * len(currencies)
     story.append(_table(rows, widths, extra=[("ALIGN", (1, 0), (-1, -1), "RIGHT")]))
-    rows = [[_cell("Difference booked as"), _cell("Currency"), _cell("Amount")]]
+    rows = [
+        [
+            _cell(gettext_noop("Difference booked as")),
+            _cell(gettext_noop("Currency")),
+            _cell(gettext_noop("Amount")),
+        ]
+    ]
     for summary in data.summaries:
         for kind, total in sorted(summary.differences.items()):
             rows.append(
@@ -307,7 +308,11 @@ def _summary(data: ReportData, st) -> list:
             )
     if len(rows) > 1:
         story += [
-            _heading("Differences by kind and currency", KM["differences"], st["h2"]),
+            _heading(
+                gettext_noop("Differences by kind and currency"),
+                KM["differences"],
+                st["h2"],
+            ),
             _table(rows, [260, 110, 110], extra=[("ALIGN", (2, 0), (2, -1), "RIGHT")]),
         ]
     return story
@@ -316,7 +321,7 @@ def _summary(data: ReportData, st) -> list:
 def _bank(bank: BankReconciliation, st) -> list:
     c = bank.currency
     difference = bank.difference
-    ledger_words = "Balance per the ledger at %(day)s"
+    ledger_words = gettext_noop("Balance per the ledger at %(day)s")
     if translated(ledger_words):
         ledger = Shaped(_(ledger_words) % {"day": f"{bank.date_to:%d %b %Y}"}, 8)
     else:
@@ -325,7 +330,7 @@ def _bank(bank: BankReconciliation, st) -> list:
             + f" · {_km(KM['ledger_balance'])}",
             st["cell"],
         )
-    if translated("Balance per the bank statement"):
+    if translated(gettext_noop("Balance per the bank statement")):
         per_bank = [
             Shaped(_("Balance per the bank statement"), 8),
             Paragraph(
@@ -340,28 +345,32 @@ def _bank(bank: BankReconciliation, st) -> list:
             f"size=6.5>{escape(bank.bank_source_words)}</font>",
             st["cell"],
         )
-    if translated("Difference"):
+    if translated(gettext_noop("Difference")):
         difference_label = Shaped(_("Difference"), 8, bold=True)
     else:
         difference_label = Paragraph(
             f"{_en('Difference', bold=True)} · {_km(KM['difference'])}", st["cell"]
         )
     rows = [
-        [f"{bank.account.label} · {bank.account.number}", f"{c}", _cell("Items")],
+        [f"{bank.account.label} · {bank.account.number}", f"{c}",
+         _cell(gettext_noop("Items"))],
         [ledger, _money(bank.ledger, c), ""],
-        [_cell("Less: ledger lines the bank has not reported yet"),
+        [_cell(gettext_noop("Less: ledger lines the bank has not reported yet")),
          _money(-bank.unreported_total, c), str(len(bank.unreported))],
-        [_cell("Add: Bakong-confirmed payments not yet on the bank's statement"),
+        [_cell(gettext_noop(
+            "Add: Bakong-confirmed payments not yet on the bank's statement")),
          _money(bank.unposted_total, c), str(len(bank.unposted))],
-        [_cell("Adjusted balance", bold=True), _money(bank.adjusted, c), ""],
+        [_cell(gettext_noop("Adjusted balance"), bold=True),
+         _money(bank.adjusted, c), ""],
         [per_bank,
-         _money(bank.bank, c) if bank.bank is not None else _cell("not reported"),
+         _money(bank.bank, c) if bank.bank is not None
+         else _cell(gettext_noop("not reported")),
          ""],
         [difference_label,
          _money(difference, c, signed=True) if difference is not None
-         else _cell("cannot be tied"),
-         _cell("ties out") if bank.ties
-         else (_cell("unexplained") if difference else "")],
+         else _cell(gettext_noop("cannot be tied")),
+         _cell(gettext_noop("ties out")) if bank.ties
+         else (_cell(gettext_noop("unexplained")) if difference else "")],
     ]  # fmt: skip
     extra = [
         ("ALIGN", (1, 0), (2, -1), "RIGHT"),
@@ -402,10 +411,10 @@ def _bank(bank: BankReconciliation, st) -> list:
 
 
 def _exceptions(data: ReportData, st) -> list:
-    story = [_heading("Exceptions", KM["exceptions"], st["h2"])]
+    story = [_heading(gettext_noop("Exceptions"), KM["exceptions"], st["h2"])]
     for title, found in (
-        ("Open and carried forward (%(n)s)", data.exceptions_open),
-        ("Resolved (%(n)s)", data.exceptions_resolved),
+        (gettext_noop("Open and carried forward (%(n)s)"), data.exceptions_open),
+        (gettext_noop("Resolved (%(n)s)"), data.exceptions_resolved),
     ):
         words = _(title) % {"n": len(found)}
         if translated(title):
@@ -417,11 +426,11 @@ def _exceptions(data: ReportData, st) -> list:
         rows = [
             [
                 "#",
-                _cell("Day"),
-                _cell("Reason"),
-                _cell("Amount"),
-                _cell("Detail"),
-                _cell("Status / resolution"),
+                _cell(gettext_noop("Day")),
+                _cell(gettext_noop("Reason")),
+                _cell(gettext_noop("Amount")),
+                _cell(gettext_noop("Detail")),
+                _cell(gettext_noop("Status / resolution")),
             ]
         ]
         for e in found:
@@ -470,7 +479,9 @@ def pdf_write(data: ReportData, path: Path) -> None:
     )
     name = merchant.legal_name or merchant.display_name
 
-    footer_words = "Reconciliation report · %(name)s · %(period)s · generated %(when)s"
+    footer_words = gettext_noop(
+        "Reconciliation report · %(name)s · %(period)s · generated %(when)s"
+    )
 
     def footer(canvas, doc) -> None:
         canvas.saveState()
@@ -519,7 +530,7 @@ def pdf_write(data: ReportData, path: Path) -> None:
         pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=footer)],
     )
     title = escape(name) + (f"  {_km(merchant.name_km)}" if merchant.name_km else "")
-    about = (
+    about = gettext_noop(
         "Period %(period)s · generated %(when)s · %(matches)s matches · "
         "%(open)s open and %(resolved)s resolved exceptions"
     )
@@ -532,7 +543,7 @@ def pdf_write(data: ReportData, path: Path) -> None:
     }
     story: list = [
         Shaped(_("Reconciliation report"), 16, bold=True)
-        if translated("Reconciliation report")
+        if translated(gettext_noop("Reconciliation report"))
         else Paragraph(
             f"{_en('Reconciliation report', True)} · {_km(KM['title'])}", st["title"]
         ),
@@ -543,13 +554,19 @@ def pdf_write(data: ReportData, path: Path) -> None:
     ]
     story += _summary(data, st)
     story.append(
-        _heading("Bank reconciliation statements", KM["bank_statement"], st["h2"])
+        _heading(
+            gettext_noop("Bank reconciliation statements"),
+            KM["bank_statement"],
+            st["h2"],
+        )
     )
     for bank in data.banks:
         story += _bank(bank, st)
-    story.append(_heading("Definitions", "និយមន័យ", st["h2"]))
+    story.append(_heading(gettext_noop("Definitions"), "និយមន័យ", st["h2"]))
     story += [_para(_(line), st) for line in DEFINITIONS]
     story += _exceptions(data, st)
-    story.append(_heading("Matched pairs and groups", KM["matches"], st["h2"]))
+    story.append(
+        _heading(gettext_noop("Matched pairs and groups"), KM["matches"], st["h2"])
+    )
     story += list(_match_blocks(data, frame._aH))
     doc.build(story)

@@ -111,7 +111,7 @@ def xlsx_write(data: ReportData, path: Path) -> None:
 def _summary(workbook, data: ReportData) -> None:
     s = _Sheet(workbook, "Summary", [44, 20, 12, 20, 12, 20, 12])
     merchant = data.merchant
-    s.row(s.text(words("Reconciliation report", KM["title"]), TITLE))
+    s.row(s.text(words(gettext_noop("Reconciliation report"), KM["title"]), TITLE))
     s.row(
         s.text(_("Merchant"), BOLD),
         s.text(merchant.legal_name or merchant.display_name),
@@ -127,7 +127,7 @@ def _summary(workbook, data: ReportData) -> None:
     s.row(s.text(_("Generated at"), BOLD), s.text(data.generated_local))
     s.row(s.text(_("Matches"), BOLD), data.match_count)
     s.row()
-    s.row(s.text(words("Summary", KM["summary"]), BOLD))
+    s.row(s.text(words(gettext_noop("Summary"), KM["summary"]), BOLD))
     currencies = [summary.currency for summary in data.summaries]
     s.head("", *currencies)
     for key, english, khmer in SUMMARY_ROWS:
@@ -136,7 +136,7 @@ def _summary(workbook, data: ReportData) -> None:
             cells.append(s.money(summary.figures[key], summary.currency))
         s.row(*cells)
     s.row()
-    s.row(s.text(words("Differences by kind", KM["differences"]), BOLD))
+    s.row(s.text(words(gettext_noop("Differences by kind"), KM["differences"]), BOLD))
     s.head(_("Kind"), _("Currency"), _("Amount"))
     for summary in data.summaries:
         for kind, total in sorted(summary.differences.items()):
@@ -162,7 +162,7 @@ def _bank_block(s: _Sheet, bank: BankReconciliation) -> None:
     c = bank.currency
     s.row(s.text(f"{bank.account.label} · {bank.account.number}", BOLD))
     s.head(f"{KM['bank_statement']} · {bank.date_to}", _("Amount"), _("Items"))
-    s.row(s.text(words("Balance per the ledger", KM["ledger_balance"])),
+    s.row(s.text(words(gettext_noop("Balance per the ledger"), KM["ledger_balance"])),
           s.money(bank.ledger, c))  # fmt: skip
     s.row(
         s.text(_("Less: ledger lines the bank has not reported yet")),
@@ -176,13 +176,16 @@ def _bank_block(s: _Sheet, bank: BankReconciliation) -> None:
     )
     s.row(s.text(_("Adjusted balance"), BOLD), s.money(bank.adjusted, c, BOLD))
     s.row(
-        s.text(words("Balance per the bank statement", KM["bank_balance"]), BOLD),
+        s.text(
+            words(gettext_noop("Balance per the bank statement"), KM["bank_balance"]),
+            BOLD,
+        ),
         s.money(bank.bank, c, BOLD) or s.text(_("not reported")),
         s.text(bank.bank_source_words),
     )
     difference = bank.difference
     s.row(
-        s.text(words("Difference", KM["difference"]), BOLD),
+        s.text(words(gettext_noop("Difference"), KM["difference"]), BOLD),
         s.money(difference, c, RED if difference else BOLD)
         or s.text(_("cannot be tied")),
         s.text(_("ties out") if bank.ties else _("unexplained") if difference else ""),
@@ -208,7 +211,12 @@ def _bank_block(s: _Sheet, bank: BankReconciliation) -> None:
 
 def _banks(workbook, data: ReportData) -> None:
     s = _Sheet(workbook, "Bank reconciliation", [70, 20, 60])
-    s.row(s.text(words("Bank reconciliation statements", KM["bank_statement"]), TITLE))
+    s.row(
+        s.text(
+            words(gettext_noop("Bank reconciliation statements"), KM["bank_statement"]),
+            TITLE,
+        )
+    )
     s.row(s.text(_("At %(day)s, per account") % {"day": data.date_to}))
     s.row()
     for bank in data.banks:
