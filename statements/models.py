@@ -440,6 +440,9 @@ class StatementPack(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     files_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=8, default="en", help_text="the language of the pack's documents"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

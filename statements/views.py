@@ -20,6 +20,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -308,6 +309,7 @@ def pack_list(request: HttpRequest) -> HttpResponse:
                 date_from=form.cleaned_data["date_from"],
                 date_to=form.cleaned_data["date_to"],
                 actor=request.user,
+                language=get_language(),
             )
             messages.success(
                 request,

@@ -7,15 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import zipfile
 
 import openpyxl
 import pypdf
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import translation
 
 from statements.documents import render_statement
-from tests.core.khmer import khmer
+from statements.models import PackStatus, StatementPack
+from tests.core.khmer import in_khmer, khmer
 from tests.statements.factories import PP, line
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +101,29 @@ def test_render_statement_takes_a_language(november, tmp_path):
     second = json.loads(printed.getvalue())
     assert "Closing balance" in _text(out)
     assert first == second
+
+
+def test_a_pack_asked_for_in_khmer_is_built_in_khmer_by_the_worker(
+    auditor_client, november, merchant, django_capture_on_commit_callbacks
+):
+    in_khmer(auditor_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        auditor_client.post(
+            reverse("statements:packs"),
+            {"date_from": "2026-11-01", "date_to": "2026-11-30"},
+        )
+    pack = StatementPack.objects.get(merchant=merchant)
+    assert pack.language == "km" and pack.status == PackStatus.READY
+    download = auditor_client.get(reverse("statements:pack-download", args=[pack.pk]))
+    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        readme = archive.read("README.txt").decode()
+        xlsx = next(f["path"] for f in manifest["files"] if f["kind"] == "xlsx")
+        book = openpyxl.load_workbook(io.BytesIO(archive.read(xlsx)))
+    # the human parts in Khmer, the machine parts as the contract says
+    assert khmer("Contents") in readme and khmer("Checking the pack") in readme
+    assert khmer("Closing balance") in [r[0].value for r in book["Summary"].iter_rows()]
+    assert set(manifest) == {"merchant", "period_from", "period_to", "generated_at",
+                             "files"}  # fmt: skip
+    statement = next(f for f in manifest["files"] if f["kind"] == "csv")
+    assert statement["closing"] == "105.25"
