@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('statements', '0011_import_batch_plural'),
+        ("statements", "0011_import_batch_plural"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='statementpack',
-            name='language',
-            field=models.CharField(default='en', help_text="the language of the pack's documents", max_length=8),
+            model_name="statementpack",
+            name="language",
+            field=models.CharField(
+                default="en",
+                help_text="the language of the pack's documents",
+                max_length=8,
+            ),
         ),
     ]
