@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
+from reconciliation.models import Match, ReconciliationException
+from reconciliation.reason_words import reason_words
 from tests.core.khmer import in_khmer, khmer
 from tests.factories import TransactionFactory
 from tests.reconciliation.review_makers import month_with_proposals, run
@@ -56,3 +62,25 @@ def test_the_invoices_list_answers_in_khmer(owner_client, reconciled):
     in_khmer(owner_client)
     body = _body(owner_client.get(reverse("invoices:list")))
     assert khmer("Invoices") in body and khmer("Due") in body
+
+
+def test_the_engines_reasons_are_worded_in_khmer_with_their_values_intact(
+    owner_client, merchant, reconciled
+):
+    matches = list(Match.objects.filter(merchant=merchant))
+    exceptions = list(ReconciliationException.objects.filter(merchant=merchant))
+    assert matches and exceptions
+    with translation.override("km"):
+        for sentence in [m.reason for m in matches] + [e.detail for e in exceptions]:
+            worded = reason_words(sentence)
+            assert worded != sentence, sentence  # every shape the run wrote
+            for value in re.findall(r"[A-Z]+-[\w-]+|\d[\d,]*\.\d\d", sentence):
+                assert value in worded, (value, worded)
+    # the match page shows it so, and English stays as the engine wrote it
+    match = matches[0]
+    url = reverse("reconciliation:match-detail", args=[match.pk])
+    assert html.escape(match.reason) in _body(owner_client.get(url))
+    in_khmer(owner_client)
+    with translation.override("km"):
+        worded = reason_words(match.reason)
+    assert html.escape(worded) in _body(owner_client.get(url))
