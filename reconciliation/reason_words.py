@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # the engine's own words inside its sentences (engine.tiers_exact)
@@ -186,6 +187,8 @@ def _sentence(text: str) -> str | None:
 def reason_words(text: str) -> str:
     """An engine sentence (or a "; " list of them) in the active language."""
     text = str(text or "")
+    if (get_language() or "en").startswith("en"):
+        return text  # the engine's own words: nothing to read back
     whole = _sentence(text)
     if whole is not None:
         return whole

@@ -59,6 +59,19 @@ SHAPES = [
         _("both are filled (%(debit)s and %(credit)s): one line is money in or out"),
     ),
     (
+        r"Recognised as (?P<name>.+?) by its headers (?P<headers>.+)",
+        _("Recognised as %(name)s by its headers %(headers)s"),
+    ),
+    (
+        r"Read as (?P<name>.+?), the format chosen",
+        _("Read as %(name)s, the format chosen"),
+    ),
+    (
+        r"No bank recognised: read with the columns as mapped",
+        _("No bank recognised: read with the columns as mapped"),
+    ),
+    (r"No bank recognised: map the columns", _("No bank recognised: map the columns")),
+    (
         r"no statement lines under the header row",
         _("no statement lines under the header row"),
     ),

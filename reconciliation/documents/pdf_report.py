@@ -41,6 +41,7 @@ from reconciliation.documents.data import (
 )
 from reconciliation.documents.language import translated
 from reconciliation.documents.words import DEFINITIONS, KM
+from reconciliation.reason_words import reason_words
 from statements.documents.pdf_statement import (
     FONT,
     FONT_BOLD,
@@ -451,7 +452,7 @@ def _exceptions(data: ReportData, st) -> list:
                     f"{e.day}",
                     _cell_words(str(e.get_reason_display())),
                     f"{_money(e.amount, e.currency)} {e.currency}",
-                    _para(e.detail, st),
+                    _para(reason_words(e.detail), st),
                     _para(status, st),
                 ]
             )

@@ -23,6 +23,7 @@ from reconciliation.documents.data import (
 )
 from reconciliation.documents.language import words
 from reconciliation.documents.words import DEFINITIONS, KM
+from reconciliation.reason_words import reason_words
 from statements.documents.xlsx_statement import number_format
 
 BOLD = {"bold": True}
@@ -247,7 +248,7 @@ def _matches(workbook, data: ReportData) -> None:
             s.text(row.expected), s.text(row.posted), c,
             _Cell(row.expected_amount, None, c), _Cell(row.posted_amount, None, c),
             _Cell(row.difference, None, c), row.difference_kind, s.text(row.decided),
-            s.text(row.reason),
+            s.text(reason_words(row.reason)),
         )  # fmt: skip
 
 
@@ -267,6 +268,7 @@ def _exceptions(workbook, data: ReportData) -> None:
         s.row(
             exception.pk, exception.day, s.text(exception.get_reason_display()),
             exception.currency, s.money(exception.amount, exception.currency),
-            exception.status, exception.resolution, s.text(exception.detail),
+            exception.status, exception.resolution,
+            s.text(reason_words(exception.detail)),
             s.text(exception.resolution_note), s.text(resolved),
         )  # fmt: skip

@@ -60,3 +60,6 @@ def test_an_import_and_its_row_errors_answer_in_khmer(accountant_client, account
     # the sentence is Khmer, the cell is quoted exactly as the file has it
     sentence = khmer("%(cell)s is not an amount") % {"cell": "'12,x'"}
     assert sentence.replace("'", "&#x27;") in body
+    # and how the file was read, with its own headers as written
+    recognised = khmer("Recognised as %(name)s by its headers %(headers)s")
+    assert recognised.split("%(name)s")[0] in body and "&#x27;txn_id&#x27;" in body
