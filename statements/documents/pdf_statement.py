@@ -28,6 +28,7 @@ from reportlab.pdfbase.ttfonts import TTFont, shapeStr
 from reportlab.pdfgen.canvas import Canvas
 
 from core.money import format_number
+from statements.balance_words import balance_warning_words
 from statements.documents.common import (
     AMOUNT,
     BALANCE,
@@ -445,7 +446,8 @@ def _summary(page: _Page, context: StatementContext, y: float) -> float:
         page.draw(x, y, _("Warnings"), 8, bold=True)
         for message in period.warnings[:MAX_WARNINGS_SHOWN]:
             y -= 12
-            page.draw(x, y, fit(message, PAGE_WIDTH - 2 * MARGIN, 8), 8)
+            words = balance_warning_words(message)
+            page.draw(x, y, fit(words, PAGE_WIDTH - 2 * MARGIN, 8), 8)
     return y - 20
 
 

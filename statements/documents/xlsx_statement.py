@@ -18,6 +18,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from core.money import CURRENCIES
+from statements.balance_words import balance_warning_words
 from statements.documents.common import (
     AMOUNT,
     BAKONG_HASH,
@@ -204,7 +205,7 @@ def _write(workbook: xlsxwriter.Workbook, context: StatementContext) -> int:
         text(summary, row, 0, _("Warnings"), bold)
         row += 1
         for message in period.warnings:
-            text(summary, row, 0, message, warn)
+            text(summary, row, 0, balance_warning_words(message), warn)
             row += 1
 
     lines = workbook.add_worksheet("Lines", worksheet_class=LinesSheet)

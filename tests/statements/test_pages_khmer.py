@@ -37,6 +37,13 @@ def test_the_statements_page_answers_in_khmer(owner_client, account):
     body = _body(owner_client.get(url))
     assert khmer("Statements") in body and khmer("Money in") in body
     assert "Opening balance" not in body
+    # the balance warning (no lines before the 15th) in Khmer, its days as written
+    no_data = khmer(
+        "No data before %(first)s: this account's lines start on %(first2)s, so "
+        "nothing is known before %(start)s and the opening balance is taken as "
+        "zero. Import earlier statements for a true opening."
+    ) % {"first": "2026-11-15", "first2": "2026-11-15", "start": "2026-11-01"}
+    assert no_data in body
 
 
 def test_an_import_and_its_row_errors_answer_in_khmer(accountant_client, account):
