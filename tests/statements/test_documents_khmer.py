@@ -127,3 +127,14 @@ def test_a_pack_asked_for_in_khmer_is_built_in_khmer_by_the_worker(
                              "files"}  # fmt: skip
     statement = next(f for f in manifest["files"] if f["kind"] == "csv")
     assert statement["closing"] == "105.25"
+
+
+def test_the_pack_command_takes_a_language(november, merchant, tmp_path):
+    out = tmp_path / "pack.zip"
+    call_command(
+        "statement_pack", "--merchant", str(merchant.pk), "--from", "2026-11-01",
+        "--to", "2026-11-30", "--out", str(out), "--lang", "km", "--json",
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    with zipfile.ZipFile(out) as archive:
+        assert khmer("Checking the pack") in archive.read("README.txt").decode()
