@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from merchants.models import Merchant
 from payments.models import BakongTransaction, PaymentRequest, Refund
@@ -22,11 +24,11 @@ from reconciliation.models import Invoice, MatchItem
 from statements.models import Transaction
 
 KIND_WORDS = {
-    "invoice": "Invoice",
-    "khqr": "KHQR code",
-    "refund": "Refund",
-    "line": "Bank line",
-    "bakong": "Bakong payment",
+    "invoice": gettext_lazy("Invoice"),
+    "khqr": gettext_lazy("KHQR code"),
+    "refund": gettext_lazy("Refund"),
+    "line": gettext_lazy("Bank line"),
+    "bakong": gettext_lazy("Bakong payment"),
 }
 
 
@@ -79,11 +81,11 @@ def invoice_row(inv: Invoice, amount: Decimal | None = None) -> ItemRow:
         amount=inv.amount if amount is None else amount,
         currency=inv.currency,
         day=inv.issue_date,
-        day_note=f"issued, due {inv.due_date:%d %b %Y}",
+        day_note=_("issued, due %(due)s") % {"due": f"{inv.due_date:%d %b %Y}"},
         reference=inv.reference,
         counterparty=inv.customer
         + (f" · {inv.customer_account}" if inv.customer_account else ""),
-        where="invoice",
+        where=_("invoice"),
     )
 
 
@@ -101,10 +103,13 @@ def code_row(
         amount=pr.amount if amount is None else amount,
         currency=pr.currency,
         day=_local(pr.created_at),
-        day_note="issued"
-        + (f", expires {timezone.localtime(pr.expires_at):%d %b %H:%M}"
-           if pr.expires_at else ", static")
-        + (f" · payment {bakong.hash[:8]}" if bakong else ""),
+        day_note=(
+            _("issued, expires %(when)s")
+            % {"when": f"{timezone.localtime(pr.expires_at):%d %b %H:%M}"}
+            if pr.expires_at else _("issued, static")
+        )
+        + (" · " + _("payment %(hash)s") % {"hash": bakong.hash[:8]}
+           if bakong else ""),
         reference=" · ".join(x for x in (pr.bill_number, pr.order_id) if x),
         counterparty=pr.payer_account,
         where="KHQR",
@@ -116,14 +121,14 @@ def refund_row(rf: Refund, amount: Decimal | None = None) -> ItemRow:
         kind="refund",
         pk=rf.pk,
         engine_id=f"rf:{rf.pk}",
-        label=f"Refund {rf.bank_reference}",
+        label=_("Refund %(reference)s") % {"reference": rf.bank_reference},
         amount=-rf.amount if amount is None else amount,
         currency=rf.currency,
         day=_local(rf.created_at),
-        day_note="recorded",
+        day_note=_("recorded"),
         reference=rf.reason,
         counterparty="",
-        where="refund",
+        where=_("refund"),
     )
 
 
@@ -138,7 +143,7 @@ def line_row(line: Transaction, amount: Decimal | None = None) -> ItemRow:
         amount=line.amount if amount is None else amount,
         currency=line.currency,
         day=line.value_date,
-        day_note="booked",
+        day_note=_("booked"),
         reference=text,
         counterparty=line.counterparty_name
         + (f" · {line.counterparty_account}" if line.counterparty_account else ""),
@@ -155,7 +160,7 @@ def bakong_row(bt: BakongTransaction, amount: Decimal | None = None) -> ItemRow:
         amount=bt.amount if amount is None else amount,
         currency=bt.currency,
         day=_local(bt.created_at_bakong or bt.received_at),
-        day_note="paid, not on a bank statement yet",
+        day_note=_("paid, not on a bank statement yet"),
         reference=bt.external_ref or bt.description,
         counterparty=bt.from_account_id,
         where="Bakong",

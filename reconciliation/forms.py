@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.money import CURRENCY_CHOICES
 from reconciliation.models import (
@@ -19,19 +21,22 @@ from reconciliation.selectors import AGING_BUCKETS, ExceptionFilter, QueueFilter
 from reconciliation.services.runs import MAX_PERIOD_DAYS
 
 DATE = forms.DateInput(attrs={"type": "date"})
-ANY = [("", "Any")]
+ANY = [("", _("Any"))]
 KIND_CHOICES = [
     ("", "—"),
-    (DifferenceKind.FEE, "Bank fee"),
-    (DifferenceKind.WRITE_OFF, "Write-off"),
-    (DifferenceKind.FX, "Exchange difference"),
+    (DifferenceKind.FEE, _("Bank fee")),
+    (DifferenceKind.WRITE_OFF, _("Write-off")),
+    (DifferenceKind.FX, _("Exchange difference")),
 ]
 RESOLUTION_CHOICES = [
-    (Resolution.MATCHED, "Matched by hand"),
-    (Resolution.WRITTEN_OFF, "Written off"),
-    (Resolution.IGNORED, "Ignored"),
+    (Resolution.MATCHED, _("Matched by hand")),
+    (Resolution.WRITTEN_OFF, _("Written off")),
+    (Resolution.IGNORED, _("Ignored")),
 ]
-TIER_CHOICES = [("", "Any"), *[(str(t), f"Tier {t}") for t in range(0, 7)]]
+TIER_CHOICES = [
+    ("", _("Any")),
+    *[(str(t), format_lazy(_("Tier {tier}"), tier=t)) for t in range(0, 7)],
+]
 
 
 class QueueFilterForm(forms.Form):
@@ -43,8 +48,8 @@ class QueueFilterForm(forms.Form):
     )
     rule = forms.CharField(max_length=48, required=False)
     min_score = forms.IntegerField(min_value=0, max_value=100, required=False)
-    day_from = forms.DateField(label="From", widget=DATE, required=False)
-    day_to = forms.DateField(label="To", widget=DATE, required=False)
+    day_from = forms.DateField(label=_("From"), widget=DATE, required=False)
+    day_to = forms.DateField(label=_("To"), widget=DATE, required=False)
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
 
     def __init__(self, data=None, *args, **kwargs):
@@ -73,7 +78,9 @@ class DecisionForm(forms.Form):
 
 
 class BulkDecisionForm(DecisionForm):
-    action = forms.ChoiceField(choices=[("confirm", "Confirm"), ("reject", "Reject")])
+    action = forms.ChoiceField(
+        choices=[("confirm", _("Confirm")), ("reject", _("Reject"))]
+    )
     ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
     all = forms.BooleanField(required=False)
 
@@ -86,15 +93,15 @@ class BulkDecisionForm(DecisionForm):
 class ExceptionFilterForm(forms.Form):
     reason = forms.ChoiceField(choices=ANY + ExceptionReason.choices, required=False)
     status = forms.ChoiceField(
-        choices=[("", "Any"), *ExceptionStatus.choices], required=False
+        choices=[("", _("Any")), *ExceptionStatus.choices], required=False
     )
     age = forms.ChoiceField(
         choices=ANY + [(key, label) for key, label, _a, _b in AGING_BUCKETS],
         required=False,
     )
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
-    day_from = forms.DateField(label="From", widget=DATE, required=False)
-    day_to = forms.DateField(label="To", widget=DATE, required=False)
+    day_from = forms.DateField(label=_("From"), widget=DATE, required=False)
+    day_to = forms.DateField(label=_("To"), widget=DATE, required=False)
 
     def exception_filter(self) -> ExceptionFilter:
         data = self.cleaned_data if self.is_valid() else {}
@@ -126,14 +133,16 @@ class BulkResolveForm(ResolveForm):
 
 
 class ManualSearchForm(forms.Form):
-    q = forms.CharField(label="Reference", max_length=100, required=False)
-    customer = forms.CharField(label="Customer / payer", max_length=100, required=False)
+    q = forms.CharField(label=_("Reference"), max_length=100, required=False)
+    customer = forms.CharField(
+        label=_("Customer / payer"), max_length=100, required=False
+    )
     amount = forms.DecimalField(
-        label="Amount", max_digits=18, decimal_places=2, min_value=0, required=False
+        label=_("Amount"), max_digits=18, decimal_places=2, min_value=0, required=False
     )
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
-    date_from = forms.DateField(label="From", widget=DATE, required=False)
-    date_to = forms.DateField(label="To", widget=DATE, required=False)
+    date_from = forms.DateField(label=_("From"), widget=DATE, required=False)
+    date_to = forms.DateField(label=_("To"), widget=DATE, required=False)
 
 
 class ManualMatchForm(DecisionForm):
@@ -150,18 +159,21 @@ class ManualMatchForm(DecisionForm):
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=DATE)
-    date_to = forms.DateField(label="To", widget=DATE)
+    date_from = forms.DateField(label=_("From"), widget=DATE)
+    date_to = forms.DateField(label=_("To"), widget=DATE)
 
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end:
             if end < start:
-                self.add_error("date_to", "The period ends before it starts.")
+                self.add_error("date_to", _("The period ends before it starts."))
             elif (end - start).days > MAX_PERIOD_DAYS:
                 self.add_error(
-                    "date_to", f"A period covers at most {MAX_PERIOD_DAYS} days."
+                    "date_to",
+                    format_lazy(
+                        _("A period covers at most {days} days."), days=MAX_PERIOD_DAYS
+                    ),
                 )
         return data
 
@@ -169,41 +181,41 @@ class PeriodForm(forms.Form):
 class RunForm(PeriodForm):
     dry_run = forms.BooleanField(
         required=False,
-        label="Dry run (count only, save no matches)",
+        label=_("Dry run (count only, save no matches)"),
     )
 
 
 class TolerancesForm(forms.Form):
     fee_percent = forms.DecimalField(
-        label="Bank fee, % of the amount", max_digits=5, decimal_places=2
+        label=_("Bank fee, % of the amount"), max_digits=5, decimal_places=2
     )
     fee_floor_usd = forms.DecimalField(
-        label="… or at least (USD)", max_digits=10, decimal_places=2
+        label=_("… or at least (USD)"), max_digits=10, decimal_places=2
     )
     fee_floor_khr = forms.DecimalField(
-        label="… or at least (KHR)", max_digits=12, decimal_places=0
+        label=_("… or at least (KHR)"), max_digits=12, decimal_places=0
     )
     fee_floor_thb = forms.DecimalField(
-        label="… or at least (THB)", max_digits=10, decimal_places=2
+        label=_("… or at least (THB)"), max_digits=10, decimal_places=2
     )
     fx_percent = forms.DecimalField(
-        label="Exchange difference, %", max_digits=5, decimal_places=2
+        label=_("Exchange difference, %"), max_digits=5, decimal_places=2
     )
     days_after_due = forms.IntegerField(
-        label="Days an invoice may be paid after its due date", min_value=0
+        label=_("Days an invoice may be paid after its due date"), min_value=0
     )
     khqr_days_after_expiry = forms.IntegerField(
-        label="Days a KHQR payment may land after the code expired", min_value=0
+        label=_("Days a KHQR payment may land after the code expired"), min_value=0
     )
-    date_from = forms.DateField(label="Compare from", widget=DATE, required=False)
-    date_to = forms.DateField(label="to", widget=DATE, required=False)
+    date_from = forms.DateField(label=_("Compare from"), widget=DATE, required=False)
+    date_to = forms.DateField(label=_("to"), widget=DATE, required=False)
 
 
 class SignOffForm(forms.Form):
     month = forms.CharField(max_length=7)
     note = forms.CharField(max_length=2000, required=False)
     carry_forward = forms.BooleanField(
-        required=False, label="Carry the open exceptions forward"
+        required=False, label=_("Carry the open exceptions forward")
     )
 
 
@@ -216,7 +228,7 @@ def months_back(today: dt.date, count: int) -> list[dt.date]:
     """The first days of this month and the `count - 1` months before it."""
     out = []
     month = today.replace(day=1)
-    for _ in range(count):
+    for _step in range(count):
         out.append(month)
         month = (month - dt.timedelta(days=1)).replace(day=1)
     return out

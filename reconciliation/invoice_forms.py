@@ -3,49 +3,65 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.money import CURRENCY_CHOICES
 
 STATUS_CHOICES = [
-    ("", "Any"),
-    ("open", "Open"),
-    ("overdue", "Overdue"),
-    ("proposed", "Proposed match"),
-    ("paid", "Paid"),
+    ("", _("Any")),
+    ("open", _("Open")),
+    ("overdue", _("Overdue")),
+    ("proposed", _("Proposed match")),
+    ("paid", _("Paid")),
 ]
 
 
 class InvoiceForm(forms.Form):
-    invoice_number = forms.CharField(max_length=64)
-    customer = forms.CharField(max_length=200)
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=64)
+    customer = forms.CharField(label=_("Customer"), max_length=200)
     amount = forms.CharField(
-        max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+        label=_("Amount"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
-    issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    issue_date = forms.DateField(
+        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    due_date = forms.DateField(
+        label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     customer_account = forms.CharField(
-        max_length=100, required=False, help_text="The customer's bank account"
+        label=_("Customer account"),
+        max_length=100,
+        required=False,
+        help_text=_("The customer's bank account"),
     )
     reference = forms.CharField(
+        label=_("Reference"),
         max_length=200,
         required=False,
-        help_text="The payment reference the customer was given, if any",
+        help_text=_("The payment reference the customer was given, if any"),
     )
 
 
 class InvoiceUploadForm(forms.Form):
     file = forms.FileField(
-        help_text="CSV or XLSX: invoice_number, customer, amount, currency, "
-        "issue_date, due_date, and optionally customer_account, reference"
+        label=_("File"),
+        help_text=_(
+            "CSV or XLSX: invoice_number, customer, amount, currency, "
+            "issue_date, due_date, and optionally customer_account, reference"
+        ),
     )
 
 
 class InvoiceFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    q = forms.CharField(required=False, label=_("Search"))
+    status = forms.ChoiceField(
+        label=_("Status"), choices=STATUS_CHOICES, required=False
+    )
     currency = forms.ChoiceField(
-        choices=[("", "Any"), *CURRENCY_CHOICES], required=False
+        choices=[("", _("Any")), *CURRENCY_CHOICES], required=False
     )
     due_from = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.fields import AmountField, ExactDecimalField, whole_riel
 from core.money import CURRENCY_CHOICES
@@ -13,9 +14,9 @@ class Invoice(models.Model):
     """A sale the merchant's accounting tool issued: money it expects."""
 
     class Source(models.TextChoices):
-        FILE = "file", "File"
+        FILE = "file", _("File")
         API = "api", "API"
-        PAGE = "page", "Page"
+        PAGE = "page", _("Page")
 
     merchant = models.ForeignKey(
         "merchants.Merchant", on_delete=models.PROTECT, related_name="invoices"
@@ -122,9 +123,9 @@ class Tolerances(models.Model):
 
 
 class RunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class ReconciliationRun(models.Model):
@@ -177,17 +178,17 @@ class ReconciliationRun(models.Model):
 
 
 class MatchStatus(models.TextChoices):
-    AUTO = "auto", "Automatic"
-    PROPOSED = "proposed", "Proposed"
-    CONFIRMED = "confirmed", "Confirmed"
-    REJECTED = "rejected", "Rejected"
+    AUTO = "auto", _("Automatic")
+    PROPOSED = "proposed", _("Proposed")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class DifferenceKind(models.TextChoices):
-    NONE = "", "None"
-    FEE = "fee", "Bank fee"
-    WRITE_OFF = "write_off", "Write-off"
-    FX = "fx", "Exchange difference"
+    NONE = "", _("None")
+    FEE = "fee", _("Bank fee")
+    WRITE_OFF = "write_off", _("Write-off")
+    FX = "fx", _("Exchange difference")
 
 
 class Match(models.Model):
@@ -243,11 +244,11 @@ class Match(models.Model):
 
 
 class ItemKind(models.TextChoices):
-    KHQR = "khqr", "KHQR code"
-    INVOICE = "invoice", "Invoice"
-    REFUND = "refund", "Refund"
-    LINE = "line", "Ledger line"
-    BAKONG = "bakong", "Bakong transaction"
+    KHQR = "khqr", _("KHQR code")
+    INVOICE = "invoice", _("Invoice")
+    REFUND = "refund", _("Refund")
+    LINE = "line", _("Ledger line")
+    BAKONG = "bakong", _("Bakong transaction")
 
 
 class MatchItem(models.Model):
@@ -316,30 +317,30 @@ class MatchItem(models.Model):
 
 
 class ExceptionReason(models.TextChoices):
-    UNMATCHED_LINE = "unmatched_line", "Unmatched line"
-    UNPAID_ITEM = "unpaid_item", "Unpaid or overdue item"
-    OVERPAID = "overpaid", "Overpaid"
-    UNDERPAID = "underpaid", "Underpaid"
-    DUPLICATE_PAYMENT = "duplicate_payment", "Duplicate payment"
-    CURRENCY_MISMATCH = "currency_mismatch", "Currency mismatch"
-    LATE_PAYMENT = "late_payment", "Late payment"
-    REFUND_WITHOUT_PAYMENT = "refund_without_payment", "Refund without its payment"
-    FX_MISMATCH = "fx_mismatch", "FX line outside tolerance"
-    BALANCE_GAP = "balance_gap", "Balance gap"
+    UNMATCHED_LINE = "unmatched_line", _("Unmatched line")
+    UNPAID_ITEM = "unpaid_item", _("Unpaid or overdue item")
+    OVERPAID = "overpaid", _("Overpaid")
+    UNDERPAID = "underpaid", _("Underpaid")
+    DUPLICATE_PAYMENT = "duplicate_payment", _("Duplicate payment")
+    CURRENCY_MISMATCH = "currency_mismatch", _("Currency mismatch")
+    LATE_PAYMENT = "late_payment", _("Late payment")
+    REFUND_WITHOUT_PAYMENT = "refund_without_payment", _("Refund without its payment")
+    FX_MISMATCH = "fx_mismatch", _("FX line outside tolerance")
+    BALANCE_GAP = "balance_gap", _("Balance gap")
 
 
 class ExceptionStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    RESOLVED = "resolved", "Resolved"
-    CARRIED = "carried", "Carried forward"
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+    CARRIED = "carried", _("Carried forward")
 
 
 class Resolution(models.TextChoices):
-    NONE = "", "None"
-    MATCHED = "matched", "Matched by hand"
-    WRITTEN_OFF = "written_off", "Written off"
-    IGNORED = "ignored", "Ignored"
-    CLEARED = "cleared", "Cleared by a later run"
+    NONE = "", _("None")
+    MATCHED = "matched", _("Matched by hand")
+    WRITTEN_OFF = "written_off", _("Written off")
+    IGNORED = "ignored", _("Ignored")
+    CLEARED = "cleared", _("Cleared by a later run")
 
 
 class ReconciliationException(models.Model):

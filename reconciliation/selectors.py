@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 
 from merchants.models import AuditEvent, Merchant
 from merchants.selectors import audit_event_list
@@ -240,10 +241,10 @@ def match_pairs(
 QUEUE_STATUSES = (MatchStatus.PROPOSED, MatchStatus.AUTO)
 # age of an exception in days since its `day`: (key, label, first day, last day)
 AGING_BUCKETS = (
-    ("0-7", "0–7 days", 0, 7),
-    ("8-30", "8–30 days", 8, 30),
-    ("31-60", "31–60 days", 31, 60),
-    ("61+", "over 60 days", 61, None),
+    ("0-7", gettext_lazy("0–7 days"), 0, 7),
+    ("8-30", gettext_lazy("8–30 days"), 8, 30),
+    ("31-60", gettext_lazy("31–60 days"), 31, 60),
+    ("61+", gettext_lazy("over 60 days"), 61, None),
 )
 
 

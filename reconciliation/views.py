@@ -22,6 +22,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import InvalidInput, NotFound, TonleError
@@ -176,7 +178,11 @@ def match_detail(request: HttpRequest, match_id: int) -> HttpResponse:
 
 
 def _decided(request: HttpRequest, match, verb: str, undo: str = "") -> HttpResponse:
-    text = f"Match {match.pk} {verb}."
+    words = {
+        "confirmed": _("Match %(pk)s confirmed."),
+        "rejected": _("Match %(pk)s rejected."),
+    }
+    text = words[verb] % {"pk": match.pk}
     if _wants_json(request):
         return JsonResponse(
             {
@@ -242,10 +248,12 @@ def match_unmatch_view(request: HttpRequest, match_id: int) -> HttpResponse:
     except TonleError as exc:
         return _failed(request, exc, back)
     if undone["undone"] == MatchStatus.REJECTED:
-        text = f"Match {match_id} is no longer rejected: it is a proposal again."
+        text = _("Match %(pk)s is no longer rejected: it is a proposal again.") % {
+            "pk": match_id
+        }
         status = MatchStatus.PROPOSED
     else:
-        text = f"Match {match_id} undone: its rows are open again."
+        text = _("Match %(pk)s undone: its rows are open again.") % {"pk": match_id}
         status = "unmatched"
     if _wants_json(request):
         return JsonResponse({"id": match_id, "status": status, "message": text})
@@ -286,11 +294,21 @@ def match_bulk(request: HttpRequest) -> HttpResponse:
             )
     except TonleError as exc:
         return _failed(request, exc, back)
-    verb = "confirmed" if data["action"] == "confirm" else "rejected"
-    text = f"{len(outcome.done)} match{'es' if len(outcome.done) != 1 else ''} {verb}."
+    done = len(outcome.done)
+    if data["action"] == "confirm":
+        text = ngettext("%(n)s match confirmed.", "%(n)s matches confirmed.", done) % {
+            "n": done
+        }
+    else:
+        text = ngettext("%(n)s match rejected.", "%(n)s matches rejected.", done) % {
+            "n": done
+        }
     if outcome.skipped:
-        text += f" {len(outcome.skipped)} left: " + "; ".join(
-            f"#{pk} {why}" for pk, why in outcome.skipped[:5]
+        text += (
+            " "
+            + _("%(n)s left:") % {"n": len(outcome.skipped)}
+            + " "
+            + "; ".join(f"#{pk} {why}" for pk, why in outcome.skipped[:5])
         )
         if len(outcome.skipped) > 5:
             text += " …"
@@ -418,9 +436,11 @@ def manual(request: HttpRequest) -> HttpResponse:
                 note=chosen.cleaned_data["note"],
             )
         except TonleError as exc:
-            messages.error(request, f"Not matched: {exc.message}")
+            messages.error(request, _("Not matched: %(why)s") % {"why": exc.message})
         else:
-            messages.success(request, f"Matched by hand: match {match.pk}.")
+            messages.success(
+                request, _("Matched by hand: match %(pk)s.") % {"pk": match.pk}
+            )
             return redirect("reconciliation:match-detail", match_id=match.pk)
     search = ManualSearchForm(request.GET or None)
     data = search.cleaned_data if search.is_bound and search.is_valid() else {}
@@ -536,9 +556,11 @@ def exception_detail(request: HttpRequest, exception_id: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except TonleError as exc:
-            messages.error(request, f"Not resolved: {exc.message}")
+            messages.error(request, _("Not resolved: %(why)s") % {"why": exc.message})
         else:
-            messages.success(request, f"Exception {exception.pk} resolved.")
+            messages.success(
+                request, _("Exception %(pk)s resolved.") % {"pk": exception.pk}
+            )
             return redirect(_back(request, reverse("reconciliation:exceptions")))
     ids = exception.expected_ids + exception.posted_ids
     nearest = [c for c, _why in exception.nearest or []]
@@ -587,10 +609,15 @@ def exception_bulk(request: HttpRequest) -> HttpResponse:
     except TonleError as exc:
         return _failed(request, exc, back)
     done = len(outcome.done)
-    text = f"{done} exception{'s' if done != 1 else ''} resolved."
+    text = ngettext("%(n)s exception resolved.", "%(n)s exceptions resolved.", done) % {
+        "n": done
+    }
     if outcome.skipped:
-        text += f" {len(outcome.skipped)} left: " + "; ".join(
-            f"#{pk} {why}" for pk, why in outcome.skipped[:5]
+        text += (
+            " "
+            + _("%(n)s left:") % {"n": len(outcome.skipped)}
+            + " "
+            + "; ".join(f"#{pk} {why}" for pk, why in outcome.skipped[:5])
         )
     if _wants_json(request):
         return JsonResponse(outcome.as_dict() | {"message": text})

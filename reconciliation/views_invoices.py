@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.exceptions import TonleError
 from merchants.permissions import READ_ROLES, WRITE_ROLES, has_role, member_required
@@ -73,8 +74,12 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Invoice {invoice.invoice_number} "
-                + ("was already here, unchanged." if replay else "added."),
+                (
+                    _("Invoice %(number)s was already here, unchanged.")
+                    if replay
+                    else _("Invoice %(number)s added.")
+                )
+                % {"number": invoice.invoice_number},
             )
             return redirect("invoices:detail", invoice.pk)
     return render(request, "invoices/new.html", {"form": form})
@@ -84,7 +89,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
 def invoice_upload(request: HttpRequest) -> HttpResponse:
     form = InvoiceUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose a CSV or XLSX file of invoices.")
+        messages.error(request, _("Choose a CSV or XLSX file of invoices."))
         return redirect("invoices:list")
     upload = form.cleaned_data["file"]
     try:
@@ -106,8 +111,8 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
         )
     messages.success(
         request,
-        f"{upload.name}: {result.inserted} invoice(s) added, {result.skipped} "
-        "already here.",
+        _("%(file)s: %(inserted)s invoice(s) added, %(skipped)s already here.")
+        % {"file": upload.name, "inserted": result.inserted, "skipped": result.skipped},
     )
     return redirect("invoices:list")
 

@@ -15,6 +15,8 @@ from django.db.models import Count
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
@@ -94,7 +96,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
         if not has_role(request, WRITE_ROLES):
             return render(request, "403.html", status=403)
         if not form.is_valid():
-            messages.error(request, f"No run started: {_field_error(form)}")
+            messages.error(
+                request, _("No run started: %(why)s") % {"why": _field_error(form)}
+            )
         else:
             return _run_start(request, form.cleaned_data)
     page = Paginator(selectors.run_list(merchant=merchant), 50).get_page(
@@ -130,16 +134,21 @@ def _run_start(request: HttpRequest, data: dict) -> HttpResponse:
         if data["dry_run"]:
             messages.error(
                 request,
-                "A dry run of more than "
-                f"{INLINE_MAX_LINES:,} lines runs from the command line: "
-                "manage.py reconcile --dry-run.",
+                _(
+                    "A dry run of more than %(max)s lines runs from the command "
+                    "line: manage.py reconcile --dry-run."
+                )
+                % {"max": f"{INLINE_MAX_LINES:,}"},
             )
             return redirect("reconciliation:runs")
         reconcile_merchant.delay_on_commit(merchant.pk, str(date_from), str(date_to))
         messages.success(
             request,
-            f"The run of {date_from} to {date_to} is queued; it appears here when "
-            "it is done.",
+            _(
+                "The run of %(start)s to %(end)s is queued; it appears here when "
+                "it is done."
+            )
+            % {"start": date_from, "end": date_to},
         )
         return redirect("reconciliation:runs")
     try:
@@ -152,15 +161,29 @@ def _run_start(request: HttpRequest, data: dict) -> HttpResponse:
             dry_run=data["dry_run"],
         )
     except TonleError as exc:
-        messages.error(request, f"No run started: {exc.message}")
+        messages.error(request, _("No run started: %(why)s") % {"why": exc.message})
         return redirect("reconciliation:runs")
     counts = outcome.run.counts
     messages.success(
         request,
-        f"Run {outcome.run.pk}{' (dry run)' if data['dry_run'] else ''}: "
-        f"{counts.get('matched', 0)} matched ({counts.get('auto', 0)} automatic, "
-        f"{counts.get('proposed', 0)} proposed), {counts.get('exceptions', 0)} "
-        "exceptions.",
+        (
+            _(
+                "Run %(pk)s (dry run): %(matched)s matched (%(auto)s automatic, "
+                "%(proposed)s proposed), %(exceptions)s exceptions."
+            )
+            if data["dry_run"]
+            else _(
+                "Run %(pk)s: %(matched)s matched (%(auto)s automatic, %(proposed)s "
+                "proposed), %(exceptions)s exceptions."
+            )
+        )
+        % {
+            "pk": outcome.run.pk,
+            "matched": counts.get("matched", 0),
+            "auto": counts.get("auto", 0),
+            "proposed": counts.get("proposed", 0),
+            "exceptions": counts.get("exceptions", 0),
+        },
     )
     return redirect("reconciliation:runs")
 
@@ -187,7 +210,10 @@ def tolerances(request: HttpRequest) -> HttpResponse:
             return render(request, "403.html", status=403)
         action = request.POST.get("action", "compare")
         if not form.is_valid():
-            messages.error(request, f"Check the tolerances: {_field_error(form)}")
+            messages.error(
+                request,
+                _("Check the tolerances: %(why)s") % {"why": _field_error(form)},
+            )
         else:
             values = {
                 k: v
@@ -198,7 +224,7 @@ def tolerances(request: HttpRequest) -> HttpResponse:
                 if action == "save":
                     tolerances_update(merchant=merchant, actor=request.user, **values)
                     messages.success(
-                        request, "Tolerances saved: the next run uses them."
+                        request, _("Tolerances saved: the next run uses them.")
                     )
                     return redirect("reconciliation:tolerances")
                 date_from = form.cleaned_data.get("date_from") or start
@@ -280,17 +306,19 @@ def period_sign_off_view(request: HttpRequest) -> HttpResponse:
             carry_forward=form.cleaned_data["carry_forward"],
         )
     except TonleError as exc:
-        messages.error(request, f"Not signed off: {exc.message}")
+        messages.error(request, _("Not signed off: %(why)s") % {"why": exc.message})
     else:
-        carried = (
-            f"; {sign_off.carried_forward} exceptions carried forward"
-            if sign_off.carried_forward
-            else ""
-        )
-        messages.success(
-            request,
-            f"{sign_off.month:%B %Y} is signed off: its matches are locked{carried}.",
-        )
+        month = date_format(sign_off.month, "F Y")
+        if sign_off.carried_forward:
+            text = _(
+                "%(month)s is signed off: its matches are locked; %(carried)s "
+                "exceptions carried forward."
+            ) % {"month": month, "carried": sign_off.carried_forward}
+        else:
+            text = _("%(month)s is signed off: its matches are locked.") % {
+                "month": month
+            }
+        messages.success(request, text)
     return redirect("reconciliation:periods")
 
 
@@ -309,10 +337,12 @@ def period_reopen_view(request: HttpRequest) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         )
     except TonleError as exc:
-        messages.error(request, f"Not reopened: {exc.message}")
+        messages.error(request, _("Not reopened: %(why)s") % {"why": exc.message})
     else:
         messages.success(
-            request, f"{sign_off.month:%B %Y} is open again: its matches can change."
+            request,
+            _("%(month)s is open again: its matches can change.")
+            % {"month": date_format(sign_off.month, "F Y")},
         )
     return redirect("reconciliation:periods")
 
@@ -358,7 +388,7 @@ def report_download(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET)
     fmt = request.GET.get("format", "")
     if not form.is_valid() or fmt not in REPORT_TYPES:
-        messages.error(request, "Choose a period (from and to) and PDF or XLSX.")
+        messages.error(request, _("Choose a period (from and to) and PDF or XLSX."))
         return redirect("reconciliation:report")
     date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     handle, name = tempfile.mkstemp(prefix="tonle-reconciliation-", suffix=f".{fmt}")

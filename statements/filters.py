@@ -9,59 +9,60 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from core.filters import filter_problems
 from core.periods import PHNOM_PENH, period_bounds, zone_for_currency
 from merchants.models import Account
 from statements.models import Channel, Source, Transaction
 
-DIRECTIONS = [("credit", "Money in"), ("debit", "Money out")]
+DIRECTIONS = [("credit", _("Money in")), ("debit", _("Money out"))]
 
 
 class TransactionFilter(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(
-        queryset=Account.objects.none(), empty_label="All accounts"
+        queryset=Account.objects.none(), empty_label=_("All accounts")
     )
     # ISO dates only (what a date input sends): 03/04/2026 is refused, never
     # read month first
     date_from = django_filters.DateFilter(
         method="posted_from",
-        label="From",
+        label=_("From"),
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
         method="posted_to",
-        label="To",
+        label=_("To"),
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="Any")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label=_("Any"))
     direction = django_filters.ChoiceFilter(
-        choices=DIRECTIONS, method="by_direction", empty_label="Both"
+        choices=DIRECTIONS, method="by_direction", empty_label=_("Both")
     )
     min_amount = django_filters.NumberFilter(
         method="amount_at_least",
-        label="Amount ≥",
+        label=_("Amount ≥"),
         decimal_places=2,
         max_digits=18,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
     )
     max_amount = django_filters.NumberFilter(
         method="amount_at_most",
-        label="Amount ≤",
+        label=_("Amount ≤"),
         decimal_places=2,
         max_digits=18,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
     )
     source = django_filters.ChoiceFilter(
-        choices=Source.choices, empty_label="Any", label="Source"
+        choices=Source.choices, empty_label=_("Any"), label=_("Source")
     )
     q = django_filters.CharFilter(
         method="search",
-        label="Search",
+        label=_("Search"),
         widget=forms.TextInput(
-            attrs={"placeholder": "counterparty, reference, description"}
+            attrs={"placeholder": _("counterparty, reference, description")}
         ),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from statements.documents import MAX_PERIOD_DAYS
 
@@ -10,17 +11,17 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class _PeriodForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=DATE)
-    date_to = forms.DateField(label="To", widget=DATE)
+    date_from = forms.DateField(label=_("From"), widget=DATE)
+    date_to = forms.DateField(label=_("To"), widget=DATE)
 
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end:
             if end < start:
-                self.add_error("date_to", "The period ends before it starts.")
+                self.add_error("date_to", _("The period ends before it starts."))
             elif (end - start).days > MAX_PERIOD_DAYS:
-                self.add_error("date_to", "A period covers at most three years.")
+                self.add_error("date_to", _("A period covers at most three years."))
         return data
 
 
@@ -29,7 +30,7 @@ class StatementPeriodForm(_PeriodForm):
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every account.",
+        help_text=_("None ticked: every account."),
     )
 
     def __init__(self, *args, accounts, **kwargs) -> None:

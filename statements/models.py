@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.fields import AmountField, ExactDecimalField, whole_riel
 from core.money import CURRENCY_CHOICES
@@ -12,22 +13,22 @@ from statements.canonical import CANONICAL_LEDGER_FIELDS  # noqa: F401 - re-expo
 
 class Channel(models.TextChoices):
     KHQR = "KHQR", "KHQR"
-    TRANSFER = "TRANSFER", "Transfer"
-    BILL = "BILL", "Bill payment"
-    TOPUP = "TOPUP", "Top-up"
-    CROSSBORDER = "CROSSBORDER", "Cross-border"
-    CARD = "CARD", "Card"
-    FEE = "FEE", "Fee"
-    INTEREST = "INTEREST", "Interest"
-    OTHER = "OTHER", "Other"
+    TRANSFER = "TRANSFER", _("Transfer")
+    BILL = "BILL", _("Bill payment")
+    TOPUP = "TOPUP", _("Top-up")
+    CROSSBORDER = "CROSSBORDER", _("Cross-border")
+    CARD = "CARD", _("Card")
+    FEE = "FEE", _("Fee")
+    INTEREST = "INTEREST", _("Interest")
+    OTHER = "OTHER", _("Other")
 
 
 class Source(models.TextChoices):
-    FEED = "feed", "Statement feed"
-    PUSH = "push", "Push event"
-    FILE = "file", "Statement file"
+    FEED = "feed", _("Statement feed")
+    PUSH = "push", _("Push event")
+    FILE = "file", _("Statement file")
     BAKONG = "bakong", "Bakong"
-    MANUAL = "manual", "Manual"
+    MANUAL = "manual", _("Manual")
 
 
 class Transaction(models.Model):
@@ -186,10 +187,10 @@ class Statement(models.Model):
 
 
 class ImportStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for mapping"
-    IMPORTED = "imported", "Imported"
-    FAILED = "failed", "Refused"
-    DISCARDED = "discarded", "Discarded"
+    PENDING = "pending", _("Waiting for mapping")
+    IMPORTED = "imported", _("Imported")
+    FAILED = "failed", _("Refused")
+    DISCARDED = "discarded", _("Discarded")
 
 
 class ImportMapping(models.Model):
@@ -297,10 +298,10 @@ class ImportBatch(models.Model):
 
 
 class FeedSyncStatus(models.TextChoices):
-    RUNNING = "running", "Running"
+    RUNNING = "running", _("Running")
     OK = "ok", "OK"
-    WARNING = "warning", "Warning"
-    FAILED = "failed", "Failed"
+    WARNING = "warning", _("Warning")
+    FAILED = "failed", _("Failed")
 
 
 class FeedSyncRun(models.Model):
@@ -414,10 +415,10 @@ class PushEvent(models.Model):
 
 
 class PackStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Building"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Building")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
 
 
 class StatementPack(models.Model):
@@ -439,6 +440,9 @@ class StatementPack(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     files_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=8, default="en", help_text="the language of the pack's documents"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

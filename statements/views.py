@@ -20,6 +20,8 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.downloads import download_headers_set
@@ -110,7 +112,7 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
     XLSX (constant memory); a filter that cannot be understood exports nothing."""
     filterset = _filtered(request)
     if filterset.problems():
-        messages.error(request, "Fix the filters before exporting.")
+        messages.error(request, _("Fix the filters before exporting."))
         return redirect(
             reverse("statements:transactions") + "?" + request.GET.urlencode()
         )
@@ -135,8 +137,11 @@ def transaction_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if queryset.order_by()[: XLSX_EXPORT_MAX + 1].count() > XLSX_EXPORT_MAX:
         messages.error(
             request,
-            f"XLSX exports hold at most {XLSX_EXPORT_MAX:,} lines: narrow the filter "
-            "or export CSV.",
+            _(
+                "XLSX exports hold at most %(max)s lines: narrow the filter or "
+                "export CSV."
+            )
+            % {"max": f"{XLSX_EXPORT_MAX:,}"},
         )
         return redirect(
             reverse("statements:transactions") + "?" + request.GET.urlencode()
@@ -232,8 +237,10 @@ def statement_download(request: HttpRequest, account_id: int) -> HttpResponse:
     if not form.is_valid() or fmt not in FORMATS:
         messages.error(
             request,
-            "Choose a period (from and to dates) and a format (PDF, XLSX, CSV or "
-            "Excel CSV).",
+            _(
+                "Choose a period (from and to dates) and a format (PDF, XLSX, CSV or "
+                "Excel CSV)."
+            ),
         )
         return redirect("statements:statements")
     date_from = form.cleaned_data["date_from"]
@@ -302,11 +309,15 @@ def pack_list(request: HttpRequest) -> HttpResponse:
                 date_from=form.cleaned_data["date_from"],
                 date_to=form.cleaned_data["date_to"],
                 actor=request.user,
+                language=get_language(),
             )
             messages.success(
                 request,
-                f"The pack for {pack.period_start} to {pack.period_end} is being "
-                "built; this page shows its progress.",
+                _(
+                    "The pack for %(start)s to %(end)s is being built; this page "
+                    "shows its progress."
+                )
+                % {"start": pack.period_start, "end": pack.period_end},
             )
             return redirect("statements:packs")
     else:
@@ -339,7 +350,7 @@ def pack_status(request: HttpRequest, pack_id: int) -> JsonResponse:
 def pack_download(request: HttpRequest, pack_id: int) -> HttpResponse:
     pack = selectors.statement_pack_get(merchant=request.merchant, pack_id=pack_id)
     if pack.status != PackStatus.READY or not pack.file:
-        messages.error(request, "That pack is not ready yet.")
+        messages.error(request, _("That pack is not ready yet."))
         return redirect("statements:packs")
     statement_pack_download_record(
         pack=pack, actor=request.user, ip_address=_client_ip(request)

@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.client_address import client_ip
@@ -44,33 +46,33 @@ from statements.models import ImportStatus
 from statements.services import imports as import_services
 
 FIELD_LABELS = {
-    "txn_id": "Bank transaction id",
-    "posted_at": "Posted at (date and time)",
-    "posted_time": "Time (when in its own column)",
-    "value_date": "Value date",
-    "amount": "Amount (one column)",
-    "debit": "Money out / debit / withdrawal",
-    "credit": "Money in / credit / deposit",
-    "direction": "Direction (credit or debit words)",
-    "currency": "Currency",
-    "channel": "Channel / type",
-    "counterparty": "Counterparty",
-    "counterparty_account": "Counterparty account",
-    "reference": "Reference",
-    "bakong_hash": "Bakong hash / trace",
-    "description": "Description",
-    "balance_after": "Balance after",
-    "original_amount": "Original amount (cross-border)",
-    "original_currency": "Original currency",
-    "fx_rate": "FX rate",
-    "fee": "Fee",
+    "txn_id": gettext_lazy("Bank transaction id"),
+    "posted_at": gettext_lazy("Posted at (date and time)"),
+    "posted_time": gettext_lazy("Time (when in its own column)"),
+    "value_date": gettext_lazy("Value date"),
+    "amount": gettext_lazy("Amount (one column)"),
+    "debit": gettext_lazy("Money out / debit / withdrawal"),
+    "credit": gettext_lazy("Money in / credit / deposit"),
+    "direction": gettext_lazy("Direction (credit or debit words)"),
+    "currency": gettext_lazy("Currency"),
+    "channel": gettext_lazy("Channel / type"),
+    "counterparty": gettext_lazy("Counterparty"),
+    "counterparty_account": gettext_lazy("Counterparty account"),
+    "reference": gettext_lazy("Reference"),
+    "bakong_hash": gettext_lazy("Bakong hash / trace"),
+    "description": gettext_lazy("Description"),
+    "balance_after": gettext_lazy("Balance after"),
+    "original_amount": gettext_lazy("Original amount (cross-border)"),
+    "original_currency": gettext_lazy("Original currency"),
+    "fx_rate": gettext_lazy("FX rate"),
+    "fee": gettext_lazy("Fee"),
 }
 
 
 class UploadForm(forms.Form):
-    account = forms.TypedChoiceField(coerce=int, label="Account")
-    file = forms.FileField(label="Statement file (CSV or XLSX)")
-    preset = forms.ChoiceField(label="Bank format", required=False)
+    account = forms.TypedChoiceField(coerce=int, label=gettext_lazy("Account"))
+    file = forms.FileField(label=gettext_lazy("Statement file (CSV or XLSX)"))
+    preset = forms.ChoiceField(label=gettext_lazy("Bank format"), required=False)
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,7 +82,7 @@ class UploadForm(forms.Form):
         self.fields["account"].choices = [
             (pk, a.label) for pk, a in self.accounts.items()
         ]
-        self.fields["preset"].choices = [("", "Recognise from the header")] + list(
+        self.fields["preset"].choices = [("", _("Recognise from the header"))] + list(
             preset_choices()
         )
 
@@ -89,8 +91,11 @@ class UploadForm(forms.Form):
         limit = settings.MAX_UPLOAD_MB * 1024 * 1024
         if upload.size > limit:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
-                f"{settings.MAX_UPLOAD_MB} MB."
+                _("The file is %(size)s MB; the limit is %(limit)s MB.")
+                % {
+                    "size": f"{upload.size / 1_048_576:.1f}",
+                    "limit": settings.MAX_UPLOAD_MB,
+                }
             )
         return upload
 
@@ -142,13 +147,15 @@ def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
         merchant=request.merchant, connection_id=connection_id
     )
     if connection.provider != ConnectionProvider.STATEMENT_FEED:
-        messages.error(request, "Only a statement feed can be synced.")
+        messages.error(request, _("Only a statement feed can be synced."))
         return redirect("statements:import-list")
     consent = merchant_selectors.connection_consent(
         connection=connection, scope=ConsentScope.STATEMENTS_READ
     )
     if not consent.allowed:
-        messages.error(request, f"Not synced: {consent.reason}.")
+        messages.error(
+            request, _("Not synced: %(reason)s.") % {"reason": consent.reason}
+        )
         return redirect("statements:import-list")
     enqueue_on_commit(sync_connection, connection.pk)
     audit_event_record(
@@ -160,9 +167,11 @@ def feed_sync_request(request: HttpRequest, connection_id: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Sync of {connection.account.label if connection.account else connection} "
-        "requested; new lines appear when the worker has read the feed (if the "
-        "bank is busy, the worker retries on its own).",
+        _(
+            "Sync of %(account)s requested; new lines appear when the worker has "
+            "read the feed (if the bank is busy, the worker retries on its own)."
+        )
+        % {"account": connection.account.label if connection.account else connection},
     )
     return redirect("statements:import-list")
 
@@ -303,7 +312,9 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
 def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
     batch = selectors.import_batch_get(merchant=request.merchant, batch_id=import_id)
     if batch.status != ImportStatus.PENDING:
-        messages.error(request, "This file was already imported, refused or discarded.")
+        messages.error(
+            request, _("This file was already imported, refused or discarded.")
+        )
         return redirect("statements:import-detail", import_id=batch.pk)
     try:
         result = import_services.statement_file_import(
@@ -321,26 +332,39 @@ def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
     if result.errors:
         messages.error(
             request,
-            f"The file was refused: {len(result.errors)} error(s). Nothing was "
-            "imported.",
+            _("The file was refused: %(errors)s error(s). Nothing was imported.")
+            % {"errors": len(result.errors)},
         )
     else:
         flagged = (
-            f" {result.flagged} line(s) were imported as the bank wrote them and "
-            "flagged: their FX figures differ beyond the bank's rounding."
+            " "
+            + _(
+                "%(flagged)s line(s) were imported as the bank wrote them and "
+                "flagged: their FX figures differ beyond the bank's rounding."
+            )
+            % {"flagged": result.flagged}
             if result.flagged
             else ""
         )
         conflicted = (
-            f" {result.conflicted} line(s) were not imported: their bank id is "
-            "already in the ledger with another amount or day (listed below)."
+            " "
+            + _(
+                "%(conflicted)s line(s) were not imported: their bank id is "
+                "already in the ledger with another amount or day (listed below)."
+            )
+            % {"conflicted": result.conflicted}
             if result.conflicted
             else ""
         )
         messages.success(
             request,
-            f"Imported {result.inserted} new line(s); {result.skipped} were already "
-            f"in the ledger and were skipped.{flagged}{conflicted}",
+            _(
+                "Imported %(inserted)s new line(s); %(skipped)s were already in the "
+                "ledger and were skipped."
+            )
+            % {"inserted": result.inserted, "skipped": result.skipped}
+            + flagged
+            + conflicted,
         )
     return redirect("statements:import-detail", import_id=batch.pk)
 
@@ -355,7 +379,10 @@ def import_discard(request: HttpRequest, import_id: int) -> HttpResponse:
     except TonleError as exc:
         messages.error(request, exc.message)
         return redirect("statements:import-detail", import_id=batch.pk)
-    messages.success(request, f"{batch.filename} was discarded and its file deleted.")
+    messages.success(
+        request,
+        _("%(file)s was discarded and its file deleted.") % {"file": batch.filename},
+    )
     return redirect("statements:import-list")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import translation
 
 from core.translations import translations_compile
 from tests.factories import (
@@ -22,6 +23,14 @@ FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 def _translations_compiled():
     # a clean clone has only the .po catalogues; the Khmer pages need the .mo
     translations_compile()
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    # a request in Khmer leaves Khmer active on its thread (LocaleMiddleware sets
+    # it per request, nothing unsets it): the next test starts in the default
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True, scope="session")

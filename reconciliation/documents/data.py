@@ -44,6 +44,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.periods import period_bounds, zone_for_currency
 from merchants.models import Account, Merchant, Provider
@@ -64,20 +65,21 @@ from statements.services.balances import account_lines, period_balance
 ZERO = Decimal(0)
 BANK_SOURCES = (Source.FEED, Source.FILE)
 SUMMARY_ROWS = (
-    ("expected", "Expected", "ការរំពឹងទុក"),
-    ("received", "Received", "បានទទួល"),
-    ("auto", "Matched automatically", "ផ្គូផ្គងដោយស្វ័យប្រវត្តិ"),
-    ("reviewed", "Matched after review", "ផ្គូផ្គងក្រោយការពិនិត្យ"),
-    ("manual", "Matched by hand", "ផ្គូផ្គងដោយដៃ"),
-    ("proposed", "Awaiting review", "រង់ចាំការពិនិត្យ"),
-    ("unpaid", "Outstanding: unpaid items", "មិនទាន់ទូទាត់"),
-    ("unmatched", "Outstanding: unmatched money in", "ប្រាក់ចូលមិនទាន់ផ្គូផ្គង"),
+    ("expected", gettext_noop("Expected"), "ការរំពឹងទុក"),
+    ("received", gettext_noop("Received"), "បានទទួល"),
+    ("auto", gettext_noop("Matched automatically"), "ផ្គូផ្គងដោយស្វ័យប្រវត្តិ"),
+    ("reviewed", gettext_noop("Matched after review"), "ផ្គូផ្គងក្រោយការពិនិត្យ"),
+    ("manual", gettext_noop("Matched by hand"), "ផ្គូផ្គងដោយដៃ"),
+    ("proposed", gettext_noop("Awaiting review"), "រង់ចាំការពិនិត្យ"),
+    ("unpaid", gettext_noop("Outstanding: unpaid items"), "មិនទាន់ទូទាត់"),
+    ("unmatched", gettext_noop("Outstanding: unmatched money in"), "ប្រាក់ចូលមិនទាន់ផ្គូផ្គង"),
 )
+# English; the documents translate them when drawn
 DIFFERENCE_LABELS = {
-    "fee": "Bank fees",
-    "write_off": "Write-offs",
-    "fx": "Exchange differences",
-    "": "Not booked",
+    "fee": gettext_noop("Bank fees"),
+    "write_off": gettext_noop("Write-offs"),
+    "fx": gettext_noop("Exchange differences"),
+    "": gettext_noop("Not booked"),
 }
 
 

@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.rl_accel import escapePDF, fp_str
@@ -37,12 +39,16 @@ from reconciliation.documents.data import (
     MatchRow,
     ReportData,
 )
+from reconciliation.documents.language import translated
 from reconciliation.documents.words import DEFINITIONS, KM
+from reconciliation.reason_words import reason_words
 from statements.documents.pdf_statement import (
     FONT,
     FONT_BOLD,
     KHMER_FONT,
     UNICODE_FONT,
+    _Page,
+    _runs,
     fit,
     fonts_register,
 )
@@ -54,18 +60,19 @@ GREY = colors.HexColor("#F1F3F6")
 ROW_HEIGHT = 10
 ROW_SIZE = 7
 # (title, x from the left margin, clip width or None when right-aligned at x)
+# (titles are translated when drawn)
 MATCH_COLUMNS = (
-    ("Match", 0, 34),
-    ("Day", 36, 44),
-    ("Status", 82, 42),
-    ("Tier · rule", 126, 94),
-    ("Expected", 222, 150),
-    ("Received by", 376, 150),
-    ("Expected", 600, None),
-    ("Received", 660, None),
-    ("Difference", 712, None),
-    ("Booked as", 716, 34),
-    ("Decided", 752, 34),
+    (gettext_noop("Match"), 0, 34),
+    (gettext_noop("Day"), 36, 44),
+    (gettext_noop("Status"), 82, 42),
+    (gettext_noop("Tier · rule"), 126, 94),
+    (gettext_noop("Expected"), 222, 150),
+    (gettext_noop("Received by"), 376, 150),
+    (gettext_noop("Expected"), 600, None),
+    (gettext_noop("Received"), 660, None),
+    (gettext_noop("Difference"), 712, None),
+    (gettext_noop("Booked as"), 716, 34),
+    (gettext_noop("Decided"), 752, 34),
 )
 
 
@@ -91,8 +98,48 @@ def _km(text: str) -> str:
     return f'<font name="{KHMER_FONT}">{escape(text)}</font>'
 
 
-def _heading(english: str, khmer: str, style: ParagraphStyle) -> Paragraph:
+class Shaped(Flowable):
+    """One line drawn the statement's way (statements.documents.pdf_statement):
+    Khmer runs shaped with HarfBuzz in Noto Sans Khmer, with the invisible
+    logical text search and copy find; the rest in Helvetica. Cut to the width."""
+
+    def __init__(self, text: str, size: float, bold: bool = False, space=0.0):
+        super().__init__()
+        self.text, self.size, self.bold = text, size, bold
+        self.spaceBefore = space
+
+    def wrap(self, available_width, available_height):
+        self.width = available_width
+        return available_width, self.size * 1.5
+
+    def draw(self) -> None:
+        page = _Page(self.canv)
+        line = fit(self.text, self.width, self.size, self.bold)
+        page.draw(0, self.size * 0.4, line, self.size, self.bold)
+        page.finish()
+
+
+def _heading(english: str, khmer: str, style: ParagraphStyle):
+    """English · Khmer in English; the translation alone, shaped, otherwise."""
+    if translated(english):
+        return Shaped(_(english), style.fontSize, bold=True, space=style.spaceBefore)
     return Paragraph(f"{_en(english, bold=True)} · {_km(khmer)}", style)
+
+
+def _cell(english: str, size: float = 8, bold: bool = False):
+    """A table cell's words: the English string as it always was, a translation
+    as a shaped line (Noto Sans, the tables' font, has no Khmer)."""
+    words = _(english)
+    return Shaped(words, size, bold) if words != english else english
+
+
+def _cell_words(text: str, size: float = 8, bold: bool = False):
+    """Words already translated: shaped when WinAnsi cannot show them."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return Shaped(text, size, bold)
+    return text
 
 
 def _money(value: Decimal | None, currency: str, *, signed: bool = False) -> str:
@@ -121,7 +168,17 @@ class MatchRows(Flowable):
         code = text._code.append
         width = pdfmetrics.stringWidth
 
+        shaped = _Page(canvas)
+
         def put(x: float, y: float, value: str, right: bool = False, font=FONT):
+            if not value.isascii() and any(kind != FONT for kind, _r in _runs(value)):
+                # a translated title or label: the statement's shaped path
+                bold = font == FONT_BOLD
+                if right:
+                    shaped.draw_right(x, y, value, ROW_SIZE, bold)
+                else:
+                    shaped.draw(x, y, value, ROW_SIZE, bold)
+                return
             if right:
                 x -= width(value, font, ROW_SIZE)
             if not value.isascii():  # Helvetica's WinAnsi bytes ("…" is 0x85)
@@ -131,7 +188,10 @@ class MatchRows(Flowable):
         y = (len(self.rows) + 1.6) * ROW_HEIGHT - ROW_HEIGHT
         text.setFont(FONT_BOLD, ROW_SIZE)
         for title, x, clip in MATCH_COLUMNS:
-            put(x, y, title, right=clip is None, font=FONT_BOLD)
+            words = _(title)
+            if clip is not None and words != title:
+                words = fit(words, clip, ROW_SIZE, True)
+            put(x, y, words, right=clip is None, font=FONT_BOLD)
         canvas.setStrokeGray(0.85)
         canvas.line(0, y - 3, PAGE[0] - 2 * MARGIN, y - 3)
         y -= ROW_HEIGHT * 1.3
@@ -153,12 +213,13 @@ class MatchRows(Flowable):
                 put(712, y, _money(row.difference, c, signed=True), right=True)
                 if red:
                     text.setFillColor(colors.black)
-                kind = DIFFERENCE_LABELS.get(row.difference_kind, "")
+                kind = _(DIFFERENCE_LABELS.get(row.difference_kind, ""))
                 put(716, y, fit(kind, 34, ROW_SIZE))
             if row.decided:
                 put(752, y, fit(row.decided, 34, ROW_SIZE))
             y -= ROW_HEIGHT
         canvas.drawText(text)
+        shaped.finish()
 
 
 def _ascii(text: str) -> str:
@@ -183,12 +244,21 @@ def _match_blocks(data: ReportData, height: float):
         yield MatchRows(block, first)
 
 
+def _mixed(text: str) -> str:
+    """Paragraph markup with each Khmer run in Noto Sans Khmer (shaped by the
+    style) and the rest in the style's Noto Sans (a shaped paragraph cannot hold
+    Helvetica runs of any length)."""
+    return "".join(
+        _km(run) if kind == "khm" else escape(run) for kind, run in _runs(text)
+    )
+
+
 def _para(text: str, st) -> Paragraph:
     """A small paragraph, shaped only when it holds more than WinAnsi shows."""
     try:
         text.encode("cp1252")
     except UnicodeEncodeError:
-        return Paragraph(escape(text), st["small"])
+        return Paragraph(_mixed(text), st["small"])
     return Paragraph(escape(text), st["plain"])
 
 
@@ -208,29 +278,42 @@ def _table(rows, widths, *, header: bool = True, extra=()) -> Table:
 
 
 def _summary(data: ReportData, st) -> list:
-    story = [_heading("Summary", KM["summary"], st["h2"])]
+    story = [_heading(gettext_noop("Summary"), KM["summary"], st["h2"])]
     currencies = [s.currency for s in data.summaries]
     rows = [["", *currencies]]
     for key, english, khmer in SUMMARY_ROWS:
-        label = Paragraph(f"{_en(english)} · {_km(khmer)}", st["cell"])
+        if translated(english):
+            label = Shaped(_(english), 7.5)
+        else:
+            label = Paragraph(f"{_en(english)} · {_km(khmer)}", st["cell"])
         rows.append(
             [label, *(_money(s.figures[key], s.currency) for s in data.summaries)]
         )
     widths = [260] + [110] * len(currencies)
     story.append(_table(rows, widths, extra=[("ALIGN", (1, 0), (-1, -1), "RIGHT")]))
-    rows = [["Difference booked as", "Currency", "Amount"]]
+    rows = [
+        [
+            _cell(gettext_noop("Difference booked as")),
+            _cell(gettext_noop("Currency")),
+            _cell(gettext_noop("Amount")),
+        ]
+    ]
     for summary in data.summaries:
         for kind, total in sorted(summary.differences.items()):
             rows.append(
                 [
-                    DIFFERENCE_LABELS.get(kind, kind),
+                    _cell(DIFFERENCE_LABELS.get(kind, kind)),
                     summary.currency,
                     _money(total, summary.currency, signed=True),
                 ]
             )
     if len(rows) > 1:
         story += [
-            _heading("Differences by kind and currency", KM["differences"], st["h2"]),
+            _heading(
+                gettext_noop("Differences by kind and currency"),
+                KM["differences"],
+                st["h2"],
+            ),
             _table(rows, [260, 110, 110], extra=[("ALIGN", (2, 0), (2, -1), "RIGHT")]),
         ]
     return story
@@ -239,25 +322,56 @@ def _summary(data: ReportData, st) -> list:
 def _bank(bank: BankReconciliation, st) -> list:
     c = bank.currency
     difference = bank.difference
+    ledger_words = gettext_noop("Balance per the ledger at %(day)s")
+    if translated(ledger_words):
+        ledger = Shaped(_(ledger_words) % {"day": f"{bank.date_to:%d %b %Y}"}, 8)
+    else:
+        ledger = Paragraph(
+            _en(f"Balance per the ledger at {bank.date_to:%d %b %Y}")
+            + f" · {_km(KM['ledger_balance'])}",
+            st["cell"],
+        )
+    if translated(gettext_noop("Balance per the bank statement")):
+        per_bank = [
+            Shaped(_("Balance per the bank statement"), 8),
+            Paragraph(
+                f'<font name="{FONT}" size=6.5>{escape(bank.bank_source_words)}</font>',
+                st["cell"],
+            ),
+        ]
+    else:
+        per_bank = Paragraph(
+            _en("Balance per the bank statement")
+            + f' · {_km(KM["bank_balance"])}<br/><font name="{FONT}" '
+            f"size=6.5>{escape(bank.bank_source_words)}</font>",
+            st["cell"],
+        )
+    if translated(gettext_noop("Difference")):
+        difference_label = Shaped(_("Difference"), 8, bold=True)
+    else:
+        difference_label = Paragraph(
+            f"{_en('Difference', bold=True)} · {_km(KM['difference'])}", st["cell"]
+        )
     rows = [
-        [f"{bank.account.label} · {bank.account.number}", f"{c}", "Items"],
-        [Paragraph(_en(f"Balance per the ledger at {bank.date_to:%d %b %Y}")
-                   + f" · {_km(KM['ledger_balance'])}", st["cell"]),
-         _money(bank.ledger, c), ""],
-        ["Less: ledger lines the bank has not reported yet",
+        [f"{bank.account.label} · {bank.account.number}", f"{c}",
+         _cell(gettext_noop("Items"))],
+        [ledger, _money(bank.ledger, c), ""],
+        [_cell(gettext_noop("Less: ledger lines the bank has not reported yet")),
          _money(-bank.unreported_total, c), str(len(bank.unreported))],
-        ["Add: Bakong-confirmed payments not yet on the bank's statement",
+        [_cell(gettext_noop(
+            "Add: Bakong-confirmed payments not yet on the bank's statement")),
          _money(bank.unposted_total, c), str(len(bank.unposted))],
-        ["Adjusted balance", _money(bank.adjusted, c), ""],
-        [Paragraph(_en("Balance per the bank statement")
-                   + f" · {_km(KM['bank_balance'])}<br/><font name=\"{FONT}\" "
-                   f"size=6.5>{escape(bank.bank_source_words)}</font>", st["cell"]),
-         _money(bank.bank, c) if bank.bank is not None else "not reported", ""],
-        [Paragraph(f"{_en('Difference', bold=True)} · {_km(KM['difference'])}",
-                   st["cell"]),
+        [_cell(gettext_noop("Adjusted balance"), bold=True),
+         _money(bank.adjusted, c), ""],
+        [per_bank,
+         _money(bank.bank, c) if bank.bank is not None
+         else _cell(gettext_noop("not reported")),
+         ""],
+        [difference_label,
          _money(difference, c, signed=True) if difference is not None
-         else "cannot be tied",
-         "ties out" if bank.ties else ("unexplained" if difference else "")],
+         else _cell(gettext_noop("cannot be tied")),
+         _cell(gettext_noop("ties out")) if bank.ties
+         else (_cell(gettext_noop("unexplained")) if difference else "")],
     ]  # fmt: skip
     extra = [
         ("ALIGN", (1, 0), (2, -1), "RIGHT"),
@@ -272,14 +386,18 @@ def _bank(bank: BankReconciliation, st) -> list:
         ]
     story = [_table(rows, [420, 120, 80], extra=extra)]
     listed = [
-        [f"Not yet reported by the bank: {i.label}", f"{i.day}", _money(i.amount, c)]
+        [_cell_words(_("Not yet reported by the bank: %(item)s") % {"item": i.label},
+                     7),
+         f"{i.day}", _money(i.amount, c)]
         for i in bank.unreported[:50]
     ] + [
-        [f"Not yet on the bank's statement: {i.label} ({i.note})", f"{i.day}",
-         _money(i.amount, c)]
+        [_cell_words(_("Not yet on the bank's statement: %(item)s (%(note)s)")
+                     % {"item": i.label, "note": i.note}, 7),
+         f"{i.day}", _money(i.amount, c)]
         for i in bank.unposted[:50]
     ] + [
-        [Paragraph(f"Balance gap: {escape(g.detail)}", st["small"]), f"{g.day}",
+        [Paragraph(_mixed(_("Balance gap: %(detail)s") % {"detail": g.detail}),
+                   st["small"]), f"{g.day}",
          _money(g.amount, c)]
         for g in bank.gaps
     ]  # fmt: skip
@@ -294,30 +412,47 @@ def _bank(bank: BankReconciliation, st) -> list:
 
 
 def _exceptions(data: ReportData, st) -> list:
-    story = [_heading("Exceptions", KM["exceptions"], st["h2"])]
+    story = [_heading(gettext_noop("Exceptions"), KM["exceptions"], st["h2"])]
     for title, found in (
-        ("Open and carried forward", data.exceptions_open),
-        ("Resolved", data.exceptions_resolved),
+        (gettext_noop("Open and carried forward (%(n)s)"), data.exceptions_open),
+        (gettext_noop("Resolved (%(n)s)"), data.exceptions_resolved),
     ):
-        story.append(Paragraph(_en(f"{title} ({len(found)})", True), st["body"]))
+        words = _(title) % {"n": len(found)}
+        if translated(title):
+            story.append(Shaped(words, 8, bold=True))
+        else:
+            story.append(Paragraph(_en(words, True), st["body"]))
         if not found:
             continue
-        rows = [["#", "Day", "Reason", "Amount", "Detail", "Status / resolution"]]
+        rows = [
+            [
+                "#",
+                _cell(gettext_noop("Day")),
+                _cell(gettext_noop("Reason")),
+                _cell(gettext_noop("Amount")),
+                _cell(gettext_noop("Detail")),
+                _cell(gettext_noop("Status / resolution")),
+            ]
+        ]
         for e in found:
-            status = e.get_status_display()
+            status = str(e.get_status_display())
             if e.resolution:
-                who = e.resolved_by.get_username() if e.resolved_by else "a later run"
-                status = (
-                    f"{e.get_resolution_display()} by {who} "
-                    f"{e.resolved_at:%Y-%m-%d}: {e.resolution_note}"
+                who = (
+                    e.resolved_by.get_username() if e.resolved_by else _("a later run")
                 )
+                status = _("%(resolution)s by %(who)s %(day)s: %(note)s") % {
+                    "resolution": e.get_resolution_display(),
+                    "who": who,
+                    "day": f"{e.resolved_at:%Y-%m-%d}",
+                    "note": e.resolution_note,
+                }
             rows.append(
                 [
                     str(e.pk),
                     f"{e.day}",
-                    e.get_reason_display(),
+                    _cell_words(str(e.get_reason_display())),
                     f"{_money(e.amount, e.currency)} {e.currency}",
-                    _para(e.detail, st),
+                    _para(reason_words(e.detail), st),
                     _para(status, st),
                 ]
             )
@@ -345,9 +480,35 @@ def pdf_write(data: ReportData, path: Path) -> None:
     )
     name = merchant.legal_name or merchant.display_name
 
+    footer_words = gettext_noop(
+        "Reconciliation report · %(name)s · %(period)s · generated %(when)s"
+    )
+
     def footer(canvas, doc) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 7)
+        if translated(footer_words):
+            page = _Page(canvas)
+            page.draw(
+                MARGIN,
+                MARGIN - 6,
+                _(footer_words)
+                % {
+                    "name": name,
+                    "period": data.period_label,
+                    "when": data.generated_local,
+                },
+                7,
+            )
+            page.draw_right(
+                width - MARGIN,
+                MARGIN - 6,
+                _("page %(number)s") % {"number": doc.page},
+                7,
+            )
+            page.finish()
+            canvas.restoreState()
+            return
         canvas.drawString(
             MARGIN, MARGIN - 6,
             f"Reconciliation report · {name} · {data.period_label} · "
@@ -363,34 +524,50 @@ def pdf_write(data: ReportData, path: Path) -> None:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN,
-        title=f"Reconciliation report {name} {data.period_label}",
+        title=_("Reconciliation report %(name)s %(period)s")
+        % {"name": name, "period": data.period_label},
         author="Tonle",
         creator="Tonle",
         pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=footer)],
     )
     title = escape(name) + (f"  {_km(merchant.name_km)}" if merchant.name_km else "")
+    about = gettext_noop(
+        "Period %(period)s · generated %(when)s · %(matches)s matches · "
+        "%(open)s open and %(resolved)s resolved exceptions"
+    )
+    facts = {
+        "period": data.period_label,
+        "when": data.generated_local,
+        "matches": f"{data.match_count:,}",
+        "open": len(data.exceptions_open),
+        "resolved": len(data.exceptions_resolved),
+    }
     story: list = [
-        Paragraph(
+        Shaped(_("Reconciliation report"), 16, bold=True)
+        if translated(gettext_noop("Reconciliation report"))
+        else Paragraph(
             f"{_en('Reconciliation report', True)} · {_km(KM['title'])}", st["title"]
         ),
         Paragraph(title, st["h2"]),
-        Paragraph(
-            f"Period {data.period_label} · generated {data.generated_local} · "
-            f"{data.match_count:,} matches · "
-            f"{len(data.exceptions_open)} open and "
-            f"{len(data.exceptions_resolved)} resolved exceptions",
-            st["body"],
-        ),
+        Shaped(_(about) % facts, 8)
+        if translated(about)
+        else Paragraph(about % facts, st["body"]),
     ]
     story += _summary(data, st)
     story.append(
-        _heading("Bank reconciliation statements", KM["bank_statement"], st["h2"])
+        _heading(
+            gettext_noop("Bank reconciliation statements"),
+            KM["bank_statement"],
+            st["h2"],
+        )
     )
     for bank in data.banks:
         story += _bank(bank, st)
-    story.append(_heading("Definitions", "និយមន័យ", st["h2"]))
-    story += [_para(line, st) for line in DEFINITIONS]
+    story.append(_heading(gettext_noop("Definitions"), "និយមន័យ", st["h2"]))
+    story += [_para(_(line), st) for line in DEFINITIONS]
     story += _exceptions(data, st)
-    story.append(_heading("Matched pairs and groups", KM["matches"], st["h2"]))
+    story.append(
+        _heading(gettext_noop("Matched pairs and groups"), KM["matches"], st["h2"])
+    )
     story += list(_match_blocks(data, frame._aH))
     doc.build(story)

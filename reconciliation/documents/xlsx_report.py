@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from reconciliation.documents.data import (
     DIFFERENCE_LABELS,
@@ -19,7 +21,9 @@ from reconciliation.documents.data import (
     BankReconciliation,
     ReportData,
 )
+from reconciliation.documents.language import words
 from reconciliation.documents.words import DEFINITIONS, KM
+from reconciliation.reason_words import reason_words
 from statements.documents.xlsx_statement import number_format
 
 BOLD = {"bold": True}
@@ -108,78 +112,88 @@ def xlsx_write(data: ReportData, path: Path) -> None:
 def _summary(workbook, data: ReportData) -> None:
     s = _Sheet(workbook, "Summary", [44, 20, 12, 20, 12, 20, 12])
     merchant = data.merchant
-    s.row(s.text(f"Reconciliation report · {KM['title']}", TITLE))
+    s.row(s.text(words(gettext_noop("Reconciliation report"), KM["title"]), TITLE))
     s.row(
-        s.text("Merchant", BOLD), s.text(merchant.legal_name or merchant.display_name)
+        s.text(_("Merchant"), BOLD),
+        s.text(merchant.legal_name or merchant.display_name),
     )
     if merchant.name_km:
-        s.row(s.text("Merchant (Khmer)", BOLD), s.text(merchant.name_km))
-    s.row(s.text("Period", BOLD), s.text(f"{data.date_from} to {data.date_to}"))
-    s.row(s.text("Generated at", BOLD), s.text(data.generated_local))
-    s.row(s.text("Matches", BOLD), data.match_count)
+        s.row(s.text(_("Merchant (Khmer)"), BOLD), s.text(merchant.name_km))
+    s.row(
+        s.text(_("Period"), BOLD),
+        s.text(
+            _("%(start)s to %(end)s") % {"start": data.date_from, "end": data.date_to}
+        ),
+    )
+    s.row(s.text(_("Generated at"), BOLD), s.text(data.generated_local))
+    s.row(s.text(_("Matches"), BOLD), data.match_count)
     s.row()
-    s.row(s.text(f"Summary · {KM['summary']}", BOLD))
+    s.row(s.text(words(gettext_noop("Summary"), KM["summary"]), BOLD))
     currencies = [summary.currency for summary in data.summaries]
     s.head("", *currencies)
     for key, english, khmer in SUMMARY_ROWS:
-        cells = [s.text(f"{english} · {khmer}")]
+        cells = [s.text(words(english, khmer))]
         for summary in data.summaries:
             cells.append(s.money(summary.figures[key], summary.currency))
         s.row(*cells)
     s.row()
-    s.row(s.text(f"Differences by kind · {KM['differences']}", BOLD))
-    s.head("Kind", "Currency", "Amount")
+    s.row(s.text(words(gettext_noop("Differences by kind"), KM["differences"]), BOLD))
+    s.head(_("Kind"), _("Currency"), _("Amount"))
     for summary in data.summaries:
         for kind, total in sorted(summary.differences.items()):
             s.row(
-                s.text(DIFFERENCE_LABELS.get(kind, kind)),
+                s.text(_(DIFFERENCE_LABELS.get(kind, kind))),
                 s.text(summary.currency),
                 s.money(total, summary.currency),
             )
     s.row()
-    s.row(s.text("Unexplained bank differences (Σ of the statements)", BOLD))
+    s.row(s.text(_("Unexplained bank differences (Σ of the statements)"), BOLD))
     for currency, total in data.differences.items():
         s.row(
             s.text(currency),
             s.money(total, currency, RED if total else None),
         )
     s.row()
-    s.row(s.text("Definitions", BOLD))
+    s.row(s.text(_("Definitions"), BOLD))
     for line in DEFINITIONS:
-        s.row(s.text(line))
+        s.row(s.text(_(line)))
 
 
 def _bank_block(s: _Sheet, bank: BankReconciliation) -> None:
     c = bank.currency
     s.row(s.text(f"{bank.account.label} · {bank.account.number}", BOLD))
-    s.head(f"{KM['bank_statement']} · {bank.date_to}", "Amount", "Items")
-    s.row(s.text(f"Balance per the ledger · {KM['ledger_balance']}"),
+    s.head(f"{KM['bank_statement']} · {bank.date_to}", _("Amount"), _("Items"))
+    s.row(s.text(words(gettext_noop("Balance per the ledger"), KM["ledger_balance"])),
           s.money(bank.ledger, c))  # fmt: skip
     s.row(
-        s.text("Less: ledger lines the bank has not reported yet"),
+        s.text(_("Less: ledger lines the bank has not reported yet")),
         s.money(-bank.unreported_total, c),
         len(bank.unreported),
     )
     s.row(
-        s.text("Add: Bakong-confirmed payments not yet on the bank's statement"),
+        s.text(_("Add: Bakong-confirmed payments not yet on the bank's statement")),
         s.money(bank.unposted_total, c),
         len(bank.unposted),
     )
-    s.row(s.text("Adjusted balance", BOLD), s.money(bank.adjusted, c, BOLD))
+    s.row(s.text(_("Adjusted balance"), BOLD), s.money(bank.adjusted, c, BOLD))
     s.row(
-        s.text(f"Balance per the bank statement · {KM['bank_balance']}", BOLD),
-        s.money(bank.bank, c, BOLD) or s.text("not reported"),
+        s.text(
+            words(gettext_noop("Balance per the bank statement"), KM["bank_balance"]),
+            BOLD,
+        ),
+        s.money(bank.bank, c, BOLD) or s.text(_("not reported")),
         s.text(bank.bank_source_words),
     )
     difference = bank.difference
     s.row(
-        s.text(f"Difference · {KM['difference']}", BOLD),
-        s.money(difference, c, RED if difference else BOLD) or s.text("cannot be tied"),
-        s.text("ties out" if bank.ties else "unexplained" if difference else ""),
+        s.text(words(gettext_noop("Difference"), KM["difference"]), BOLD),
+        s.money(difference, c, RED if difference else BOLD)
+        or s.text(_("cannot be tied")),
+        s.text(_("ties out") if bank.ties else _("unexplained") if difference else ""),
     )
     for title, items in (
-        ("Not yet reported by the bank", bank.unreported),
-        ("Not yet on the bank's statement", bank.unposted),
+        (_("Not yet reported by the bank"), bank.unreported),
+        (_("Not yet on the bank's statement"), bank.unposted),
     ):
         for item in items:
             s.row(
@@ -187,23 +201,37 @@ def _bank_block(s: _Sheet, bank: BankReconciliation) -> None:
                 s.money(item.amount, c),
             )
     for gap in bank.gaps:
-        s.row(s.text(f"  Balance gap {gap.day}: {gap.detail}"), s.money(gap.amount, c))
+        s.row(
+            s.text(
+                "  " + _("Balance gap %(day)s:") % {"day": gap.day} + f" {gap.detail}"
+            ),
+            s.money(gap.amount, c),
+        )
     s.row()
 
 
 def _banks(workbook, data: ReportData) -> None:
     s = _Sheet(workbook, "Bank reconciliation", [70, 20, 60])
-    s.row(s.text(f"Bank reconciliation statements · {KM['bank_statement']}", TITLE))
-    s.row(s.text(f"At {data.date_to}, per account"))
+    s.row(
+        s.text(
+            words(gettext_noop("Bank reconciliation statements"), KM["bank_statement"]),
+            TITLE,
+        )
+    )
+    s.row(s.text(_("At %(day)s, per account") % {"day": data.date_to}))
     s.row()
     for bank in data.banks:
         _bank_block(s, bank)
 
 
+# translated when written
 MATCH_HEADS = (
-    "Match", "Day", "Status", "Tier", "Rule", "Expected", "Posted", "Currency",
-    "Expected amount", "Received amount", "Difference", "Booked as", "Decided",
-    "Reason",
+    gettext_noop("Match"), gettext_noop("Day"), gettext_noop("Status"),
+    gettext_noop("Tier"), gettext_noop("Rule"), gettext_noop("Expected"),
+    gettext_noop("Posted"), gettext_noop("Currency"),
+    gettext_noop("Expected amount"), gettext_noop("Received amount"),
+    gettext_noop("Difference"), gettext_noop("Booked as"), gettext_noop("Decided"),
+    gettext_noop("Reason"),
 )  # fmt: skip
 
 
@@ -211,7 +239,7 @@ def _matches(workbook, data: ReportData) -> None:
     s = _Sheet(
         workbook, "Matches", [8, 11, 10, 5, 20, 28, 28, 8, 15, 15, 12, 12, 22, 60]
     )
-    s.head(*MATCH_HEADS)
+    s.head(*(_(head) for head in MATCH_HEADS))
     s.head(*("", "", "", "", "", KM["expected"], KM["received"]), *[""] * 7)
     for row in data.matches():
         c = row.currency
@@ -220,15 +248,15 @@ def _matches(workbook, data: ReportData) -> None:
             s.text(row.expected), s.text(row.posted), c,
             _Cell(row.expected_amount, None, c), _Cell(row.posted_amount, None, c),
             _Cell(row.difference, None, c), row.difference_kind, s.text(row.decided),
-            s.text(row.reason),
+            s.text(reason_words(row.reason)),
         )  # fmt: skip
 
 
 def _exceptions(workbook, data: ReportData) -> None:
     s = _Sheet(workbook, "Exceptions", [8, 11, 24, 8, 15, 12, 14, 60, 40, 22])
     s.head(
-        "Exception", "Day", "Reason", "Currency", "Amount", "Status",
-        "Resolution", "Detail", "Note", "Resolved",
+        _("Exception"), _("Day"), _("Reason"), _("Currency"), _("Amount"),
+        _("Status"), _("Resolution"), _("Detail"), _("Note"), _("Resolved"),
     )  # fmt: skip
     for exception in [*data.exceptions_open, *data.exceptions_resolved]:
         resolved = ""
@@ -240,6 +268,7 @@ def _exceptions(workbook, data: ReportData) -> None:
         s.row(
             exception.pk, exception.day, s.text(exception.get_reason_display()),
             exception.currency, s.money(exception.amount, exception.currency),
-            exception.status, exception.resolution, s.text(exception.detail),
+            exception.status, exception.resolution,
+            s.text(reason_words(exception.detail)),
             s.text(exception.resolution_note), s.text(resolved),
         )  # fmt: skip

@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
@@ -26,6 +28,7 @@ from reportlab.pdfbase.ttfonts import TTFont, shapeStr
 from reportlab.pdfgen.canvas import Canvas
 
 from core.money import format_number
+from statements.balance_words import balance_warning_words
 from statements.documents.common import (
     AMOUNT,
     BALANCE,
@@ -78,16 +81,16 @@ def _columns(*heads: tuple[str, float, bool, bool]):
     return tuple(columns)
 
 
-# (title, x, clipped, right-aligned)
+# (title, x, clipped, right-aligned); titles are translated when drawn
 COLUMNS = _columns(
-    ("Posted", MARGIN, False, False),
-    ("Value date", MARGIN + 66, False, False),
-    ("Channel", MARGIN + 114, True, False),
-    ("Counterparty", MARGIN + 180, True, False),
-    ("Reference", MARGIN + 318, True, False),
-    ("Description", MARGIN + 426, True, False),
-    ("Amount", MARGIN + 704, False, True),
-    ("Balance", PAGE_WIDTH - MARGIN, False, True),
+    (gettext_noop("Posted"), MARGIN, False, False),
+    (gettext_noop("Value date"), MARGIN + 66, False, False),
+    (gettext_noop("Channel"), MARGIN + 114, True, False),
+    (gettext_noop("Counterparty"), MARGIN + 180, True, False),
+    (gettext_noop("Reference"), MARGIN + 318, True, False),
+    (gettext_noop("Description"), MARGIN + 426, True, False),
+    (gettext_noop("Amount"), MARGIN + 704, False, True),
+    (gettext_noop("Balance"), PAGE_WIDTH - MARGIN, False, True),
 )
 ELLIPSIS = "…"
 # the widest Helvetica glyph, in thousandths of the font size: shorter ASCII text
@@ -235,7 +238,11 @@ class _Page:
             x += _run_width(kind, run, size, bold)
 
     def draw_right(self, right: float, y: float, text: str, size: float, bold=False):
-        """Right-aligned ASCII (amounts, page numbers) in Helvetica."""
+        """Right-aligned text: ASCII (amounts, page numbers) straight in Helvetica,
+        anything else (a Khmer heading) measured and drawn shaped like `draw`."""
+        if not text.isascii():
+            self.draw(right - text_width(text, size, bold), y, text, size, bold)
+            return
         name = FONT_BOLD if bold else FONT
         self.set_font(name, size)
         x = right - pdfmetrics.stringWidth(text, name, size)
@@ -273,7 +280,10 @@ def pdf_write(context: StatementContext, path: Path) -> int:
     currency = context.currency
     first_rows, per_page, pages = page_layout(context)
     canvas = Canvas(str(path), pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
-    canvas.setTitle(f"Statement {context.account_label} {context.period_label}")
+    canvas.setTitle(
+        _("Statement %(account)s %(period)s")
+        % {"account": context.account_label, "period": context.period_label}
+    )
     canvas.setAuthor("Tonle")
     canvas.setCreator("Tonle")
     zone = context.zone
@@ -311,7 +321,7 @@ def pdf_write(context: StatementContext, path: Path) -> int:
         drawn += 1
         count += 1
     if count == 0:
-        page.draw(MARGIN, y, "No lines in this period.", 9)
+        page.draw(MARGIN, y, _("No lines in this period."), 9)
     page.finish()
     canvas.showPage()
     canvas.save()
@@ -328,17 +338,33 @@ def _page_start(canvas: Canvas, context: StatementContext, number: int, pages: i
     # the right-hand side holds "Page X of Y" and the generated-at time
     left_width = PAGE_WIDTH - 2 * MARGIN - 200
     page.draw(MARGIN, top - 12, fit(name, left_width, 12, bold=True), 12, bold=True)
-    page.draw_right(PAGE_WIDTH - MARGIN, top - 12, f"Page {number} of {pages}", 9)
-    account = fit(f"Account statement · {context.account_label}", left_width, 9)
+    page.draw_right(
+        PAGE_WIDTH - MARGIN,
+        top - 12,
+        _("Page %(number)s of %(pages)s") % {"number": number, "pages": pages},
+        9,
+    )
+    account = fit(
+        _("Account statement · %(account)s") % {"account": context.account_label},
+        left_width,
+        9,
+    )
     page.draw(MARGIN, top - 27, account, 9)
     page.draw_right(
-        PAGE_WIDTH - MARGIN, top - 27, f"Generated {context.generated_local}", 8
+        PAGE_WIDTH - MARGIN,
+        top - 27,
+        _("Generated %(when)s") % {"when": context.generated_local},
+        8,
     )
     page.draw(
         MARGIN,
         top - 40,
-        f"Period {context.period_label} · {context.currency} · "
-        f"times in {context.zone.key}",
+        _("Period %(period)s · %(currency)s · times in %(zone)s")
+        % {
+            "period": context.period_label,
+            "currency": context.currency,
+            "zone": context.zone.key,
+        },
         9,
     )
     canvas.setStrokeGray(0.8)
@@ -346,7 +372,8 @@ def _page_start(canvas: Canvas, context: StatementContext, number: int, pages: i
     page.draw(
         MARGIN,
         MARGIN - 10,
-        f"{context.account.number} · {context.period_label} · page {number}/{pages}",
+        f"{context.account.number} · {context.period_label} · "
+        + _("page %(number)s/%(pages)s") % {"number": number, "pages": pages},
         7,
     )
     return page, top - HEADER_HEIGHT
@@ -358,24 +385,24 @@ def _summary(page: _Page, context: StatementContext, y: float) -> float:
     fmt = format_number
     x = MARGIN
     figures = (
-        ("Opening balance", period.opening),
-        ("Credits", period.credits),
-        ("Debits", period.debits),
-        ("Closing balance", period.closing),
+        (_("Opening balance"), period.opening),
+        (_("Credits"), period.credits),
+        (_("Debits"), period.debits),
+        (_("Closing balance"), period.closing),
     )
     for index, (label, value) in enumerate(figures):
         left = x + index * 150
         page.draw(left, y, label, 8)
         page.draw(left, y - 13, f"{fmt(value, currency)} {currency}", 11, bold=True)
-    page.draw(x + 600, y, "Lines", 8)
+    page.draw(x + 600, y, _("Lines"), 8)
     page.draw(x + 600, y - 13, f"{period.lines:,}", 11, bold=True)
     y -= 36
-    page.draw(x, y, "Totals by channel", 8, bold=True)
+    page.draw(x, y, _("Totals by channel"), 8, bold=True)
     for label, right in (
-        ("Lines", x + 190),
-        ("Credits", x + 290),
-        ("Debits", x + 390),
-        ("Net", x + 490),
+        (_("Lines"), x + 190),
+        (_("Credits"), x + 290),
+        (_("Debits"), x + 390),
+        (_("Net"), x + 490),
     ):
         page.draw_right(right, y, label, 8, bold=True)
     for channel in period.channels:
@@ -388,10 +415,10 @@ def _summary(page: _Page, context: StatementContext, y: float) -> float:
     y -= 12
     if context.billers:
         y -= 12
-        page.draw(x, y, "Bills and top-ups by biller category", 8, bold=True)
+        page.draw(x, y, _("Bills and top-ups by biller category"), 8, bold=True)
         for biller in context.billers:
             y -= 12
-            label = f"{biller.channel} · {biller.category or '(none given)'}"
+            label = f"{biller.channel} · {biller.category or _('(none given)')}"
             page.draw(x, y, fit(label, 150, 8), 8)
             page.draw_right(x + 190, y, f"{biller.count:,}", 8)
             page.draw_right(x + 290, y, fmt(biller.credits, currency), 8)
@@ -407,22 +434,26 @@ def _summary(page: _Page, context: StatementContext, y: float) -> float:
         page.draw(
             x,
             y,
-            "Cross-border: original amounts "
-            + (", ".join(parts) or "none")
-            + f"; fees {fmt(period.fees, currency)} {currency}",
+            _("Cross-border: original amounts %(amounts)s; fees %(fees)s")
+            % {
+                "amounts": ", ".join(parts) or _("none"),
+                "fees": f"{fmt(period.fees, currency)} {currency}",
+            },
             8,
         )
     if period.warnings:
         y -= 12
-        page.draw(x, y, "Warnings", 8, bold=True)
+        page.draw(x, y, _("Warnings"), 8, bold=True)
         for message in period.warnings[:MAX_WARNINGS_SHOWN]:
             y -= 12
-            page.draw(x, y, fit(message, PAGE_WIDTH - 2 * MARGIN, 8), 8)
+            words = balance_warning_words(message)
+            page.draw(x, y, fit(words, PAGE_WIDTH - 2 * MARGIN, 8), 8)
     return y - 20
 
 
 def _column_heads(page: _Page, y: float) -> float:
-    for title, x, _limit, right in COLUMNS:
+    for english, x, _limit, right in COLUMNS:
+        title = _(english)
         if right:
             page.draw_right(x, y, title, 8, bold=True)
         else:

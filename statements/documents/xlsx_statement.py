@@ -12,10 +12,13 @@ import re
 from pathlib import Path
 
 import xlsxwriter
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from core.money import CURRENCIES
+from statements.balance_words import balance_warning_words
 from statements.documents.common import (
     AMOUNT,
     BAKONG_HASH,
@@ -40,24 +43,24 @@ from statements.documents.common import (
 )
 
 LINE_HEADERS = (
-    ("Transaction id", 20),
-    ("Posted at", 17),
-    ("Value date", 11),
-    ("Channel", 12),
-    ("Counterparty", 28),
-    ("Counterparty account", 18),
-    ("Reference", 20),
-    ("Bakong hash", 14),
-    ("Description", 32),
-    ("Amount", 15),
-    ("Currency", 8),
-    ("Balance", 16),
-    ("Bank balance after", 16),
-    ("Original amount", 15),
-    ("Original currency", 9),
-    ("FX rate", 11),
-    ("Fee", 11),
-    ("Biller category", 16),
+    (gettext_noop("Transaction id"), 20),
+    (gettext_noop("Posted at"), 17),
+    (gettext_noop("Value date"), 11),
+    (gettext_noop("Channel"), 12),
+    (gettext_noop("Counterparty"), 28),
+    (gettext_noop("Counterparty account"), 18),
+    (gettext_noop("Reference"), 20),
+    (gettext_noop("Bakong hash"), 14),
+    (gettext_noop("Description"), 32),
+    (gettext_noop("Amount"), 15),
+    (gettext_noop("Currency"), 8),
+    (gettext_noop("Balance"), 16),
+    (gettext_noop("Bank balance after"), 16),
+    (gettext_noop("Original amount"), 15),
+    (gettext_noop("Original currency"), 9),
+    (gettext_noop("FX rate"), 11),
+    (gettext_noop("Fee"), 11),
+    (gettext_noop("Biller category"), 16),
 )
 TEXT_COLUMNS = {0: EXTERNAL_ID, 4: COUNTERPARTY, 5: COUNTERPARTY_ACCOUNT}
 TEXT_COLUMNS |= {6: REFERENCE, 7: BAKONG_HASH, 8: DESCRIPTION, 17: BILLER_CATEGORY}
@@ -108,17 +111,24 @@ def _write(workbook: xlsxwriter.Workbook, context: StatementContext) -> int:
     def text(sheet, r: int, c: int, value: str, fmt=None) -> None:
         sheet.write_string(r, c, value, quoted if formula_looking(value) else fmt)
 
-    text(summary, row, 0, "Account statement", title)
+    text(summary, row, 0, _("Account statement"), title)
     row += 2
     facts = [
-        ("Merchant", merchant.legal_name or merchant.display_name),
-        ("Merchant (Khmer)", merchant.name_km),
-        ("Account", context.account_label),
-        ("Account number", context.account.number),
-        ("Currency", currency),
-        ("Period", f"{period.date_from.isoformat()} to {period.date_to.isoformat()}"),
-        ("Times shown in", context.zone.key),
-        ("Generated at", context.generated_local),
+        (_("Merchant"), merchant.legal_name or merchant.display_name),
+        (_("Merchant (Khmer)"), merchant.name_km),
+        (_("Account"), context.account_label),
+        (_("Account number"), context.account.number),
+        (_("Currency"), currency),
+        (
+            _("Period"),
+            _("%(start)s to %(end)s")
+            % {
+                "start": period.date_from.isoformat(),
+                "end": period.date_to.isoformat(),
+            },
+        ),
+        (_("Times shown in"), context.zone.key),
+        (_("Generated at"), context.generated_local),
     ]
     for label, value in facts:
         text(summary, row, 0, label, bold)
@@ -126,20 +136,22 @@ def _write(workbook: xlsxwriter.Workbook, context: StatementContext) -> int:
         row += 1
     row += 1
     for label, value, fmt in (
-        ("Opening balance", period.opening, money_bold),
-        ("Credits", period.credits, money),
-        ("Debits", period.debits, money),
-        ("Closing balance", period.closing, money_bold),
+        (_("Opening balance"), period.opening, money_bold),
+        (_("Credits"), period.credits, money),
+        (_("Debits"), period.debits, money),
+        (_("Closing balance"), period.closing, money_bold),
     ):
         text(summary, row, 0, label, bold)
         summary.write_number(row, 1, value, fmt)
         row += 1
-    text(summary, row, 0, "Lines", bold)
+    text(summary, row, 0, _("Lines"), bold)
     summary.write_number(row, 1, period.lines)
     row += 2
-    text(summary, row, 0, "Totals by channel", bold)
+    text(summary, row, 0, _("Totals by channel"), bold)
     row += 1
-    for col, label in enumerate(("Channel", "Lines", "Credits", "Debits", "Net")):
+    for col, label in enumerate(
+        (_("Channel"), _("Lines"), _("Credits"), _("Debits"), _("Net"))
+    ):
         summary.write_string(row, col, label, header)
     row += 1
     for channel in period.channels:
@@ -151,15 +163,22 @@ def _write(workbook: xlsxwriter.Workbook, context: StatementContext) -> int:
         row += 1
     if context.billers:
         row += 1
-        text(summary, row, 0, "Bills and top-ups by biller category", bold)
+        text(summary, row, 0, _("Bills and top-ups by biller category"), bold)
         row += 1
-        labels = ("Channel", "Biller category", "Lines", "Credits", "Debits", "Net")
+        labels = (
+            _("Channel"),
+            _("Biller category"),
+            _("Lines"),
+            _("Credits"),
+            _("Debits"),
+            _("Net"),
+        )
         for col, label in enumerate(labels):
             summary.write_string(row, col, label, header)
         row += 1
         for biller in context.billers:
             summary.write_string(row, 0, biller.channel)
-            text(summary, row, 1, biller.category or "(none given)")
+            text(summary, row, 1, biller.category or _("(none given)"))
             summary.write_number(row, 2, biller.count)
             summary.write_number(row, 3, biller.credits, money)
             summary.write_number(row, 4, biller.debits, money)
@@ -167,27 +186,32 @@ def _write(workbook: xlsxwriter.Workbook, context: StatementContext) -> int:
             row += 1
     if period.original_totals or period.fees:
         row += 1
-        text(summary, row, 0, "Cross-border", bold)
+        text(summary, row, 0, _("Cross-border"), bold)
         row += 1
         for code, total in sorted(period.original_totals.items()):
-            text(summary, row, 0, f"Original amounts in {code}")
+            text(
+                summary,
+                row,
+                0,
+                _("Original amounts in %(currency)s") % {"currency": code},
+            )
             summary.write_number(row, 1, total, original_formats.get(code, money))
             row += 1
-        text(summary, row, 0, f"Fees ({currency})")
+        text(summary, row, 0, _("Fees (%(currency)s)") % {"currency": currency})
         summary.write_number(row, 1, period.fees, money)
         row += 1
     if period.warnings:
         row += 1
-        text(summary, row, 0, "Warnings", bold)
+        text(summary, row, 0, _("Warnings"), bold)
         row += 1
         for message in period.warnings:
-            text(summary, row, 0, message, warn)
+            text(summary, row, 0, balance_warning_words(message), warn)
             row += 1
 
     lines = workbook.add_worksheet("Lines", worksheet_class=LinesSheet)
     for col, (label, width) in enumerate(LINE_HEADERS):
         lines.set_column(col, col, width)
-        lines.write_string(0, col, label, header)
+        lines.write_string(0, col, _(label), header)
     lines.freeze_panes(1, 0)
     count = lines.write_lines(
         context.rows(),

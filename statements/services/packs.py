@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from typing import Any
 
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core.exceptions import InvalidInput, NotFound
 from core.money import amount_to_wire
@@ -255,38 +257,63 @@ def _readme(
 ) -> str:
     from core.periods import PHNOM_PENH
 
+    name = merchant.legal_name or merchant.display_name
+    generated = f"{generated_at.astimezone(PHNOM_PENH):%Y-%m-%d %H:%M}"
     lines = [
-        f"Statement pack: {merchant.legal_name or merchant.display_name}",
-        f"Period: {date_from} to {date_to} (whole days, Asia/Phnom_Penh; "
-        "Asia/Bangkok for THB accounts)",
-        f"Generated: {generated_at.astimezone(PHNOM_PENH):%Y-%m-%d %H:%M} "
-        "Asia/Phnom_Penh by Tonle",
+        _("Statement pack: %(name)s") % {"name": name},
+        _(
+            "Period: %(start)s to %(end)s (whole days, Asia/Phnom_Penh; "
+            "Asia/Bangkok for THB accounts)"
+        )
+        % {"start": date_from, "end": date_to},
+        _("Generated: %(when)s Asia/Phnom_Penh by Tonle") % {"when": generated},
         "",
-        "Contents",
-        "  One folder per account with its statement as PDF (to read and print),",
-        "  XLSX (to work with) and CSV (Tonle's canonical statement columns plus",
-        "  the running balance). Each holds every posted line of the period.",
-        "  reconciliation/ holds the reconciliation report (PDF and XLSX): the",
-        "  matches, the exceptions and a bank reconciliation statement per account.",
-        "  manifest.json lists every file with its SHA-256, size in bytes, line",
-        "  count, opening and closing balance.",
+        _("Contents"),
+        *_indented(
+            _(
+                "One folder per account with its statement as PDF (to read and print), "
+                "XLSX (to work with) and CSV (Tonle's canonical statement columns plus "
+                "the running balance). Each holds every posted line of the period."
+            )
+        ),
+        *_indented(
+            _(
+                "reconciliation/ holds the reconciliation report (PDF and XLSX): "
+                "the matches, the exceptions and a bank reconciliation statement per "
+                "account."
+            )
+        ),
+        *_indented(
+            _(
+                "manifest.json lists every file with its SHA-256, size in bytes, line "
+                "count, opening and closing balance."
+            )
+        ),
         "",
-        "Accounts",
+        _("Accounts"),
     ]
     for account in accounts:
         lines.append(f"  {_folder(account)}/  {account.label}")
     if not accounts:
-        lines.append("  (this merchant has no active accounts)")
-    lines += ["", "Warnings"]
-    lines += [f"  - {w}" for w in warnings] or ["  none: every balance adds up"]
+        lines.append("  " + _("(this merchant has no active accounts)"))
+    lines += ["", _("Warnings")]
+    lines += [f"  - {w}" for w in warnings] or ["  " + _("none: every balance adds up")]
     lines += [
         "",
-        "Checking the pack",
-        "  sha256sum each file and compare with manifest.json, or run",
+        _("Checking the pack"),
+        "  " + _("sha256sum each file and compare with manifest.json, or run"),
         "  python manage.py verify_pack <this file>.zip",
         "",
     ]
     return "\n".join(lines)
+
+
+def _indented(paragraph: str) -> list[str]:
+    """A README paragraph as lines of a readable width, indented under its heading
+    (a translation is as long as it needs to be)."""
+    return textwrap.wrap(
+        paragraph, width=76, initial_indent="  ", subsequent_indent="  "
+    )
 
 
 def statement_pack_verify(*, path: str | os.PathLike) -> VerifyResult:
@@ -340,9 +367,15 @@ def statement_pack_verify(*, path: str | os.PathLike) -> VerifyResult:
 
 @transaction.atomic
 def statement_pack_request(
-    *, merchant: Merchant, date_from: dt.date, date_to: dt.date, actor: Any = None
+    *,
+    merchant: Merchant,
+    date_from: dt.date,
+    date_to: dt.date,
+    actor: Any = None,
+    language: str = "en",
 ) -> StatementPack:
-    """Record a pack to build and enqueue its task once the row is committed."""
+    """Record a pack to build and enqueue its task once the row is committed; its
+    documents are written in `language` (the requester's)."""
     _validate_period(date_from, date_to)
     from statements.tasks import build_pack
 
@@ -352,6 +385,7 @@ def statement_pack_request(
         period_end=date_to,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         progress_message="Waiting for a worker",
+        language=language,
     )
     audit_event_record(
         merchant=merchant,
@@ -388,12 +422,14 @@ def statement_pack_run(*, pack_id: int) -> StatementPack | None:
         )
 
     try:
-        result = statement_pack_build(
-            merchant=pack.merchant,
-            date_from=pack.period_start,
-            date_to=pack.period_end,
-            progress=progress,
-        )
+        # the worker has no request: the pack keeps its requester's language
+        with translation.override(pack.language or "en"):
+            result = statement_pack_build(
+                merchant=pack.merchant,
+                date_from=pack.period_start,
+                date_to=pack.period_end,
+                progress=progress,
+            )
         try:
             size = result.path.stat().st_size
             digest = _sha256(result.path)

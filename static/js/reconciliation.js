@@ -9,6 +9,8 @@
   var queue = document.querySelector("[data-review-queue]");
   if (!queue) return;
   var status = document.getElementById("queue-status");
+  // the words come from the page, translated there into the reader's language
+  var words = queue.dataset;
   var undoStack = [];
   var current = null;
 
@@ -89,7 +91,7 @@
     cell.innerHTML = "";
     var label = document.createElement("span");
     label.className = "badge " + badge;
-    label.textContent = state;
+    label.textContent = words["state" + state.charAt(0).toUpperCase() + state.slice(1)] || state;
     cell.appendChild(label);
     var form = row.querySelector("form.decide");
     if (form) form.hidden = state !== "proposed";
@@ -111,21 +113,21 @@
         return;
       }
       undoStack.push({ row: row, url: form.dataset.unmatchUrl, was: data.status });
-      settle(row, data.status, data.message + " Press u to undo.");
+      settle(row, data.status, data.message + " " + words.undoHint);
       focusRow(nextOpen(row));
     }).catch(function () {
-      say("The server did not answer: nothing was changed.", "error");
+      say(words.noAnswer, "error");
     });
   }
 
   function undo() {
     var last = undoStack.pop();
     if (!last) {
-      say("Nothing to undo.", "");
+      say(words.nothingToUndo, "");
       return;
     }
     post(last.url, last.row.querySelector("form.decide"), {
-      reason: "undone in the review queue",
+      reason: words.undoReason,
     }).then(function (data) {
       if (!data.ok) {
         say(data.message, "error");

@@ -1,3 +1,6 @@
+from django.conf import settings
+from django.utils import translation
+
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput
 from core.money import amount_to_wire
@@ -15,6 +18,12 @@ class Command(JsonCommand):
         parser.add_argument("--to", dest="date_to", required=True)
         parser.add_argument("--format", dest="fmt", required=True)
         parser.add_argument("--out", required=True)
+        parser.add_argument(
+            "--lang",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default="en",
+            help="the language of the document's headings and words (default en)",
+        )
 
     def run(self, **options):
         if options["fmt"] not in FORMATS:
@@ -23,13 +32,14 @@ class Command(JsonCommand):
                 field="format",
             )
         account = account_by_id(account_id=options["account"])
-        result = render_statement(
-            account=account,
-            date_from=date_parse(options["date_from"], field="from"),
-            date_to=date_parse(options["date_to"], field="to"),
-            fmt=options["fmt"],
-            out=options["out"],
-        )
+        with translation.override(options["lang"]):
+            result = render_statement(
+                account=account,
+                date_from=date_parse(options["date_from"], field="from"),
+                date_to=date_parse(options["date_to"], field="to"),
+                fmt=options["fmt"],
+                out=options["out"],
+            )
         return {
             "path": str(result.path),
             "lines": result.lines,

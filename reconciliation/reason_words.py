@@ -1,0 +1,197 @@
+"""The engine's reasons and exception details in the reader's language.
+
+The engine (reconciliation.engine) is Django-free and writes its sentences in
+English once; they are stored with each match and exception and returned by the
+API as written. A page words them again here, at display time: each known shape
+is read back into its values (names, amounts, days stay as written) and the
+sentence around them is translated. A "; "-joined list is worded part by part;
+a sentence of no known shape is shown as written."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# the engine's own words inside its sentences (engine.tiers_exact)
+TOKEN_WORDS = {
+    "KHQR md5": _("KHQR md5"),
+    "Bakong hash": _("Bakong hash"),
+    "Bakong short hash, amount and currency": _(
+        "Bakong short hash, amount and currency"
+    ),
+    "bank trace": _("bank trace"),
+}
+RELATION_WORDS = {
+    "a payer accountants confirmed as this customer": _(
+        "a payer accountants confirmed as this customer"
+    ),
+    "the customer's own account": _("the customer's own account"),
+    "the customer's name": _("the customer's name"),
+    "an account that paid this customer's other items": _(
+        "an account that paid this customer's other items"
+    ),
+    "a reference one slip away from the item's": _(
+        "a reference one slip away from the item's"
+    ),
+}
+_ANY = r"(?P<{}>.+?)"
+
+SHAPES = [
+    # match reasons
+    (
+        r"The same (?P<words>.+?) on both sides; amount and currency equal\.",
+        _("The same %(words)s on both sides; amount and currency equal."),
+    ),
+    (
+        r"The same (?P<words>.+?) on both sides, but (?P<amount>.+?) less than asked\.",
+        _("The same %(words)s on both sides, but %(amount)s less than asked."),
+    ),
+    (
+        r"The same (?P<words>.+?) on both sides, but (?P<amount>.+?) more than asked\.",
+        _("The same %(words)s on both sides, but %(amount)s more than asked."),
+    ),
+    (
+        r"Reference (?P<name>.+?) is in the line's text; amount and currency equal\. "
+        r"It falls outside the item's date window\.",
+        _(
+            "Reference %(name)s is in the line's text; amount and currency equal. "
+            "It falls outside the item's date window."
+        ),
+    ),
+    (
+        r"Reference (?P<name>.+?) is in the line's text; amount and currency equal\.",
+        _("Reference %(name)s is in the line's text; amount and currency equal."),
+    ),
+    (
+        r"Reference (?P<name>.+?) is in the line's text; the line is (?P<amount>.+?) "
+        r"short, within the tolerance of (?P<tolerance>.+?) \(a bank fee\)\.",
+        _(
+            "Reference %(name)s is in the line's text; the line is %(amount)s short, "
+            "within the tolerance of %(tolerance)s (a bank fee)."
+        ),
+    ),
+    (
+        r"Reference (?P<name>.+?) is in the line's text; the line is (?P<amount>.+?) "
+        r"over, within the tolerance of (?P<tolerance>.+?)\.",
+        _(
+            "Reference %(name)s is in the line's text; the line is %(amount)s over, "
+            "within the tolerance of %(tolerance)s."
+        ),
+    ),
+    (
+        r"Reference (?P<name>.+?) is in the line's text, but it pays (?P<amount>.+?) "
+        r"more than asked\.",
+        _(
+            "Reference %(name)s is in the line's text, but it pays %(amount)s more "
+            "than asked."
+        ),
+    ),
+    (
+        r"Same amount and currency \((?P<amount>.+?)\), paid inside (?P<name>.+?)'s "
+        r"window, from (?P<who>.+?)\.",
+        _(
+            "Same amount and currency (%(amount)s), paid inside %(name)s's window, "
+            "from %(who)s."
+        ),
+    ),
+    (
+        r"One payment from the customer adds up exactly to (?P<names>.+?)\.",
+        _("One payment from the customer adds up exactly to %(names)s."),
+    ),
+    (
+        r"(?P<n>\d+) payments from the customer add up exactly to (?P<name>.+?)\.",
+        _("%(n)s payments from the customer add up exactly to %(name)s."),
+    ),
+    (
+        r"(?P<n>\d+) payments name (?P<name>.+?) and add up to (?P<paid>.+?) for "
+        r"(?P<asked>.+?) asked\.",
+        _("%(n)s payments name %(name)s and add up to %(paid)s for %(asked)s asked."),
+    ),
+    (
+        r"(?P<n>\d+) payments? naming (?P<name>.+?) add up to (?P<paid>.+?); "
+        r"(?P<owed>.+?) is still owed\.",
+        _(
+            "%(n)s payment(s) naming %(name)s add up to %(paid)s; %(owed)s is "
+            "still owed."
+        ),
+    ),
+    # exception details
+    (
+        r"(?P<name>.+?): no expected item explains (?P<amount>.+?)",
+        _("%(name)s: no expected item explains %(amount)s"),
+    ),
+    (
+        r"(?P<name>.+?) was due by (?P<day>\S+) and is not in the ledger",
+        _("%(name)s was due by %(day)s and is not in the ledger"),
+    ),
+    (
+        r"(?P<name>.+?) should have left by (?P<day>\S+) and is not in the ledger",
+        _("%(name)s should have left by %(day)s and is not in the ledger"),
+    ),
+    (
+        r"(?P<name>.+?) asked (?P<asked>.+?); (?P<arrived>.+?) arrived",
+        _("%(name)s asked %(asked)s; %(arrived)s arrived"),
+    ),
+    (
+        r"(?P<name>.+?) was paid after the code expired",
+        _("%(name)s was paid after the code expired"),
+    ),
+    # why an item did not match (one part of a "; " list)
+    (r"rejected by an accountant", _("rejected by an accountant")),
+    (r"reference not found in the line", _("reference not found in the line")),
+    (
+        r"currency differs \((?P<paid>\w+), not (?P<asked>\w+)\)",
+        _("currency differs (%(paid)s, not %(asked)s)"),
+    ),
+    (r"amount over by (?P<amount>.+?)", _("amount over by %(amount)s")),
+    (r"amount short by (?P<amount>.+?)", _("amount short by %(amount)s")),
+    (
+        r"(?P<day>\S+) is outside the window (?P<low>\S+) to (?P<high>\S+)",
+        _("%(day)s is outside the window %(low)s to %(high)s"),
+    ),
+    (r"already matched with (?P<names>.+?)", _("already matched with %(names)s")),
+    (r"a repeat payment of (?P<name>.+?)", _("a repeat payment of %(name)s")),
+    (
+        r"the item is already matched with (?P<names>.+?)",
+        _("the item is already matched with %(names)s"),
+    ),
+]
+_COMPILED = [(re.compile(shape + r"\Z", re.S), words) for shape, words in SHAPES]
+_ISSUED = re.compile(
+    r"(?P<head>.+?) KHQR code (?P<code>.+?) was issued for (?P<item>.+?)\.\Z"
+)
+
+
+def _sentence(text: str) -> str | None:
+    for shape, words in _COMPILED:
+        found = shape.match(text)
+        if found:
+            parts = found.groupdict()
+            if "words" in parts:
+                parts["words"] = TOKEN_WORDS.get(parts["words"], parts["words"])
+            if "who" in parts:
+                parts["who"] = RELATION_WORDS.get(parts["who"], parts["who"])
+            return str(words) % parts
+    issued = _ISSUED.match(text)
+    if issued:
+        head = _sentence(issued["head"]) or issued["head"]
+        return f"{head} " + str(_("KHQR code %(code)s was issued for %(item)s.")) % {
+            "code": issued["code"],
+            "item": issued["item"],
+        }
+    return None
+
+
+def reason_words(text: str) -> str:
+    """An engine sentence (or a "; " list of them) in the active language."""
+    text = str(text or "")
+    if (get_language() or "en").startswith("en"):
+        return text  # the engine's own words: nothing to read back
+    whole = _sentence(text)
+    if whole is not None:
+        return whole
+    if "; " in text:
+        return "; ".join(_sentence(part) or part for part in text.split("; "))
+    return text
