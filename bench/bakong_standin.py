@@ -1,6 +1,7 @@
 """A tiny Bakong Open API stand-in for bench/poll.py (stdlib only, no Django): the
 NBC envelope, a bearer token from renew_token, check_transaction_by_md5 and the
-bulk check_transaction_by_md5_list, and a 429 switch with Retry-After.
+bulk check_transaction_by_md5_list, generate_deeplink_by_qr, and a 429 switch with
+Retry-After.
 
     python bench/bakong_standin.py PORT PAID.json   # {md5: transaction data}
 
@@ -119,6 +120,9 @@ class Handler(BaseHTTPRequestHandler):
                 for m in body
             ]
             return self.answer(200, envelope(items))
+        if endpoint == "generate_deeplink_by_qr":  # for bench/scale.py's load run
+            link = "https://bakong.page.link/" + secrets.token_urlsafe(8)
+            return self.answer(200, envelope({"shortLink": link}))
         return self.answer(404, {"error": "no such endpoint"})
 
 

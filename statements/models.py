@@ -130,6 +130,16 @@ class Transaction(models.Model):
             models.Index(
                 fields=["merchant", "amount", "id"], name="txn_merchant_amount_idx"
             ),
+            # the page's channel filter: a rare channel (cross-border, fees) would
+            # otherwise walk the whole merchant's seek index for one page
+            models.Index(
+                fields=["merchant", "channel", "posted_at", "id"],
+                name="txn_merchant_channel_idx",
+            ),
+            # reconciliation loads a merchant's lines by value date (all accounts)
+            models.Index(
+                fields=["merchant", "value_date"], name="txn_merchant_value_date_idx"
+            ),
             # exact look-ups only (a plain index: no LIKE twin on PostgreSQL), and
             # only lines that have a hash (most file and feed lines do not)
             models.Index(
