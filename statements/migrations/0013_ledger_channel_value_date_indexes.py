@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('merchants', '0006_api_key_names'),
         ('payments', '0008_admin_names'),
-        ('statements', '0011_import_batch_plural'),
+        ('statements', '0012_statementpack_language'),
     ]
 
     operations = [
