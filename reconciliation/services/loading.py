@@ -124,7 +124,7 @@ def rows_load(
     expected = _codes(merchant, since, date_to, days)
     expected += _invoices(merchant, since, date_to, days)
     expected += _refunds(merchant, since, date_to, days)
-    locked, rejected = _decided(merchant, since, date_to)
+    locked, rejected = _decided(merchant, since, date_from, date_to)
     settings = Settings(
         tolerances=tolerances or tolerances_for(merchant=merchant),
         aliases=dict(
@@ -511,11 +511,14 @@ def engine_id(kind: str, payment_request, invoice, refund, transaction, bakong) 
 
 
 def _decided(
-    merchant: Merchant, since: dt.date, date_to: dt.date
+    merchant: Merchant, since: dt.date, date_from: dt.date, date_to: dt.date
 ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     """Ids held by what people decided (confirmed matches, matches of signed-off
     months, and matches a run keeps outside this period), and the pairs
     accountants rejected."""
+    # a run replaces only its own period's engine matches; every other match it
+    # leaves standing (last month's, read again through the lookback) holds its
+    # items, or they would be called unpaid or matched a second time
     signed = list(
         PeriodSignOff.objects.for_merchant(merchant)
         .filter(reopened_at__isnull=True)
@@ -524,7 +527,9 @@ def _decided(
     near = Match.objects.for_merchant(merchant).filter(
         day__gte=since - dt.timedelta(days=LOOKBACK_DAYS)
     )
-    holding = Q(status=MatchStatus.CONFIRMED) | ~Q(day__gte=since, day__lte=date_to)
+    holding = Q(status=MatchStatus.CONFIRMED) | ~Q(
+        day__gte=date_from, day__lte=date_to
+    )
     for month in signed:
         holding |= Q(day__gte=month, day__lt=_next_month(month))
     locked: set[str] = set()

@@ -25,6 +25,7 @@ from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
 )
+from reconciliation.services.loading import engine_id
 from reconciliation.services.runs import reconciliation_run_start
 from statements.models import FeedSyncRun
 from tests.factories import AccountFactory, ConnectionFactory
@@ -196,6 +197,56 @@ def test_an_engine_match_is_computed_again_not_duplicated(merchant, bank):
     _run(merchant)
     assert Match.objects.count() == 1
     assert MatchItem.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_next_months_run_keeps_this_months_engine_matches_and_their_items(
+    merchant, bank
+):
+    # given November's invoice, paid in November and matched by November's run
+    invoice = _invoice(merchant, "INV-1", "30.00", due=28)
+    paid = line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
+    _run(merchant)
+    november = Match.objects.get()
+    # and a December invoice paid in December, whose window reaches back into
+    # November (December's run reads November's invoices too)
+    december_invoice = Invoice.objects.create(
+        merchant=merchant,
+        invoice_number="INV-2",
+        customer="Sok Dara",
+        amount=Decimal("45.00"),
+        currency="USD",
+        issue_date=dt.date(2026, 12, 1),
+        due_date=dt.date(2026, 12, 20),
+        source="api",
+    )
+    line(
+        bank,
+        dt.datetime(2026, 12, 3, 10, tzinfo=PP),
+        "45.00",
+        reference="INV-2",
+        external_id="T2",
+    )
+    # when December is reconciled
+    reconciliation_run_start(
+        merchant=merchant,
+        date_from=dt.date(2026, 12, 1),
+        date_to=dt.date(2026, 12, 31),
+    )
+    # then November's match stands, and its invoice is not called unpaid
+    assert Match.objects.filter(pk=november.pk, status="auto").exists()
+    invoice_id = engine_id("invoice", None, invoice.pk, None, None, None)
+    called = [
+        (e.reason, e.detail)
+        for e in ReconciliationException.objects.all()
+        if invoice_id in e.expected_ids
+    ]
+    assert called == []
+    # and no item of it is used again by December's run
+    assert MatchItem.objects.filter(invoice=invoice).count() == 1
+    assert MatchItem.objects.filter(transaction=paid).count() == 1
+    december = MatchItem.objects.get(invoice=december_invoice).match
+    assert december.day == dt.date(2026, 12, 3)
 
 
 @pytest.mark.django_db
