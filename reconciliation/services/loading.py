@@ -527,9 +527,7 @@ def _decided(
     near = Match.objects.for_merchant(merchant).filter(
         day__gte=since - dt.timedelta(days=LOOKBACK_DAYS)
     )
-    holding = Q(status=MatchStatus.CONFIRMED) | ~Q(
-        day__gte=date_from, day__lte=date_to
-    )
+    holding = Q(status=MatchStatus.CONFIRMED) | ~Q(day__gte=date_from, day__lte=date_to)
     for month in signed:
         holding |= Q(day__gte=month, day__lt=_next_month(month))
     locked: set[str] = set()
