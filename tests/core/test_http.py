@@ -1,8 +1,15 @@
+import ssl
+
 import httpx
 import pytest
 
 from core.exceptions import TransientError
-from core.http import HttpClient, RateLimited, retry_after_seconds
+from core.http import (
+    HttpClient,
+    RateLimited,
+    retry_after_seconds,
+    shared_ssl_context,
+)
 from core.retry import backoff_seconds
 
 
@@ -56,3 +63,25 @@ def test_status_errors_keep_the_status_and_the_start_of_the_body():
         client.request("GET", "/")
     assert failed.value.status_code == 500
     assert failed.value.body == "x" * 1000
+
+
+def test_clients_share_one_tls_context_instead_of_reading_the_ca_bundle_each(
+    monkeypatch,
+):
+    # given a process that has made one client already
+    HttpClient(base_url="https://bakong.example").close()
+    reads = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counting(self, *args, **kwargs):
+        reads.append(args or kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    # when five more are made (a KHQR create or a task makes one each)
+    for _ in range(5):
+        HttpClient(base_url="https://bakong.example").close()
+    # then none of them read the CA bundle again, and they verify certificates
+    assert reads == []
+    context = shared_ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
