@@ -32,7 +32,7 @@ from typing import Any
 import psycopg.errors
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput
@@ -445,6 +445,7 @@ def statement_file_import(
     duplicate = _already_imported(account, sha256)
     if duplicate is not None:
         raise _refuse_duplicate(duplicate)
+    staged_here = batch is None
     if batch is None:
         try:
             upload_check(file_bytes, filename, max_bytes=_limits()[0])
@@ -468,6 +469,20 @@ def statement_file_import(
         "mapping": mapping,
     }
     record = {"account": account, "batch": batch, "actor": actor}
+    try:
+        return _import_staged(source, record)
+    except DatabaseError as exc:
+        if staged_here:
+            # the lines were rolled back; a batch left pending would sit on the
+            # imports page as a file waiting for its mapping
+            _fail_after_database_error(batch, exc)
+        raise
+
+
+def _import_staged(source: dict[str, Any], record: dict[str, Any]) -> ImportResult:
+    """statement_file_import once the batch is staged: parse, write, record."""
+    batch, preset, mapping = record["batch"], source["preset"], source["mapping"]
+    account = record["account"]
     with collector_paused():
         try:
             read = _parse(**source)
@@ -693,6 +708,25 @@ def _fail(
     batch.finished_at = timezone.now()
     batch.save()
     return ImportResult(inserted=0, skipped=0, errors=errors, batch_id=batch.pk)
+
+
+def _fail_after_database_error(batch: ImportBatch, exc: DatabaseError) -> None:
+    """Best effort: the connection may be the thing that broke."""
+    logger.error(
+        "statements.import.database_error",
+        extra={"batch": batch.pk, "error": repr(exc)},
+    )
+    try:
+        ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.PENDING).update(
+            status=ImportStatus.FAILED,
+            errors=[
+                {"row": 0, "field": "file", "message": "a database error stopped it"}
+            ],
+            message="a database error stopped the import; nothing was imported",
+            finished_at=timezone.now(),
+        )
+    except DatabaseError:
+        logger.exception("statements.import.not_marked", extra={"batch": batch.pk})
 
 
 def _stream_lines(
