@@ -849,8 +849,24 @@ class _LedgerMatch:
                     present[triple] -= 1
                     continue
                 fresh.append(line)
+        fresh = self._without_known_hashes(fresh)
         self.hashes.update(line.bakong_hash for line in fresh if line.bakong_hash)
         return fresh
+
+    def _without_known_hashes(self, fresh: list[LineDraft]) -> list[LineDraft]:
+        """A line whose Bakong hash the account's ledger already carries is that
+        movement again under the bank's own id (a wallet's file after settlement
+        posted Bakong's line): skipped, or the balance would count it twice."""
+        hashes = {line.bakong_hash for line in fresh if line.bakong_hash}
+        if not hashes:
+            return fresh
+        self.before_query()
+        held = set(
+            Transaction.objects.filter(account=self.account, bakong_hash__in=hashes)
+            .exclude(import_batch=self.batch)
+            .values_list("bakong_hash", flat=True)
+        )
+        return [line for line in fresh if line.bakong_hash not in held]
 
     def _read_dates(self, dates: set) -> None:
         new = dates - self.dates_read

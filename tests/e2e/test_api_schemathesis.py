@@ -154,7 +154,7 @@ def test_another_merchants_key_never_sees_a_merchants_objects(
         capture_output=True,
         text=True,
         timeout=240,
-        cwd=REPO,
+        cwd=tmp_path,
         env={
             **os.environ,
             "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_tenancy_hooks",
