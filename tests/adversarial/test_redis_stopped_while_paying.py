@@ -9,74 +9,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections import Counter
 
 import pytest
-import redis
 from django.core.cache import cache
 from django.utils import timezone
 
 from config.celery import app
 from payments.models import PaymentRequest, PaymentStatus
 from payments.services.polling import payments_sweep
+from tests.adversarial.private_redis import REDIS_SERVER, PrivateRedis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
-
-REDIS_SERVER = shutil.which("redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    """One redis-server of our own: no disk, so a kill loses what it held."""
-
-    def __init__(self, tmp_path) -> None:
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.dir = tmp_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the private redis never started"
-            assert self.process.poll() is None, "the private redis exited"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port)
 
 
 def _point_celery_at(url: str | None, saved: dict) -> None:
