@@ -83,6 +83,11 @@ def reconciliation_run_start(
     result = reconcile(loaded.expected, loaded.posted, loaded.settings)
     match_done = time.monotonic()
     with transaction.atomic():
+        # One merchant's runs write one after the other (two beats, or the night's
+        # run and a person's): each replaces what the one before decided, as a
+        # rerun does; side by side, both runs' matches stayed. NO KEY: rows that
+        # merely point at the merchant are still written meanwhile.
+        Merchant.objects.select_for_update(no_key=True).filter(pk=merchant.pk).first()
         run = ReconciliationRun.objects.create(
             merchant=merchant,
             period_from=date_from,

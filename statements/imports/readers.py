@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -247,6 +248,17 @@ def check_xlsx_archive(file_bytes: bytes, *, max_bytes: int) -> None:
                 raise _macros()
 
 
+# What reading one damaged member of a zip raises (a bad CRC or header, a broken
+# deflate stream, a cut-off member, a method or an encryption zipfile cannot read).
+ZIP_MEMBER_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
 def _macros() -> InvalidInput:
     return InvalidInput(
         "file: the workbook carries macros (VBA or a macro sheet): refused; save "
@@ -263,6 +275,10 @@ def _content_types(archive: zipfile.ZipFile) -> Iterator[str]:
 
     try:
         root = ElementTree.fromstring(archive.read("[Content_Types].xml"))
+    except ZIP_MEMBER_ERRORS:
+        raise InvalidInput(
+            "file: looks like XLSX but is not a valid Excel file", field="file"
+        ) from None
     except (DefusedXmlException, ElementTree.ParseError):
         raise InvalidInput(
             "file: the workbook's content types cannot be read safely; refusing it",
@@ -290,10 +306,19 @@ def read_xlsx(file_bytes: bytes, *, max_rows: int, max_bytes: int) -> Table:
     try:
         sheet = workbook.worksheets[0]
         rows: list[list[Cell]] = []
+        # read_only: the sheet's part is inflated and parsed only now, so a
+        # damaged part fails here, not in load_workbook
         for values in sheet.iter_rows(values_only=True):
             rows.append([_xlsx_cell(v) for v in values])
             if len(rows) > max_rows + 1:
                 raise _too_many(max_rows)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # as above: openpyxl's many kinds, and zipfile's
+        raise InvalidInput(
+            f"file: the Excel workbook cannot be read ({type(exc).__name__})",
+            field="file",
+        ) from None
     finally:
         workbook.close()
     while rows and not any(c not in (None, "") for c in rows[-1]):

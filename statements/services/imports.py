@@ -32,7 +32,7 @@ from typing import Any
 import psycopg.errors
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput
@@ -445,6 +445,7 @@ def statement_file_import(
     duplicate = _already_imported(account, sha256)
     if duplicate is not None:
         raise _refuse_duplicate(duplicate)
+    staged_here = batch is None
     if batch is None:
         try:
             upload_check(file_bytes, filename, max_bytes=_limits()[0])
@@ -468,6 +469,20 @@ def statement_file_import(
         "mapping": mapping,
     }
     record = {"account": account, "batch": batch, "actor": actor}
+    try:
+        return _import_staged(source, record)
+    except DatabaseError as exc:
+        if staged_here:
+            # the lines were rolled back; a batch left pending would sit on the
+            # imports page as a file waiting for its mapping
+            _fail_after_database_error(batch, exc)
+        raise
+
+
+def _import_staged(source: dict[str, Any], record: dict[str, Any]) -> ImportResult:
+    """statement_file_import once the batch is staged: parse, write, record."""
+    batch, preset, mapping = record["batch"], source["preset"], source["mapping"]
+    account = record["account"]
     with collector_paused():
         try:
             read = _parse(**source)
@@ -695,6 +710,25 @@ def _fail(
     return ImportResult(inserted=0, skipped=0, errors=errors, batch_id=batch.pk)
 
 
+def _fail_after_database_error(batch: ImportBatch, exc: DatabaseError) -> None:
+    """Best effort: the connection may be the thing that broke."""
+    logger.error(
+        "statements.import.database_error",
+        extra={"batch": batch.pk, "error": repr(exc)},
+    )
+    try:
+        ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.PENDING).update(
+            status=ImportStatus.FAILED,
+            errors=[
+                {"row": 0, "field": "file", "message": "a database error stopped it"}
+            ],
+            message="a database error stopped the import; nothing was imported",
+            finished_at=timezone.now(),
+        )
+    except DatabaseError:
+        logger.exception("statements.import.not_marked", extra={"batch": batch.pk})
+
+
 def _stream_lines(
     account: Account,
     batch: ImportBatch,
@@ -815,8 +849,24 @@ class _LedgerMatch:
                     present[triple] -= 1
                     continue
                 fresh.append(line)
+        fresh = self._without_known_hashes(fresh)
         self.hashes.update(line.bakong_hash for line in fresh if line.bakong_hash)
         return fresh
+
+    def _without_known_hashes(self, fresh: list[LineDraft]) -> list[LineDraft]:
+        """A line whose Bakong hash the account's ledger already carries is that
+        movement again under the bank's own id (a wallet's file after settlement
+        posted Bakong's line): skipped, or the balance would count it twice."""
+        hashes = {line.bakong_hash for line in fresh if line.bakong_hash}
+        if not hashes:
+            return fresh
+        self.before_query()
+        held = set(
+            Transaction.objects.filter(account=self.account, bakong_hash__in=hashes)
+            .exclude(import_batch=self.batch)
+            .values_list("bakong_hash", flat=True)
+        )
+        return [line for line in fresh if line.bakong_hash not in held]
 
     def _read_dates(self, dates: set) -> None:
         new = dates - self.dates_read

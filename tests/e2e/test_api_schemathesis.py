@@ -6,6 +6,8 @@ merchant B's key is tried on merchant A's code."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,10 +18,13 @@ import pytest
 
 from merchants.services import api_key_create
 from tests.payments.makers import payment_request_make
+from tests.reconciliation.review_makers import invoice as invoice_make
+from tests.reconciliation.review_makers import paid, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOP_ROUTES = r"^/api/v1/(qr|transaction/|me$)"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _schemathesis() -> str:
@@ -88,3 +93,80 @@ def test_the_shop_api_answers_as_its_schema_says(
     )
     assert b.get(f"/api/v1/qr/{a_code.md5}.png").status_code == 404
     assert b.get(f"/api/v1/qr/{a_code.md5}.svg").json()["error"] == "not_found"
+
+
+def test_another_merchants_key_never_sees_a_merchants_objects(
+    live_server, settings, merchant, other_merchant, account, tmp_path
+):
+    # given merchant A with a code, an invoice, ledger lines and a run, and
+    # merchant B with a key of every scope and nothing of its own
+    settings.API_RATE_LIMIT_PER_MINUTE = 100_000
+    settings.SITE_URL = live_server.url
+    settings.BAKONG_BASE_URL = ""
+    code = payment_request_make(merchant=merchant, order_id="A-SECRET-ORDER")
+    invoice = invoice_make(merchant, "INV-A-SECRET", "120.00", customer="A Customer")
+    line = paid(account, 3, "120.00", reference="INV-A-SECRET", external_id="A-TXN-9")
+    run(merchant)
+    _, key_b = api_key_create(merchant=other_merchant)
+    a = {
+        "md5": code.md5,
+        "order_id": code.order_id,
+        "hash": "a" * 64,
+        "forbidden": [
+            # not A's order id: B may use the same words for its own order, and
+            # B's own code under it is B's (its md5 and qr differ from A's)
+            code.md5,
+            code.qr,
+            invoice.invoice_number,
+            invoice.customer,
+            line.external_id,
+            account.number,
+            merchant.display_name,
+            merchant.bakong_account_id,
+        ],
+    }
+    seen = tmp_path / "answers-checked.txt"
+    binary = _schemathesis()
+    assert binary, "schemathesis is missing: pip install -r requirements-test.txt"
+    # when schemathesis drives every API route with B's key, aimed at A's objects
+    result = subprocess.run(
+        [
+            binary,
+            "run",
+            f"{live_server.url}/api/schema/",
+            "--header",
+            f"Authorization: Bearer {key_b}",
+            "--include-path-regex",
+            r"^/api/v1/",
+            "--checks",
+            "not_a_server_error,no_other_merchants_data",
+            "--max-examples",
+            "6",
+            "--seed",
+            "20261204",
+            "--workers",
+            "1",
+            "--request-timeout",
+            "20",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_tenancy_hooks",
+            "TONLE_TENANCY_A": json.dumps(a),
+            "TONLE_TENANCY_SEEN": str(seen),
+            "PYTHONPATH": str(REPO),
+        },
+    )
+    # then no answer carried anything of A's (nor was a 500)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    # and the check looked at answers of every kind of route, 2xx among them
+    checked = seen.read_text().splitlines()
+    routes = {line.split()[1] for line in checked}
+    assert {"/api/v1/invoices", "/api/v1/transactions", "/api/v1/me"} <= routes
+    assert any(line.endswith(" 200") for line in checked)

@@ -218,6 +218,41 @@ def test_a_wallet_line_already_imported_with_the_hash_is_linked_not_doubled(
     assert imported.bakong_transaction == BakongTransaction.objects.get()
 
 
+def test_the_wallets_file_after_settlement_adds_no_second_line_for_the_hash(
+    merchant, wallet
+):
+    # given a paid code whose Bakong line settlement posted in the wallet
+    pr = code(merchant, wallet)
+    bakong_transaction_apply(payment_request_id=pr.pk, info=info())
+    # when the wallet's statement file lists that movement under its own id, with
+    # the hash (found by tests/adversarial/test_ledger_state_machine.py)
+    result = statement_file_import(
+        account=wallet,
+        file_bytes=canonical(
+            [
+                {
+                    "txn_id": "W-0001",
+                    "posted_at": "2026-11-30T23:30:00+07:00",
+                    "amount": "5.00",
+                    "currency": "USD",
+                    "bakong_hash": HASH,
+                },
+                {
+                    "txn_id": "W-0002",
+                    "posted_at": "2026-11-30T23:40:00+07:00",
+                    "amount": "7.00",
+                    "currency": "USD",
+                },
+            ]
+        ),
+        filename="wallet.csv",
+    )
+    # then the movement stays one line (the wallet's balance counts it once) and
+    # the file's other line is in
+    assert (result.inserted, result.skipped, result.errors) == (1, 1, [])
+    assert [line.external_id for line in lines_of(merchant)] == [HASH, "W-0002"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_settling_one_payment_post_one_line(merchant, wallet):
     pr = code(merchant, wallet)

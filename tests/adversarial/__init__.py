@@ -1,0 +1,1 @@
+"""Adversarial tests: faults injected into real parts, and fuzzing (issue 15)."""
