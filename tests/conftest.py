@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client, override_settings
 from django.utils import translation
+from hypothesis import settings as hypothesis_settings
 
 from core.translations import translations_compile
 from tests.factories import (
@@ -13,6 +16,11 @@ from tests.factories import (
     MerchantFactory,
     UserFactory,
 )
+
+# CI replays the same examples on every run (`.ci/run` sets HYPOTHESIS_PROFILE=ci): a
+# red build is a bug to replay, never a roll of the dice; `make test` explores anew.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TEST_FERNET_KEY = "3x6Vz0b1oVCbG1y0m4cVYt8t6m1Xo7cD9rN2yq0T6aE="
 # Tests only: PBKDF2's million rounds cost ~0.3 s per user the factories make.
