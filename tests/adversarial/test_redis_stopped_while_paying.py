@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections import Counter
 
+import kombu.pools
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -30,7 +31,6 @@ def _point_celery_at(url: str | None, saved: dict) -> None:
     if url is None:
         for key, value in saved.items():
             conf[key] = value
-        app.conf.task_always_eager = True
     else:
         saved.update(
             {
@@ -40,6 +40,7 @@ def _point_celery_at(url: str | None, saved: dict) -> None:
                     "broker_write_url",
                     "broker_transport",
                     "broker_transport_options",
+                    "task_always_eager",
                 )
             }
         )
@@ -48,8 +49,10 @@ def _point_celery_at(url: str | None, saved: dict) -> None:
         conf.broker_transport = None
         conf.broker_transport_options = {}
         app.conf.task_always_eager = False
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # app._pool is kombu's process-wide pool for that broker: closing it alone
+    # leaves a closed pool that the next send to the same broker is handed back
+    # ("Acquire on closed pool" in whichever test comes next); reset drops them all
+    kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
