@@ -50,6 +50,7 @@ from reconciliation.forms import (
     ResolveForm,
 )
 from reconciliation.models import Invoice, MatchItem, MatchStatus
+from reconciliation.rule_words import rule_choices
 from reconciliation.services.evidence import (
     evidence_chain,
     live_holders,
@@ -149,6 +150,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "kinds": DecisionForm.base_fields["difference_kind"].choices,
             "filter_query": keep.urlencode(),
             "decidable": queue_filter.status in selectors.QUEUE_STATUSES,
+            "rules": rule_choices(),
         },
     )
 

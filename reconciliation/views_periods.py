@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.downloads import download_headers_set
 from core.exceptions import InvalidInput, TonleError
+from merchants.audit_actions import action_words, describe, details_pairs
 from merchants.permissions import (
     AUDIT_ROLES,
     OWNER_ROLES,
@@ -365,10 +366,23 @@ def log(request: HttpRequest) -> HttpResponse:
         .order_by("action")
     )
     page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page.object_list = describe(page.object_list)
+    for event in page.object_list:
+        # a match's items and a bulk's ids are the row's own business, not words
+        kept = {
+            key: value
+            for key, value in (event.details or {}).items()
+            if key not in ("items", "bulk") and (value or value == 0)
+        }
+        event.detail_pairs = details_pairs(kept)
     return render(
         request,
         "reconciliation/log.html",
-        {"page": page, "action": action, "actions": list(actions)},
+        {
+            "page": page,
+            "action": action,
+            "actions": [(name, action_words(name), n) for name, n in actions],
+        },
     )
 
 
