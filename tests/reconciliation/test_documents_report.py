@@ -29,6 +29,7 @@ from reconciliation.services.review import (
 )
 from statements.models import PushEvent, Transaction
 from statements.services.packs import statement_pack_build, statement_pack_verify
+from tests.core.khmer import khmer
 from tests.factories import AccountFactory
 from tests.reconciliation.review_makers import (
     NOV_1,
@@ -364,3 +365,26 @@ def test_the_report_is_downloaded_by_auditors_and_logged(
         assert b"".join(response.streaming_content).startswith(b"%PDF")
         event = AuditEvent.objects.get(action="reconciliation.report.downloaded")
         assert event.actor == client.user and event.details["format"] == "pdf"
+
+
+def test_the_english_reports_khmer_headings_are_the_catalogues_glossary_words(
+    merchant, worked_month, tmp_path
+):
+    # when the English report is written as XLSX
+    result = render_reconciliation(
+        merchant=merchant, date_from=NOV_1, date_to=NOV_30, fmt="xlsx",
+        out=tmp_path / "r.xlsx",
+    )  # fmt: skip
+    # then each heading keeps its Khmer beside it, the Khmer report's own words
+    book = openpyxl.load_workbook(result.path)
+    cells = {
+        str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+        for cell in row if cell
+    }  # fmt: skip
+    for english in ("Reconciliation report", "Summary", "Matched by hand",
+                    "Balance per the bank statement"):  # fmt: skip
+        assert any(c.startswith(f"{english} · {khmer(english)}") for c in cells), (
+            english
+        )
+    assert khmer("Exceptions") == "ករណីលើកលែង"  # the glossary's term
+    assert not any("ករណីមិនប្រក្រតី" in c for c in cells)
