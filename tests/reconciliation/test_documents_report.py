@@ -21,7 +21,13 @@ from freezegun import freeze_time
 from merchants.models import AuditEvent
 from payments.models import BakongTransaction
 from reconciliation.documents import render_reconciliation
-from reconciliation.models import Match, MatchItem, ReconciliationException
+from reconciliation.models import (
+    DifferenceKind,
+    Match,
+    MatchItem,
+    ReconciliationException,
+)
+from reconciliation.rule_words import RULE_WORDS
 from reconciliation.services.review import (
     exception_resolve,
     match_confirm,
@@ -193,10 +199,12 @@ def test_xlsx_totals_agree_with_the_database_to_the_riel(
     differences = {
         (r[7], r[11]): Decimal(str(r[10])) for r in rows if r[10]
     }  # (currency, kind)
+    # the kind and the rule in words, not their codes
     assert differences == {
-        ("USD", "fee"): Decimal("-1.00"),
-        ("USD", "write_off"): Decimal("-62.65"),
+        ("USD", str(DifferenceKind.FEE.label)): Decimal("-1.00"),
+        ("USD", str(DifferenceKind.WRITE_OFF.label)): Decimal("-62.65"),
     }
+    assert str(RULE_WORDS["manual"]) in {r[4] for r in rows}
     exceptions = list(book["Exceptions"].iter_rows(min_row=2, values_only=True))
     assert (
         len(exceptions) == result.exceptions == ReconciliationException.objects.count()
