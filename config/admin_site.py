@@ -8,12 +8,13 @@ from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_otp import user_has_device
 
 
 class TonleAdminSite(admin.AdminSite):
-    site_header = "Tonle administration"
-    site_title = "Tonle admin"
+    site_header = _("Tonle administration")
+    site_title = _("Tonle admin")
 
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):

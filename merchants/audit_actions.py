@@ -5,6 +5,7 @@ words yet is shown as itself, so a new action is never hidden."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,7 +100,9 @@ OBJECT_PAGES: dict[str, str] = {
     "merchants.account": "account-detail",
     "payments.paymentrequest": "payments:detail",
 }
-# Detail keys whose label is not just the key in words.
+# Every detail key the apps record, and the page filters an export records, in
+# words (a test reads the source and keeps this complete): a raw key such as
+# consent_expires_at never reaches a page.
 DETAIL_LABELS: dict[str, str] = {
     "ip": _("IP address"),
     "md5": "md5",
@@ -110,6 +113,128 @@ DETAIL_LABELS: dict[str, str] = {
     "to": _("To"),
     "test": _("Test key"),
     "two_factor": _("Two-factor"),
+    # people, keys and connections
+    "username": _("Username"),
+    "role": _("Role"),
+    "reason": _("Reason"),
+    "method": _("Method"),
+    "path": _("Page"),
+    "prefix": _("Key prefix"),
+    "scopes": _("Permissions"),
+    "expires_at": _("Expires"),
+    "account": _("Account"),
+    "account_id": _("Account"),
+    "provider": _("Provider"),
+    "credential_names": _("Credentials"),
+    "consent_expires_at": _("Consent expires"),
+    "consent_scope": _("Consent covers"),
+    # payments, refunds, slips and webhooks
+    "amount": _("Amount"),
+    "currency": _("Currency"),
+    "order_id": _("Order"),
+    "hash": _("Bakong hash"),
+    "outcome": _("Outcome"),
+    "expected_amount": _("Amount asked"),
+    "expected_currency": _("Currency asked"),
+    "flag": _("Flag"),
+    "resolution": _("Resolution"),
+    "note": _("Note"),
+    "bank_reference": _("Bank reference"),
+    "payment_request": _("Payment"),
+    "refunded_total": _("Refunded in all"),
+    "result": _("Result"),
+    "reused_for": _("Already shown for"),
+    "delivery": _("Delivery"),
+    "event": _("Event"),
+    "events": _("Events"),
+    "endpoint": _("Endpoint"),
+    "message": _("Message"),
+    "sent_at": _("Sent"),
+    "test_id": _("Test"),
+    "current": _("Current secret"),
+    "previous": _("Previous secret"),
+    "previous_until": _("Previous secret valid until"),
+    # exports and the filters they were made with
+    "format": _("Format"),
+    "filter": _("Filter"),
+    "lines": _("Lines"),
+    "q": _("Search"),
+    "status": _("Status"),
+    "date_from": _("From"),
+    "date_to": _("To"),
+    "store": _("Store"),
+    "actor": _("Who"),
+    "action": _("Action"),
+    "channel": _("Channel"),
+    "direction": _("Money in or out"),
+    "min_amount": _("Amount at least"),
+    "amount_min": _("Amount at least"),
+    "amount_max": _("Amount at most"),
+    "max_amount": _("Amount at most"),
+    "source": _("Source"),
+    "sort": _("Order"),
+    "page": _("Page number"),
+    "size": _("Rows per page"),
+    # statement imports and packs
+    "batch": _("Import"),
+    "filename": _("File name"),
+    "file": _("File"),
+    "preset": _("Bank layout"),
+    "mapping": _("Column mapping"),
+    "inserted": _("Added"),
+    "skipped": _("Skipped"),
+    "conflicted": _("In conflict"),
+    "flagged": _("Flagged"),
+    "warnings": _("Warnings"),
+    "period_from": _("From"),
+    "period_to": _("To"),
+    "files": _("Files"),
+    "bytes": _("Size (bytes)"),
+    # reconciliation
+    "match": _("Match"),
+    "items": _("Items"),
+    "bulk": _("Several at once"),
+    "rule": _("Rule"),
+    "tier": _("Tier"),
+    "score": _("Score"),
+    "day": _("Day"),
+    "difference": _("Difference"),
+    "difference_kind": _("Difference booked as"),
+    "decided_at": _("Decided"),
+    "decided_by": _("Decided by"),
+    "was": _("Was"),
+    "replaced": _("Replaced"),
+    "aliases": _("Payers remembered"),
+    "resolved_exceptions": _("Exceptions resolved"),
+    "reopened_exceptions": _("Exceptions reopened"),
+    "matched": _("Matched"),
+    "exceptions": _("Exceptions"),
+    "before": _("Before"),
+    "after": _("After"),
+    "month": _("Month"),
+    "signed_by": _("Signed off by"),
+    "carried_forward": _("Carried forward"),
+    "exceptions_reopened": _("Exceptions reopened"),
+    "proposals_left": _("Proposals left"),
+    "invoice_number": _("Invoice number"),
+    "customer": _("Customer"),
+    "customer_account": _("Customer account"),
+    "issue_date": _("Issue date"),
+    "due_date": _("Due date"),
+    "reference": _("Reference"),
+    # the tolerances (before and after a change)
+    "fee_percent": _("Bank fee, % of the amount"),
+    "fee_floor_usd": _("… or at least (USD)"),
+    "fee_floor_khr": _("… or at least (KHR)"),
+    "fee_floor_thb": _("… or at least (THB)"),
+    "fx_percent": _("Exchange difference, %"),
+    "days_after_due": _("Days an invoice may be paid after its due date"),
+    "khqr_days_after_expiry": _("Days a KHQR payment may land after the code expired"),
+    # a run's counts: its matches by status (tier_N and exception_<reason> below)
+    "auto": _("Automatic"),
+    "proposed": _("Proposed"),
+    "confirmed": _("Confirmed"),
+    "rejected": _("Rejected"),
 }
 DETAIL_TEXT_MAX = 300
 
@@ -132,10 +257,26 @@ def object_name(object_type: str, object_id: str) -> str:
     return f"{name} #{object_id}" if object_id else name
 
 
+def detail_label(key: str) -> str:
+    """Words for a detail key or a run's count name (tier_2, exception_late_payment)."""
+    return _label(key)
+
+
 def _label(key: str) -> str:
+    key = str(key)
     if key in DETAIL_LABELS:
         return str(DETAIL_LABELS[key])
-    words = str(key).replace("_", " ").strip()
+    tier = re.fullmatch(r"tier_(\d+)", key)
+    if tier:
+        return str(_("Tier %(tier)s")) % {"tier": tier[1]}
+    if key.startswith("exception_"):
+        from reconciliation.models import ExceptionReason
+
+        reason = key.removeprefix("exception_")
+        words = dict(ExceptionReason.choices).get(reason)
+        if words:
+            return str(_("Exceptions: %(reason)s")) % {"reason": words}
+    words = key.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
 

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -153,7 +153,7 @@ def merchant_create(
     )
     if "@" not in merchant.bakong_account_id:
         raise InvalidInput(
-            "bakong_account_id: a Bakong account id looks like name@bank",
+            gettext_noop("bakong_account_id: a Bakong account id looks like name@bank"),
             field="bakong_account_id",
         )
     _full_clean(merchant)
@@ -231,7 +231,7 @@ def member_create(
     if user is None:
         if not password:
             raise InvalidInput(
-                "password: a new user needs a password", field="password"
+                gettext_noop("password: a new user needs a password"), field="password"
             )
         user = User.objects.create_user(
             username=username, password=password, email=email
@@ -275,7 +275,9 @@ def api_scopes_parse(scopes: Iterable[str] | None) -> list[str]:
             field="scopes",
         )
     if not wanted:
-        raise InvalidInput("scopes: a key needs at least one scope", field="scopes")
+        raise InvalidInput(
+            gettext_noop("scopes: a key needs at least one scope"), field="scopes"
+        )
     return [scope for scope in ApiScope.values if scope in wanted]
 
 
@@ -294,7 +296,9 @@ def api_key_create(
     it in plain text once; only its hash is stored."""
     scopes = api_scopes_parse(scopes)
     if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput("expires_at: must be in the future", field="expires_at")
+        raise InvalidInput(
+            gettext_noop("expires_at: must be in the future"), field="expires_at"
+        )
     ident = secrets.token_hex(6) if not demo else f"demo{merchant.pk:08d}"
     prefix = (TEST_PREFIX if is_test else LIVE_PREFIX) + ident
     secret = _demo_secret(merchant) if demo else secrets.token_urlsafe(32)
@@ -338,21 +342,25 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     """The active key behind `prefix.secret`, or Unauthorized; marks it used."""
     prefix, dot, secret = raw_key.strip().partition(".")
     if not dot or not prefix.startswith((LIVE_PREFIX, TEST_PREFIX)):
-        raise Unauthorized("the API key is malformed; expected tonle_live_….secret")
+        raise Unauthorized(
+            gettext_noop("the API key is malformed; expected tonle_live_….secret")
+        )
     api_key = ApiKey.objects.select_related("merchant").filter(prefix=prefix).first()
     if api_key is None or not hmac.compare_digest(
         api_key.secret_hash, _hash_secret(secret)
     ):
-        raise Unauthorized("the API key is not valid")
+        raise Unauthorized(gettext_noop("the API key is not valid"))
     if api_key.revoked_at is not None:
         # 403 as the KHQR gateways answer: the key is known, but no longer allowed
-        raise Forbidden("the API key has been revoked")
+        raise Forbidden(gettext_noop("the API key has been revoked"))
     if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
         raise Unauthorized(
             f"the API key expired at {api_key.expires_at.isoformat()}; create a new one"
         )
     if not api_key.merchant.is_active:
-        raise Unauthorized("the merchant behind this API key is not active")
+        raise Unauthorized(
+            gettext_noop("the merchant behind this API key is not active")
+        )
     now = timezone.now()
     if (
         api_key.last_used_at is None
@@ -369,7 +377,7 @@ def api_key_revoke(*, merchant: Merchant, api_key_id: int, actor: Any = None) ->
     """Revoke a key of this merchant; revoking twice is a no-op."""
     api_key = ApiKey.objects.for_merchant(merchant).filter(pk=api_key_id).first()
     if api_key is None:
-        raise NotFound("no such API key")
+        raise NotFound(gettext_noop("no such API key"))
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
@@ -402,7 +410,9 @@ def connection_create(
             field="provider",
         )
     if not isinstance(credentials, dict):
-        raise InvalidInput("credentials: must be a JSON object", field="credentials")
+        raise InvalidInput(
+            gettext_noop("credentials: must be a JSON object"), field="credentials"
+        )
     scheme = credentials.get("signature_scheme")
     if scheme is not None and scheme not in SIGNATURE_SCHEME_CHOICES:
         raise InvalidInput(
@@ -465,7 +475,7 @@ def connection_consent_renew(
             field="connection",
         )
     if days < 1:
-        raise InvalidInput("days: must be at least 1", field="days")
+        raise InvalidInput(gettext_noop("days: must be at least 1"), field="days")
     now = timezone.now()
     connection.consent_scope = " ".join(
         sorted(

@@ -40,6 +40,7 @@ from django_otp import login as otp_login
 from core.client_address import client_ip
 from core.confirm import confirmation_page, is_confirmed
 from core.downloads import download_headers_set
+from core.error_words import error_words
 from core.exceptions import InvalidInput, TonleError
 from merchants import audit_actions, selectors, services
 from merchants.audit_export import audit_csv_stream, audit_xlsx_write
@@ -225,7 +226,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                 messages.success(request, gettext("Two-factor sign-in is off."))
                 return redirect("two-factor")
         except TonleError as exc:
-            error = exc.message
+            error = error_words(exc)
     device = selectors.two_factor_device_get(user=user)
     pending = selectors.two_factor_device_get(user=user, confirmed=False)
     context = {"device": device, "pending": pending, "error": error}
@@ -409,7 +410,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except InvalidInput as exc:
-            error, status = exc.message, 400
+            error, status = error_words(exc), 400
         else:
             messages.warning(
                 request, gettext("Copy the new key now: it will not be shown again.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.error_words import error_words
 from core.exceptions import InvalidInput
 from payments.models import WebhookEndpoint
 from payments.services.flag_settlement import NOTE_MAX_CHARS
@@ -123,7 +124,7 @@ class WebhookEndpointAdminForm(forms.ModelForm):
         try:
             return webhook_url_check(self.cleaned_data["url"])
         except InvalidInput as exc:
-            raise forms.ValidationError(exc.message.removeprefix("url: ")) from None
+            raise forms.ValidationError(error_words(exc)) from None
 
 
 class SlipCheckForm(forms.Form):

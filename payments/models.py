@@ -282,6 +282,12 @@ class PaymentCheck(models.Model):
     def __str__(self) -> str:
         return f"{self.payment_request_id} {self.outcome}"
 
+    @property
+    def outcome_words(self) -> str:
+        from payments.check_words import outcome_words
+
+        return outcome_words(self.outcome)
+
 
 class Refund(models.Model):
     merchant = models.ForeignKey(

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.confirm import confirmation_page, is_confirmed
 from core.downloads import content_disposition, download_headers_set, no_store
+from core.error_words import error_words
 from core.exceptions import TonleError
 from merchants.permissions import (
     AUDIT_ROLES,
@@ -162,9 +163,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
             )
         except TonleError as exc:
             field = exc.field if exc.field in form.fields else None
-            form.add_error(
-                field, exc.message.split(": ", 1)[-1] if field else exc.message
-            )
+            form.add_error(field, error_words(exc))
         else:
             messages.success(
                 request, gettext("The code is ready: show it to the customer to scan.")
@@ -291,9 +290,9 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
                 actor=request.user,
             )
         except TonleError as exc:
+            why = error_words(exc)
             messages.error(
-                request,
-                gettext("Refund not recorded: %(problem)s") % {"problem": exc.message},
+                request, gettext("Refund not recorded: %(problem)s") % {"problem": why}
             )
         else:
             messages.success(
@@ -333,7 +332,7 @@ def payment_cancel(request: HttpRequest, payment_id: int) -> HttpResponse:
             actor=request.user,
         )
     except TonleError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
     else:
         messages.success(
             request, gettext("The code is cancelled; it can no longer be paid.")
@@ -371,7 +370,7 @@ def payment_settle(request: HttpRequest, payment_id: int) -> HttpResponse:
         )
     except TonleError as exc:
         messages.error(
-            request, gettext("Not settled: %(problem)s") % {"problem": exc.message}
+            request, gettext("Not settled: %(problem)s") % {"problem": error_words(exc)}
         )
     else:
         messages.success(
@@ -412,9 +411,7 @@ def slip_verify(request: HttpRequest) -> HttpResponse:
         except TonleError as exc:
             field = "hash" if exc.field == "short_hash" else exc.field
             field = field if field in form.fields else None
-            form.add_error(
-                field, exc.message.split(": ", 1)[-1] if field else exc.message
-            )
+            form.add_error(field, error_words(exc))
     return render(
         request,
         "payments/slips.html",
@@ -444,7 +441,7 @@ def webhook_endpoint_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except TonleError as exc:
-            form.add_error("url", exc.message)
+            form.add_error("url", error_words(exc))
         else:
             messages.warning(
                 request,
@@ -569,7 +566,7 @@ def webhook_endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpRespons
             raise
         messages.error(
             request,
-            gettext("No test event sent: %(problem)s") % {"problem": exc.message},
+            gettext("No test event sent: %(problem)s") % {"problem": error_words(exc)},
         )
     else:
         messages.success(
@@ -593,7 +590,7 @@ def webhook_delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpRe
     except TonleError as exc:
         if exc.http_status == 404:
             raise
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return redirect("payments:webhooks")
     messages.success(
         request,

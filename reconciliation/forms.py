@@ -9,6 +9,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from core.money import CURRENCY_CHOICES
 from reconciliation.models import (
     DifferenceKind,
@@ -20,7 +21,6 @@ from reconciliation.models import (
 from reconciliation.selectors import AGING_BUCKETS, ExceptionFilter, QueueFilter
 from reconciliation.services.runs import MAX_PERIOD_DAYS
 
-DATE = forms.DateInput(attrs={"type": "date"})
 ANY = [("", _("Any"))]
 KIND_CHOICES = [
     ("", "—"),
@@ -48,8 +48,8 @@ class QueueFilterForm(forms.Form):
     )
     rule = forms.CharField(max_length=48, required=False)
     min_score = forms.IntegerField(min_value=0, max_value=100, required=False)
-    day_from = forms.DateField(label=_("From"), widget=DATE, required=False)
-    day_to = forms.DateField(label=_("To"), widget=DATE, required=False)
+    day_from = DayField(label=_("From"), required=False)
+    day_to = DayField(label=_("To"), required=False)
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
 
     def __init__(self, data=None, *args, **kwargs):
@@ -100,8 +100,8 @@ class ExceptionFilterForm(forms.Form):
         required=False,
     )
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
-    day_from = forms.DateField(label=_("From"), widget=DATE, required=False)
-    day_to = forms.DateField(label=_("To"), widget=DATE, required=False)
+    day_from = DayField(label=_("From"), required=False)
+    day_to = DayField(label=_("To"), required=False)
 
     def exception_filter(self) -> ExceptionFilter:
         data = self.cleaned_data if self.is_valid() else {}
@@ -141,8 +141,8 @@ class ManualSearchForm(forms.Form):
         label=_("Amount"), max_digits=18, decimal_places=2, min_value=0, required=False
     )
     currency = forms.ChoiceField(choices=ANY + CURRENCY_CHOICES, required=False)
-    date_from = forms.DateField(label=_("From"), widget=DATE, required=False)
-    date_to = forms.DateField(label=_("To"), widget=DATE, required=False)
+    date_from = DayField(label=_("From"), required=False)
+    date_to = DayField(label=_("To"), required=False)
 
 
 class ManualMatchForm(DecisionForm):
@@ -159,8 +159,8 @@ class ManualMatchForm(DecisionForm):
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), widget=DATE)
-    date_to = forms.DateField(label=_("To"), widget=DATE)
+    date_from = DayField(label=_("From"))
+    date_to = DayField(label=_("To"))
 
     def clean(self):
         data = super().clean()
@@ -207,8 +207,8 @@ class TolerancesForm(forms.Form):
     khqr_days_after_expiry = forms.IntegerField(
         label=_("Days a KHQR payment may land after the code expired"), min_value=0
     )
-    date_from = forms.DateField(label=_("Compare from"), widget=DATE, required=False)
-    date_to = forms.DateField(label=_("to"), widget=DATE, required=False)
+    date_from = DayField(label=_("Compare from"), required=False)
+    date_to = DayField(label=_("to"), required=False)
 
 
 class SignOffForm(forms.Form):

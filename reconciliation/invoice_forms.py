@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from core.money import CURRENCY_CHOICES
 
 STATUS_CHOICES = [
@@ -25,12 +26,8 @@ class InvoiceForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
-    issue_date = forms.DateField(
-        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    due_date = forms.DateField(
-        label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    issue_date = DayField(label=_("Issue date"))
+    due_date = DayField(label=_("Due date"))
     customer_account = forms.CharField(
         label=_("Customer account"),
         max_length=100,
@@ -63,9 +60,5 @@ class InvoiceFilterForm(forms.Form):
     currency = forms.ChoiceField(
         choices=[("", _("Any")), *CURRENCY_CHOICES], required=False
     )
-    due_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    due_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_from = DayField(required=False)
+    due_to = DayField(required=False)

@@ -23,9 +23,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from core.error_words import error_words
 from core.exceptions import InvalidInput, NotFound, TonleError
 from merchants.permissions import READ_ROLES, WRITE_ROLES, has_role, member_required
 from payments.models import BakongTransaction, PaymentRequest, Refund
@@ -50,6 +51,7 @@ from reconciliation.forms import (
     ResolveForm,
 )
 from reconciliation.models import Invoice, MatchItem, MatchStatus
+from reconciliation.rule_words import rule_choices
 from reconciliation.services.evidence import (
     evidence_chain,
     live_holders,
@@ -94,17 +96,17 @@ def _failed(request: HttpRequest, exc: TonleError, back: str) -> HttpResponse:
         raise Http404(exc.message)  # another merchant's id: as if it did not exist
     if _wants_json(request):
         return JsonResponse(
-            {"error": exc.code, "message": exc.message, "field": exc.field or ""},
+            {"error": exc.code, "message": error_words(exc), "field": exc.field or ""},
             status=exc.http_status,
         )
-    messages.error(request, exc.message)
+    messages.error(request, error_words(exc))
     return redirect(back)
 
 
 def _form_error(form) -> InvalidInput:
     for field, errors in form.errors.items():
         return InvalidInput(f"{field}: {' '.join(errors)}", field=field)
-    return InvalidInput("nothing was sent")
+    return InvalidInput(gettext_noop("nothing was sent"))
 
 
 # --- the review queue --------------------------------------------------------------
@@ -149,6 +151,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "kinds": DecisionForm.base_fields["difference_kind"].choices,
             "filter_query": keep.urlencode(),
             "decidable": queue_filter.status in selectors.QUEUE_STATUSES,
+            "rules": rule_choices(),
         },
     )
 
@@ -276,7 +279,9 @@ def match_bulk(request: HttpRequest) -> HttpResponse:
         elif data["ids"]:
             scope = {"match_ids": data["ids"]}
         else:
-            raise InvalidInput("ids: tick at least one match", field="ids")
+            raise InvalidInput(
+                gettext_noop("ids: tick at least one match"), field="ids"
+            )
         if data["action"] == "confirm":
             outcome = matches_confirm(
                 merchant=request.merchant,
@@ -308,7 +313,7 @@ def match_bulk(request: HttpRequest) -> HttpResponse:
             " "
             + _("%(n)s left:") % {"n": len(outcome.skipped)}
             + " "
-            + "; ".join(f"#{pk} {why}" for pk, why in outcome.skipped[:5])
+            + "; ".join(f"#{pk} {error_words(why)}" for pk, why in outcome.skipped[:5])
         )
         if len(outcome.skipped) > 5:
             text += " …"
@@ -436,7 +441,8 @@ def manual(request: HttpRequest) -> HttpResponse:
                 note=chosen.cleaned_data["note"],
             )
         except TonleError as exc:
-            messages.error(request, _("Not matched: %(why)s") % {"why": exc.message})
+            why = error_words(exc)
+            messages.error(request, _("Not matched: %(why)s") % {"why": why})
         else:
             messages.success(
                 request, _("Matched by hand: match %(pk)s.") % {"pk": match.pk}
@@ -556,7 +562,8 @@ def exception_detail(request: HttpRequest, exception_id: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except TonleError as exc:
-            messages.error(request, _("Not resolved: %(why)s") % {"why": exc.message})
+            why = error_words(exc)
+            messages.error(request, _("Not resolved: %(why)s") % {"why": why})
         else:
             messages.success(
                 request, _("Exception %(pk)s resolved.") % {"pk": exception.pk}
@@ -598,7 +605,9 @@ def exception_bulk(request: HttpRequest) -> HttpResponse:
         elif data["ids"]:
             scope = {"exception_ids": data["ids"]}
         else:
-            raise InvalidInput("ids: tick at least one exception", field="ids")
+            raise InvalidInput(
+                gettext_noop("ids: tick at least one exception"), field="ids"
+            )
         outcome = exceptions_resolve(
             merchant=request.merchant,
             actor=request.user,
@@ -617,7 +626,7 @@ def exception_bulk(request: HttpRequest) -> HttpResponse:
             " "
             + _("%(n)s left:") % {"n": len(outcome.skipped)}
             + " "
-            + "; ".join(f"#{pk} {why}" for pk, why in outcome.skipped[:5])
+            + "; ".join(f"#{pk} {error_words(why)}" for pk, why in outcome.skipped[:5])
         )
     if _wants_json(request):
         return JsonResponse(outcome.as_dict() | {"message": text})

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.error_words import error_words
 from core.exceptions import TonleError
 from merchants.permissions import READ_ROLES, WRITE_ROLES, has_role, member_required
 from reconciliation import selectors
@@ -68,9 +69,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
             )
         except TonleError as exc:
             field = exc.field if exc.field in form.fields else None
-            form.add_error(
-                field, exc.message.split(": ", 1)[-1] if field else exc.message
-            )
+            form.add_error(field, error_words(exc))
         else:
             messages.success(
                 request,
@@ -100,7 +99,7 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
     except TonleError as exc:
-        messages.error(request, f"{upload.name}: {exc.message}")
+        messages.error(request, f"{upload.name}: {error_words(exc)}")
         return redirect("invoices:list")
     if result.errors:
         return render(

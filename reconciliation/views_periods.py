@@ -19,7 +19,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.downloads import download_headers_set
+from core.error_words import error_words
 from core.exceptions import InvalidInput, TonleError
+from merchants.audit_actions import action_words, describe, details_pairs
 from merchants.permissions import (
     AUDIT_ROLES,
     OWNER_ROLES,
@@ -161,7 +163,8 @@ def _run_start(request: HttpRequest, data: dict) -> HttpResponse:
             dry_run=data["dry_run"],
         )
     except TonleError as exc:
-        messages.error(request, _("No run started: %(why)s") % {"why": exc.message})
+        why = error_words(exc)
+        messages.error(request, _("No run started: %(why)s") % {"why": why})
         return redirect("reconciliation:runs")
     counts = outcome.run.counts
     messages.success(
@@ -236,7 +239,7 @@ def tolerances(request: HttpRequest) -> HttpResponse:
                     tolerances=tolerances_engine(tolerances_parse(**values)),
                 )
             except TonleError as exc:
-                messages.error(request, exc.message)
+                messages.error(request, error_words(exc))
     if comparison is not None:
         ids = [
             i for c in comparison.changes[:200] for i in c.expected_ids + c.posted_ids
@@ -306,7 +309,8 @@ def period_sign_off_view(request: HttpRequest) -> HttpResponse:
             carry_forward=form.cleaned_data["carry_forward"],
         )
     except TonleError as exc:
-        messages.error(request, _("Not signed off: %(why)s") % {"why": exc.message})
+        why = error_words(exc)
+        messages.error(request, _("Not signed off: %(why)s") % {"why": why})
     else:
         month = date_format(sign_off.month, "F Y")
         if sign_off.carried_forward:
@@ -337,7 +341,8 @@ def period_reopen_view(request: HttpRequest) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         )
     except TonleError as exc:
-        messages.error(request, _("Not reopened: %(why)s") % {"why": exc.message})
+        why = error_words(exc)
+        messages.error(request, _("Not reopened: %(why)s") % {"why": why})
     else:
         messages.success(
             request,
@@ -365,10 +370,23 @@ def log(request: HttpRequest) -> HttpResponse:
         .order_by("action")
     )
     page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page.object_list = describe(page.object_list)
+    for event in page.object_list:
+        # a match's items and a bulk's ids are the row's own business, not words
+        kept = {
+            key: value
+            for key, value in (event.details or {}).items()
+            if key not in ("items", "bulk") and (value or value == 0)
+        }
+        event.detail_pairs = details_pairs(kept)
     return render(
         request,
         "reconciliation/log.html",
-        {"page": page, "action": action, "actions": list(actions)},
+        {
+            "page": page,
+            "action": action,
+            "actions": [(name, action_words(name), n) for name, n in actions],
+        },
     )
 
 
@@ -403,7 +421,7 @@ def report_download(request: HttpRequest) -> HttpResponse:
         )
     except TonleError as exc:
         Path(name).unlink(missing_ok=True)
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return redirect("reconciliation:report")
     audit_event_record(
         merchant=request.merchant,

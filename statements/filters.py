@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayFilter
 from core.filters import filter_problems
 from core.periods import PHNOM_PENH, period_bounds, zone_for_currency
 from merchants.models import Account
@@ -23,20 +24,9 @@ class TransactionFilter(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(
         queryset=Account.objects.none(), empty_label=_("All accounts")
     )
-    # ISO dates only (what a date input sends): 03/04/2026 is refused, never
-    # read month first
-    date_from = django_filters.DateFilter(
-        method="posted_from",
-        label=_("From"),
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = django_filters.DateFilter(
-        method="posted_to",
-        label=_("To"),
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    # day first (03/04/2026 is 3 April) or ISO as links and the API send them
+    date_from = DayFilter(method="posted_from", label=_("From"))
+    date_to = DayFilter(method="posted_to", label=_("To"))
     channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label=_("Any"))
     direction = django_filters.ChoiceFilter(
         choices=DIRECTIONS, method="by_direction", empty_label=_("Both")
@@ -70,9 +60,18 @@ class TransactionFilter(django_filters.FilterSet):
         model = Transaction
         fields = ["account", "channel", "source"]
 
-    def __init__(self, *args, merchant, **kwargs) -> None:
+    def __init__(self, *args, merchant, iso_only: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.merchant = merchant
+        if iso_only:
+            # the API documents ISO days: a machine's 03/04/2026 is refused, not read
+            for name in ("date_from", "date_to"):
+                self.filters[name].extra.update(
+                    input_formats=["%Y-%m-%d"],
+                    error_messages={
+                        "invalid": forms.DateField.default_error_messages["invalid"]
+                    },
+                )
         self.filters["account"].queryset = Account.objects.for_merchant(merchant)
 
     def problems(self) -> list[dict[str, str]]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from statements.documents import MAX_PERIOD_DAYS
-
-DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class _PeriodForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), widget=DATE)
-    date_to = forms.DateField(label=_("To"), widget=DATE)
+    date_from = DayField(label=_("From"))
+    date_to = DayField(label=_("To"))
 
     def clean(self):
         data = super().clean()

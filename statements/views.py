@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.downloads import download_headers_set
+from core.error_words import error_words
 from core.exceptions import InvalidInput
 from merchants.permissions import AUDIT_ROLES, READ_ROLES, has_role, member_required
 from merchants.selectors import account_get, account_list
@@ -258,7 +259,7 @@ def statement_download(request: HttpRequest, account_id: int) -> HttpResponse:
         )
     except InvalidInput as exc:
         Path(name).unlink(missing_ok=True)
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return redirect("statements:statements")
     audit_event_record(
         merchant=request.merchant,
@@ -289,7 +290,7 @@ def _pack_state(pack) -> dict:
         "status": pack.status,
         "status_label": pack.get_status_display(),
         "progress": pack.progress,
-        "message": pack.progress_message,
+        "message": error_words(pack.progress_message),
         "error": pack.error,
         "ready": pack.status == PackStatus.READY,
         "download_url": reverse("statements:pack-download", args=[pack.pk])

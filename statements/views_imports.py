@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.client_address import client_ip
 from core.downloads import download_headers_set
+from core.error_words import error_words
 from core.exceptions import TonleError
 from core.tasks import enqueue_on_commit
 from merchants import selectors as merchant_selectors
@@ -207,7 +208,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
     except TonleError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return redirect("statements:import-list")
     return redirect("statements:import-detail", import_id=batch.pk)
 
@@ -303,7 +304,7 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
             mapping=_mapping_from(request),
         )
     except TonleError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
     return redirect("statements:import-detail", import_id=batch.pk)
 
 
@@ -327,7 +328,7 @@ def import_confirm(request: HttpRequest, import_id: int) -> HttpResponse:
             batch=batch,
         )
     except TonleError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return redirect("statements:import-detail", import_id=batch.pk)
     if result.errors:
         messages.error(
@@ -377,7 +378,7 @@ def import_discard(request: HttpRequest, import_id: int) -> HttpResponse:
     try:
         import_services.import_batch_discard(batch=batch, actor=request.user)
     except TonleError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_words(exc))
         return redirect("statements:import-detail", import_id=batch.pk)
     messages.success(
         request,

@@ -181,3 +181,16 @@ def test_a_favicon_exists_and_every_page_links_it(admin_client_logged, client, d
     link = 'rel="icon" href="/static/favicon.svg"'
     assert link in client.get("/login/").text
     assert link in admin_client_logged.get("/admin/").text
+
+
+def test_the_admin_is_titled_tonle_in_english_and_in_khmer(admin_client_logged):
+    from tests.core.khmer import in_khmer, khmer
+
+    english = admin_client_logged.get("/admin/").text
+    assert "Tonle administration" in english and "Tonle admin" in english
+    assert "Django administration" not in english and "Django site admin" not in english
+    in_khmer(admin_client_logged)
+    page = admin_client_logged.get("/admin/").text
+    assert khmer("Tonle administration") in page
+    assert f"| {khmer('Tonle admin')}</title>" in page
+    assert "Tonle administration" not in page

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from core.exceptions import Conflict, InvalidInput, NotFound
 from merchants.models import Merchant
@@ -71,13 +71,17 @@ def _unaccepted(payment_request: PaymentRequest) -> tuple[Decimal, str]:
     )
     if not rows:
         raise Conflict(
-            "Bakong reported no money for this code that was not accepted",
+            gettext_noop(
+                "Bakong reported no money for this code that was not accepted"
+            ),
             field="resolution",
         )
     if len(rows) > 1:
         raise Conflict(
-            "the money not accepted came in several currencies: record each refund "
-            "with the refund form",
+            gettext_noop(
+                "the money not accepted came in several currencies: record each refund "
+                "with the refund form"
+            ),
             field="resolution",
         )
     return rows[0]["total"], rows[0]["currency"]
@@ -102,19 +106,21 @@ def flagged_payment_settle(
         .first()
     )
     if payment_request is None:
-        raise NotFound("no such payment request")
+        raise NotFound(gettext_noop("no such payment request"))
     if resolution not in RESOLUTIONS:
         raise InvalidInput(
-            "resolution: choose accept, refund or leave for reconciliation",
+            gettext_noop(
+                "resolution: choose accept, refund or leave for reconciliation"
+            ),
             field="resolution",
         )
     note = (note or "").strip()
     if not note:
-        raise InvalidInput("note: say what you did and why", field="note")
+        raise InvalidInput(gettext_noop("note: say what you did and why"), field="note")
     if len(note) > NOTE_MAX_CHARS:
         raise InvalidInput(f"note: at most {NOTE_MAX_CHARS} characters", field="note")
     if not payment_request.flag:
-        raise Conflict("this payment is not flagged: nothing to settle")
+        raise Conflict(gettext_noop("this payment is not flagged: nothing to settle"))
     if payment_request.flag_resolution:
         raise Conflict(
             "this flag is already settled "
@@ -133,7 +139,9 @@ def flagged_payment_settle(
     refund = None
     if resolution == ACCEPT and payment_request.status not in PAID_STATUSES:
         if payment_request.paid_amount is None:
-            raise Conflict("no money was received for this code", field="resolution")
+            raise Conflict(
+                gettext_noop("no money was received for this code"), field="resolution"
+            )
         updates.update(
             status=PaymentStatus.PAID,
             paid_at=payment_request.paid_at or _first_paid_at(payment_request),
@@ -204,13 +212,16 @@ def _refund_record(
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
         raise InvalidInput(
-            "bank_reference: the reference of your bank's transfer back is required "
-            "for a refund",
+            gettext_noop(
+                "bank_reference: the reference of your bank's transfer back is "
+                "required for a refund"
+            ),
             field="bank_reference",
         )
     if len(bank_reference) > 100:
         raise InvalidInput(
-            "bank_reference: at most 100 characters", field="bank_reference"
+            gettext_noop("bank_reference: at most 100 characters"),
+            field="bank_reference",
         )
     amount, currency = _unaccepted(payment_request)
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput, MerchantNotConfigured, NotFound
 from core.money import MoneyError, parse_amount
@@ -67,11 +68,13 @@ def _clean_amount(amount: Any, currency: str) -> Decimal | None:
     except MoneyError as exc:
         raise InvalidInput(f"amount: {exc}", field="amount") from None
     if value < 0:
-        raise InvalidInput("amount: must be positive", field="amount")
+        raise InvalidInput(gettext_noop("amount: must be positive"), field="amount")
     if value == 0:
         return None
     if value >= Decimal("1e13"):
-        raise InvalidInput("amount: too large for a KHQR code", field="amount")
+        raise InvalidInput(
+            gettext_noop("amount: too large for a KHQR code"), field="amount"
+        )
     return value
 
 
@@ -172,7 +175,9 @@ def _existing_for_keys(
     found = list(PaymentRequest.objects.for_merchant(merchant).filter(keys)[:2])
     if len(found) > 1:
         raise Conflict(
-            "order_id and Idempotency-Key belong to two different payment requests",
+            gettext_noop(
+                "order_id and Idempotency-Key belong to two different payment requests"
+            ),
             field="order_id",
         )
     return found[0] if found else None
@@ -189,8 +194,10 @@ def _replay_or_conflict(
         )
     if existing.request_fingerprint != fingerprint:
         raise Conflict(
-            "this order_id / Idempotency-Key was already used for a payment request "
-            "with other fields (amount, currency, labels or expiry)",
+            gettext_noop(
+                "this order_id / Idempotency-Key was already used for a payment "
+                "request with other fields (amount, currency, labels or expiry)"
+            ),
             field="order_id",
         )
     return existing, True
@@ -219,7 +226,10 @@ def payment_request_create(
     Nothing is written when any input is refused."""
     if not merchant.bakong_account_id:
         raise MerchantNotConfigured(
-            "the merchant has no Bakong account id: set it before issuing KHQR codes",
+            gettext_noop(
+                "the merchant has no Bakong account id: set it before issuing "
+                "KHQR codes"
+            ),
             field="bakong_account_id",
         )
     currency = (currency or merchant.default_currency or "KHR").strip().upper()
@@ -242,7 +252,7 @@ def payment_request_create(
         expires_in_seconds = EXPIRY_DEFAULT_SECONDS
     if isinstance(expires_in_seconds, bool) or not isinstance(expires_in_seconds, int):
         raise InvalidInput(
-            "expires_in_seconds: must be a whole number of seconds",
+            gettext_noop("expires_in_seconds: must be a whole number of seconds"),
             field="expires_in_seconds",
         )
     if not EXPIRY_MIN_SECONDS <= expires_in_seconds <= EXPIRY_MAX_SECONDS:
@@ -298,9 +308,11 @@ def payment_request_create(
         if static is not None:
             if static.merchant_id != merchant.pk or order_id or idempotency_key:
                 raise Conflict(
-                    "a static code with these fields already exists; static codes "
-                    "are reusable and carry no order_id (add a bill_number to make "
-                    "another one)",
+                    gettext_noop(
+                        "a static code with these fields already exists; static codes "
+                        "are reusable and carry no order_id (add a bill_number to make "
+                        "another one)"
+                    ),
                     field="order_id",
                 )
             return static, True
@@ -395,7 +407,7 @@ def _payment_request_insert(
                 raise
             now_ms += 1 + attempt
             encoded = _encode(fields_kwargs, now_ms=now_ms)
-    raise Conflict("could not issue a unique code; try again")
+    raise Conflict(gettext_noop("could not issue a unique code; try again"))
 
 
 def _api_label(api_key: ApiKey | None) -> str:
@@ -414,7 +426,7 @@ def payment_request_cancel(
         .first()
     )
     if payment_request is None:
-        raise NotFound("no such payment request")
+        raise NotFound(gettext_noop("no such payment request"))
     if payment_request.status == PaymentStatus.CANCELLED:
         return payment_request
     if payment_request.status != PaymentStatus.PENDING:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput, NotFound
 from core.money import MoneyError, parse_amount
@@ -38,7 +39,7 @@ def refund_create(
         .first()
     )
     if payment_request is None:
-        raise NotFound("no such payment request")
+        raise NotFound(gettext_noop("no such payment request"))
     if payment_request.status not in REFUNDABLE:
         raise Conflict(
             "only a paid request can be refunded (this one is "
@@ -56,7 +57,9 @@ def refund_create(
         except MoneyError as exc:
             raise InvalidInput(f"amount: {exc}", field="amount") from None
     if value <= 0:
-        raise InvalidInput("amount: must be more than zero", field="amount")
+        raise InvalidInput(
+            gettext_noop("amount: must be more than zero"), field="amount"
+        )
     if value > remaining:
         raise InvalidInput(
             f"amount: {value} {currency} is more than the {remaining} {currency} "
@@ -65,10 +68,13 @@ def refund_create(
         )
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
-        raise InvalidInput("bank_reference: required", field="bank_reference")
+        raise InvalidInput(
+            gettext_noop("bank_reference: required"), field="bank_reference"
+        )
     if len(bank_reference) > 100:
         raise InvalidInput(
-            "bank_reference: at most 100 characters", field="bank_reference"
+            gettext_noop("bank_reference: at most 100 characters"),
+            field="bank_reference",
         )
     try:
         with transaction.atomic():

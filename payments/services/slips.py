@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from core.exceptions import InvalidInput, TonleError, TransientError
 from core.money import MoneyError, parse_amount
@@ -114,7 +115,8 @@ def _clean_order_id(value: str) -> str:
         )
     if any(ord(ch) < 32 for ch in text):
         raise InvalidInput(
-            "order_id: control characters are not allowed", field="order_id"
+            gettext_noop("order_id: control characters are not allowed"),
+            field="order_id",
         )
     return text
 
@@ -122,14 +124,17 @@ def _clean_order_id(value: str) -> str:
 def _clean_amount(amount: Any, currency: str) -> Decimal:
     if amount is None or amount == "":
         raise InvalidInput(
-            "amount: a short hash needs the slip's amount and currency", field="amount"
+            gettext_noop("amount: a short hash needs the slip's amount and currency"),
+            field="amount",
         )
     try:
         value = parse_amount(amount, currency)
     except MoneyError as exc:
         raise InvalidInput(f"amount: {exc}", field="amount") from None
     if value <= 0:
-        raise InvalidInput("amount: must be more than zero", field="amount")
+        raise InvalidInput(
+            gettext_noop("amount: must be more than zero"), field="amount"
+        )
     return value
 
 
@@ -266,8 +271,10 @@ def slip_check(
     when the input is refused or Bakong cannot be asked."""
     if bool(hash) == bool(short_hash):
         raise InvalidInput(
-            "hash: give the transaction's full hash (64 characters), or its short "
-            "hash (the first 8) with the amount and currency",
+            gettext_noop(
+                "hash: give the transaction's full hash (64 characters), or its short "
+                "hash (the first 8) with the amount and currency"
+            ),
             field="hash",
         )
     currency = (currency or "").strip().upper()
@@ -280,7 +287,9 @@ def slip_check(
         short = _clean_hash(short_hash, field="short_hash", length=SHORT_HASH_LENGTH)
         if currency not in SLIP_CURRENCIES:
             raise InvalidInput(
-                "currency: a short hash needs the slip's currency, KHR or USD",
+                gettext_noop(
+                    "currency: a short hash needs the slip's currency, KHR or USD"
+                ),
                 field="currency",
             )
         value = _clean_amount(amount, currency)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput, NotFound, TransientError
 from core.http import HttpStatusError
@@ -341,10 +342,11 @@ def webhook_delivery_redeliver(
         .first()
     )
     if delivery is None:
-        raise NotFound("no such webhook delivery")
+        raise NotFound(gettext_noop("no such webhook delivery"))
     if not delivery.endpoint.is_active:
         raise Conflict(
-            "the endpoint is disabled: enable it before redelivering", field="endpoint"
+            gettext_noop("the endpoint is disabled: enable it before redelivering"),
+            field="endpoint",
         )
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING,

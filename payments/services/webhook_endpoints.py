@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import InvalidInput, NotFound
 from merchants.models import Merchant
@@ -47,9 +48,13 @@ def webhook_url_check(url: str, *, resolver: Resolver | None = None) -> str:
     except ValueError as exc:
         raise InvalidInput(f"url: not a valid address ({exc})", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("url: must be an http:// or https:// address", field="url")
+        raise InvalidInput(
+            gettext_noop("url: must be an http:// or https:// address"), field="url"
+        )
     if parts.username or parts.password:
-        raise InvalidInput("url: must not contain a user name or password", field="url")
+        raise InvalidInput(
+            gettext_noop("url: must not contain a user name or password"), field="url"
+        )
     if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         return url
     try:
@@ -112,7 +117,7 @@ def _endpoint_locked(merchant: Merchant, endpoint_id: int) -> WebhookEndpoint:
         .first()
     )
     if endpoint is None:
-        raise NotFound("no such webhook endpoint")
+        raise NotFound(gettext_noop("no such webhook endpoint"))
     return endpoint
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, NotFound
 from core.tasks import enqueue_on_commit
@@ -45,10 +46,12 @@ def webhook_endpoint_test_send(
         .first()
     )
     if endpoint is None:
-        raise NotFound("no such webhook endpoint")
+        raise NotFound(gettext_noop("no such webhook endpoint"))
     if not endpoint.is_active:
         raise Conflict(
-            "the endpoint is disabled: enable it before sending a test event",
+            gettext_noop(
+                "the endpoint is disabled: enable it before sending a test event"
+            ),
             field="endpoint",
         )
     test_id = uuid.uuid4().hex

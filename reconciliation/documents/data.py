@@ -50,6 +50,7 @@ from core.periods import period_bounds, zone_for_currency
 from merchants.models import Account, Merchant, Provider
 from merchants.selectors import account_list
 from payments.models import BakongTransaction
+from reconciliation.documents.words import khmer
 from reconciliation.models import (
     ExceptionReason,
     ExceptionStatus,
@@ -64,15 +65,18 @@ from statements.services.balances import account_lines, period_balance
 
 ZERO = Decimal(0)
 BANK_SOURCES = (Source.FEED, Source.FILE)
-SUMMARY_ROWS = (
-    ("expected", gettext_noop("Expected"), "ការរំពឹងទុក"),
-    ("received", gettext_noop("Received"), "បានទទួល"),
-    ("auto", gettext_noop("Matched automatically"), "ផ្គូផ្គងដោយស្វ័យប្រវត្តិ"),
-    ("reviewed", gettext_noop("Matched after review"), "ផ្គូផ្គងក្រោយការពិនិត្យ"),
-    ("manual", gettext_noop("Matched by hand"), "ផ្គូផ្គងដោយដៃ"),
-    ("proposed", gettext_noop("Awaiting review"), "រង់ចាំការពិនិត្យ"),
-    ("unpaid", gettext_noop("Outstanding: unpaid items"), "មិនទាន់ទូទាត់"),
-    ("unmatched", gettext_noop("Outstanding: unmatched money in"), "ប្រាក់ចូលមិនទាន់ផ្គូផ្គង"),
+SUMMARY_ROWS = tuple(
+    (key, english, khmer(english))
+    for key, english in (
+        ("expected", gettext_noop("Expected")),
+        ("received", gettext_noop("Received")),
+        ("auto", gettext_noop("Matched automatically")),
+        ("reviewed", gettext_noop("Matched after review")),
+        ("manual", gettext_noop("Matched by hand")),
+        ("proposed", gettext_noop("Awaiting review")),
+        ("unpaid", gettext_noop("Outstanding: unpaid items")),
+        ("unmatched", gettext_noop("Outstanding: unmatched money in")),
+    )
 )
 # English; the documents translate them when drawn
 DIFFERENCE_LABELS = {

@@ -563,7 +563,7 @@ def pdf_write(data: ReportData, path: Path) -> None:
     )
     for bank in data.banks:
         story += _bank(bank, st)
-    story.append(_heading(gettext_noop("Definitions"), "និយមន័យ", st["h2"]))
+    story.append(_heading(gettext_noop("Definitions"), KM["definitions"], st["h2"]))
     story += [_para(_(line), st) for line in DEFINITIONS]
     story += _exceptions(data, st)
     story.append(

@@ -1,23 +1,58 @@
 """The report's words: Khmer headings beside the English ones, and the
-definitions it prints (the same text as the README's)."""
+definitions it prints (the same text as the README's).
+
+The English report stays bilingual, as auditors in Cambodia expect: each heading
+carries its Khmer. That Khmer is the catalogue's own translation of the heading
+(the glossary's terms), so the English report's Khmer and the Khmer report's
+headings are the same words and cannot drift apart."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from collections.abc import Iterator, Mapping
 
-KM = {
-    "title": "របាយការណ៍ផ្ទៀងផ្ទាត់",
-    "summary": "សេចក្តីសង្ខេប",
-    "differences": "ភាពខុសគ្នាតាមប្រភេទ",
-    "bank_statement": "របាយការណ៍ផ្ទៀងផ្ទាត់ធនាគារ",
-    "ledger_balance": "សមតុល្យតាមបញ្ជី",
-    "bank_balance": "សមតុល្យតាមធនាគារ",
-    "difference": "ភាពខុសគ្នា",
-    "matches": "ការផ្គូផ្គង",
-    "exceptions": "ករណីមិនប្រក្រតី",
-    "expected": "ការរំពឹងទុក",
-    "received": "បានទទួល",
+from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
+
+HEADINGS = {
+    "title": gettext_noop("Reconciliation report"),
+    "summary": gettext_noop("Summary"),
+    "differences": gettext_noop("Differences by kind"),
+    "bank_statement": gettext_noop("Bank reconciliation statements"),
+    "ledger_balance": gettext_noop("Balance per the ledger"),
+    "bank_balance": gettext_noop("Balance per the bank statement"),
+    "difference": gettext_noop("Difference"),
+    "matches": gettext_noop("Matched pairs and groups"),
+    "exceptions": gettext_noop("Exceptions"),
+    "expected": gettext_noop("Expected"),
+    "received": gettext_noop("Received"),
+    "definitions": gettext_noop("Definitions"),
 }
+
+
+def _khmer(english: str) -> str:
+    with translation.override("km"):
+        return gettext(english)
+
+
+# a label's Khmer, read from the catalogue when the report is drawn
+khmer = lazy(_khmer, str)
+
+
+class _Khmer(Mapping):
+    """KM["exceptions"]: the heading in Khmer, read from the catalogue when drawn."""
+
+    def __getitem__(self, key: str) -> str:
+        return _khmer(HEADINGS[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(HEADINGS)
+
+    def __len__(self) -> int:
+        return len(HEADINGS)
+
+
+KM = _Khmer()
 
 # English; the documents translate each one when drawn
 DEFINITIONS = (

@@ -23,8 +23,14 @@ from reconciliation.documents.data import (
 )
 from reconciliation.documents.language import words
 from reconciliation.documents.words import DEFINITIONS, KM
+from reconciliation.models import DifferenceKind, MatchStatus
 from reconciliation.reason_words import reason_words
+from reconciliation.rule_words import rule_words
 from statements.documents.xlsx_statement import number_format
+
+# a match's status and its difference's kind in the report's language
+STATUS_WORDS = dict(MatchStatus.choices)
+KIND_WORDS = {key: label for key, label in DifferenceKind.choices if key}
 
 BOLD = {"bold": True}
 TITLE = {"bold": True, "font_size": 14}
@@ -237,17 +243,20 @@ MATCH_HEADS = (
 
 def _matches(workbook, data: ReportData) -> None:
     s = _Sheet(
-        workbook, "Matches", [8, 11, 10, 5, 20, 28, 28, 8, 15, 15, 12, 12, 22, 60]
+        workbook, "Matches", [8, 11, 10, 5, 30, 28, 28, 8, 15, 15, 12, 14, 22, 60]
     )
     s.head(*(_(head) for head in MATCH_HEADS))
     s.head(*("", "", "", "", "", KM["expected"], KM["received"]), *[""] * 7)
     for row in data.matches():
         c = row.currency
         s.row(
-            row.pk, row.day, row.status, row.tier, s.text(row.rule),
+            row.pk, row.day, str(STATUS_WORDS.get(row.status, row.status)),
+            row.tier, s.text(rule_words(row.rule)),
             s.text(row.expected), s.text(row.posted), c,
             _Cell(row.expected_amount, None, c), _Cell(row.posted_amount, None, c),
-            _Cell(row.difference, None, c), row.difference_kind, s.text(row.decided),
+            _Cell(row.difference, None, c),
+            str(KIND_WORDS.get(row.difference_kind, row.difference_kind)),
+            s.text(row.decided),
             s.text(reason_words(row.reason)),
         )  # fmt: skip
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput
 from core.money import CURRENCIES, MoneyError, parse_amount
@@ -243,7 +244,7 @@ def invoices_import(
     rows = iter([*table.rows, *table.more])
     header_row = next(rows, None)
     if header_row is None:
-        raise InvalidInput("file: no header row", field="file")
+        raise InvalidInput(gettext_noop("file: no header row"), field="file")
     header = _header(header_row)
     missing = [name for name in REQUIRED if name not in header]
     if missing:

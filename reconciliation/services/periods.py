@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput, NotFound
 from merchants.models import Merchant
@@ -185,7 +186,9 @@ def period_reopen(
     changed again and the exceptions it carried forward are its own again."""
     month = month_parse(month)
     if not reason.strip():
-        raise InvalidInput("reason: say why the month is reopened", field="reason")
+        raise InvalidInput(
+            gettext_noop("reason: say why the month is reopened"), field="reason"
+        )
     sign_off = (
         PeriodSignOff.objects.for_merchant(merchant)
         .select_for_update()

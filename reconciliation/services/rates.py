@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from core.exceptions import InvalidInput
 from core.money import CURRENCIES
@@ -82,7 +83,9 @@ def exchange_rates_import(
                         f"{name}: {cells[name]!r} is not KHR, USD or THB", field=name
                     )
             if base == quote:
-                raise InvalidInput("quote: must differ from base", field="quote")
+                raise InvalidInput(
+                    gettext_noop("quote: must differ from base"), field="quote"
+                )
             rate = _rate(cells["rate"])
         except InvalidInput as exc:
             result.errors.append(

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput, NotFound, TonleError
 from core.money import amount_to_wire, format_amount
@@ -126,7 +127,7 @@ def _difference_checked(
         )
     if difference_kind == DifferenceKind.WRITE_OFF and not note.strip():
         raise InvalidInput(
-            "note: a write-off needs a reason", field="note"
+            gettext_noop("note: a write-off needs a reason"), field="note"
         )  # an auditor asks why
     return difference_kind
 
@@ -357,7 +358,9 @@ def _bulk_targets(
     queue_filter: QueueFilter | None,
 ) -> tuple[list[Match], list[tuple[int, str]]]:
     if (match_ids is None) == (queue_filter is None):
-        raise InvalidInput("ids: give either match ids or a filter", field="ids")
+        raise InvalidInput(
+            gettext_noop("ids: give either match ids or a filter"), field="ids"
+        )
     if queue_filter is not None:
         matches = list(
             match_queue(merchant=merchant, queue_filter=queue_filter)[: BULK_MAX + 1]
@@ -371,7 +374,7 @@ def _bulk_targets(
         return matches, []
     wanted = list(dict.fromkeys(int(pk) for pk in match_ids))
     if not wanted:
-        raise InvalidInput("ids: choose at least one match", field="ids")
+        raise InvalidInput(gettext_noop("ids: choose at least one match"), field="ids")
     if len(wanted) > BULK_MAX:
         raise InvalidInput(f"ids: at most {BULK_MAX} at a time", field="ids")
     found = {
@@ -466,7 +469,9 @@ def match_unmatch(
     its rows are open again; a rejected one is withdrawn back to proposed, so its
     pair may be matched again. Logged with what it undid."""
     if not reason.strip():
-        raise InvalidInput("reason: say why the match is undone", field="reason")
+        raise InvalidInput(
+            gettext_noop("reason: say why the match is undone"), field="reason"
+        )
     match = _match_load(merchant, match_id)
     _refuse_locked(match.day, signed_months(merchant=merchant), f"match {match.pk}")
     items = _items(match)
@@ -653,10 +658,12 @@ def match_manual_create(
     posted = _rows_resolve(merchant, _ref_pairs(posted_refs, "posted"), "posted")
     if not expected:
         raise InvalidInput(
-            "expected: pick at least one expected item", field="expected"
+            gettext_noop("expected: pick at least one expected item"), field="expected"
         )
     if not posted:
-        raise InvalidInput("posted: pick at least one line or payment", field="posted")
+        raise InvalidInput(
+            gettext_noop("posted: pick at least one line or payment"), field="posted"
+        )
     currencies = {r.currency for r in expected + posted}
     if len(currencies) != 1:
         raise InvalidInput(
@@ -671,7 +678,9 @@ def match_manual_create(
         note=note,
     )  # fmt: skip
     if difference and not note.strip():
-        raise InvalidInput("note: say why the amounts differ", field="note")
+        raise InvalidInput(
+            gettext_noop("note: say why the amounts differ"), field="note"
+        )
     day = max(r.day for r in posted)
     signed = signed_months(merchant=merchant)
     _refuse_locked(day, signed, "this match")
@@ -803,10 +812,13 @@ def _resolve(
 def _resolution_checked(resolution: str, note: str) -> str:
     if resolution not in RESOLUTIONS:
         raise InvalidInput(
-            "resolution: matched by hand, written off or ignored", field="resolution"
+            gettext_noop("resolution: matched by hand, written off or ignored"),
+            field="resolution",
         )
     if not note.strip():
-        raise InvalidInput("note: say why the exception is resolved", field="note")
+        raise InvalidInput(
+            gettext_noop("note: say why the exception is resolved"), field="note"
+        )
     return note.strip()
 
 
@@ -846,7 +858,9 @@ def exceptions_resolve(
     """Resolve many exceptions with one reason, each checked as if alone."""
     note = _resolution_checked(resolution, note)
     if (exception_ids is None) == (exception_filter is None):
-        raise InvalidInput("ids: give either exception ids or a filter", field="ids")
+        raise InvalidInput(
+            gettext_noop("ids: give either exception ids or a filter"), field="ids"
+        )
     found = ReconciliationException.objects.for_merchant(merchant).select_related(
         "resolved_by", "merchant"
     )
@@ -866,7 +880,9 @@ def exceptions_resolve(
     else:
         wanted = list(dict.fromkeys(int(pk) for pk in exception_ids))
         if not wanted:
-            raise InvalidInput("ids: choose at least one exception", field="ids")
+            raise InvalidInput(
+                gettext_noop("ids: choose at least one exception"), field="ids"
+            )
         by_id = {e.pk: e for e in found.filter(pk__in=wanted)}
         outcome.skipped += [(pk, "not found") for pk in wanted if pk not in by_id]
         targets = [by_id[pk] for pk in wanted if pk in by_id]

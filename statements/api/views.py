@@ -182,6 +182,7 @@ class TransactionListApi(MerchantApiView):
             data,
             queryset=selectors.transaction_list(merchant=self.merchant),
             merchant=self.merchant,
+            iso_only=True,
         )
         if not filterset.is_valid():
             name, messages = next(iter(filterset.errors.items()))

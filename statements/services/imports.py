@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.exceptions import Conflict, InvalidInput
 from core.money import amount_to_wire, from_minor
@@ -349,7 +350,7 @@ def _stage(
             f"file: over the {settings.MAX_UPLOAD_MB} MB limit", field="file"
         )
     if not file_bytes:
-        raise InvalidInput("file: the file is empty", field="file")
+        raise InvalidInput(gettext_noop("file: the file is empty"), field="file")
     if preset and preset not in PRESETS:
         raise InvalidInput(f"preset: {preset!r} is not a known preset", field="preset")
     batch = ImportBatch(
@@ -376,7 +377,9 @@ def import_batch_map(
     """Remember the preset and column mapping chosen for a pending import (the
     saved mapping it came from, if any, is left as it is until the import)."""
     if batch.status != ImportStatus.PENDING:
-        raise Conflict("import: this file was already imported, refused or discarded")
+        raise Conflict(
+            gettext_noop("import: this file was already imported, refused or discarded")
+        )
     if preset and preset not in PRESETS:
         raise InvalidInput(f"preset: {preset!r} is not a known preset", field="preset")
     batch.preset = preset or ""
@@ -460,7 +463,9 @@ def statement_file_import(
             actor=actor,
         )
     elif batch.account_id != account.pk or batch.sha256 != sha256:
-        raise InvalidInput("batch: does not belong to this account and file")
+        raise InvalidInput(
+            gettext_noop("batch: does not belong to this account and file")
+        )
     source = {
         "account": account,
         "file_bytes": file_bytes,

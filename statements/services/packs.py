@@ -23,6 +23,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.exceptions import InvalidInput, NotFound
 from core.money import amount_to_wire
@@ -86,7 +87,9 @@ def _validate_period(date_from: dt.date, date_to: dt.date) -> None:
             field="to",
         )
     if (date_to - date_from).days > MAX_PERIOD_DAYS:
-        raise InvalidInput("to: a pack covers at most three years", field="to")
+        raise InvalidInput(
+            gettext_noop("to: a pack covers at most three years"), field="to"
+        )
 
 
 def pack_part_register(part: PackPart) -> None:
@@ -162,7 +165,7 @@ def statement_pack_build(
                     }
                 )
                 done += 1
-        report(90, "Reconciliation reports")
+        report(90, gettext_noop("Reconciliation reports"))
         for path, meta in pack_part_files(
             merchant=merchant, date_from=date_from, date_to=date_to, out_dir=root
         ):
@@ -216,7 +219,7 @@ def statement_pack_build(
                 for entry in entries
             ],
         }
-        report(95, "Packing the ZIP")
+        report(95, gettext_noop("Packing the ZIP"))
         if out is None:
             handle, name = tempfile.mkstemp(prefix="tonle-pack-", suffix=".zip")
             os.close(handle)
@@ -332,7 +335,8 @@ def statement_pack_verify(*, path: str | os.PathLike) -> VerifyResult:
             listed = manifest["files"]
         except (KeyError, ValueError, TypeError):
             raise InvalidInput(
-                "path: the ZIP has no readable manifest.json", field="path"
+                gettext_noop("path: the ZIP has no readable manifest.json"),
+                field="path",
             ) from None
         names = set(archive.namelist()) - {MANIFEST}
         checked = 0
@@ -384,7 +388,7 @@ def statement_pack_request(
         period_start=date_from,
         period_end=date_to,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        progress_message="Waiting for a worker",
+        progress_message=gettext_noop("Waiting for a worker"),
         language=language,
     )
     audit_event_record(
@@ -442,14 +446,14 @@ def statement_pack_run(*, pack_id: int) -> StatementPack | None:
         StatementPack.objects.filter(pk=pack.pk).update(
             status=PackStatus.FAILED,
             error=str(exc)[:2000] or exc.__class__.__name__,
-            progress_message="Failed",
+            progress_message=gettext_noop("Failed"),
             finished_at=timezone.now(),
         )
         pack.refresh_from_db()
         return pack
     pack.status = PackStatus.READY
     pack.progress = 100
-    pack.progress_message = "Ready"
+    pack.progress_message = gettext_noop("Ready")
     pack.sha256 = digest
     pack.size_bytes = size
     pack.files_count = len(result.files)
@@ -493,7 +497,7 @@ def statement_pack_download_record(
 ) -> None:
     """Every download of a pack is written to the audit log."""
     if pack.status != PackStatus.READY or not pack.file:
-        raise NotFound("this pack is not ready to download")
+        raise NotFound(gettext_noop("this pack is not ready to download"))
     audit_event_record(
         merchant=pack.merchant,
         action="statements.pack.downloaded",

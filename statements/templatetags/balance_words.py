@@ -1,6 +1,7 @@
 from django import template
 
 from statements.balance_words import balance_warning_words
+from statements.models import Channel
 
 register = template.Library()
 
@@ -9,3 +10,9 @@ register = template.Library()
 def balance_words(message) -> str:
     """A balance warning in the reader's language (see statements.balance_words)."""
     return balance_warning_words(message)
+
+
+@register.filter
+def channel_words(code) -> str:
+    """A ledger channel code (TRANSFER, BILL) in words."""
+    return str(dict(Channel.choices).get(str(code or ""), code or ""))

@@ -58,8 +58,8 @@ def test_a_month_is_reconciled_signed_off_and_reported(
     # when the accountant runs the month from the Runs page
     _sign_in(page, url, "accountant")
     page.goto(f"{url}/reconciliation/runs/")
-    page.fill("#id_date_from", first.isoformat())
-    page.fill("#id_date_to", last.isoformat())
+    page.fill("#id_date_from", f"{first:%d/%m/%Y}")  # as a person types it
+    page.fill("#id_date_to", f"{last:%d/%m/%Y}")
     page.click("#run-start")
     page.wait_for_selector(".msg.success")
     assert "proposed" in page.inner_text(".messages")
@@ -117,8 +117,8 @@ def test_a_month_is_reconciled_signed_off_and_reported(
     _sign_in(page, url, "auditor")
     page.goto(f"{url}/reconciliation/report/")
     assert page.locator("form.decide, #run-start").count() == 0
-    page.fill("#id_date_from", first.isoformat())
-    page.fill("#id_date_to", last.isoformat())
+    page.fill("#id_date_from", f"{first:%d/%m/%Y}")  # as a person types it
+    page.fill("#id_date_to", f"{last:%d/%m/%Y}")
     with page.expect_download() as download:
         page.click("#report-pdf")
     target = tmp_path / "report.pdf"

@@ -50,8 +50,8 @@ def test_auditor_builds_and_downloads_a_pack_built_by_a_real_worker(
         page.fill("#id_password", "pw-for-tests")
         page.click("button[type=submit]")
         page.goto(f"{live_server.url}/statements/packs/")
-        page.fill("#id_date_from", "2026-11-01")
-        page.fill("#id_date_to", "2026-11-30")
+        page.fill("#id_date_from", "01/11/2026")  # day first, as typed
+        page.fill("#id_date_to", "30/11/2026")
         page.click("#pack-form button")
 
         # then the page follows the worker until the pack can be downloaded

@@ -86,16 +86,16 @@ def test_details_are_shown_as_labels_and_values(owner_client, merchant):
     # then no raw dict, but labels and values
     assert "{&#x27;bank_reference" not in response.text
     assert "<dt>Bank reference</dt><dd>ABA-77</dd>" in response.text
-    assert "<dt>Scopes</dt><dd>qr:write, payments:read</dd>" in response.text
+    assert "<dt>Permissions</dt><dd>qr:write, payments:read</dd>" in response.text
     assert "<dt>Test key</dt><dd>no</dd>" in response.text
-    assert "<dt>Expires at</dt><dd>—</dd>" in response.text
+    assert "<dt>Expires</dt><dd>—</dd>" in response.text
 
 
 def test_details_pairs_keep_a_non_dict_value_readable():
     assert details_pairs(["a", "b"]) == [("Details", "a, b")]
     assert details_pairs({}) == []
     assert details_pairs({"filter": {"date_from": "2026-01-01"}}) == [
-        ("Filter", "Date from 2026-01-01")
+        ("Filter", "From 2026-01-01")
     ]
 
 

@@ -160,7 +160,7 @@ def test_a_refund_without_its_bank_reference_is_explained(accountant_client, mer
         {"resolution": "refund", "note": "sent back"},
         follow=True,
     )
-    assert "Not settled: bank_reference" in response.content.decode()
+    assert "Not settled: the reference of your bank" in response.content.decode()
     pr.refresh_from_db()
     assert pr.flag_resolution == ""
 

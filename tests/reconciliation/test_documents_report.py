@@ -21,7 +21,13 @@ from freezegun import freeze_time
 from merchants.models import AuditEvent
 from payments.models import BakongTransaction
 from reconciliation.documents import render_reconciliation
-from reconciliation.models import Match, MatchItem, ReconciliationException
+from reconciliation.models import (
+    DifferenceKind,
+    Match,
+    MatchItem,
+    ReconciliationException,
+)
+from reconciliation.rule_words import RULE_WORDS
 from reconciliation.services.review import (
     exception_resolve,
     match_confirm,
@@ -29,6 +35,7 @@ from reconciliation.services.review import (
 )
 from statements.models import PushEvent, Transaction
 from statements.services.packs import statement_pack_build, statement_pack_verify
+from tests.core.khmer import khmer
 from tests.factories import AccountFactory
 from tests.reconciliation.review_makers import (
     NOV_1,
@@ -192,10 +199,12 @@ def test_xlsx_totals_agree_with_the_database_to_the_riel(
     differences = {
         (r[7], r[11]): Decimal(str(r[10])) for r in rows if r[10]
     }  # (currency, kind)
+    # the kind and the rule in words, not their codes
     assert differences == {
-        ("USD", "fee"): Decimal("-1.00"),
-        ("USD", "write_off"): Decimal("-62.65"),
+        ("USD", str(DifferenceKind.FEE.label)): Decimal("-1.00"),
+        ("USD", str(DifferenceKind.WRITE_OFF.label)): Decimal("-62.65"),
     }
+    assert str(RULE_WORDS["manual"]) in {r[4] for r in rows}
     exceptions = list(book["Exceptions"].iter_rows(min_row=2, values_only=True))
     assert (
         len(exceptions) == result.exceptions == ReconciliationException.objects.count()
@@ -364,3 +373,26 @@ def test_the_report_is_downloaded_by_auditors_and_logged(
         assert b"".join(response.streaming_content).startswith(b"%PDF")
         event = AuditEvent.objects.get(action="reconciliation.report.downloaded")
         assert event.actor == client.user and event.details["format"] == "pdf"
+
+
+def test_the_english_reports_khmer_headings_are_the_catalogues_glossary_words(
+    merchant, worked_month, tmp_path
+):
+    # when the English report is written as XLSX
+    result = render_reconciliation(
+        merchant=merchant, date_from=NOV_1, date_to=NOV_30, fmt="xlsx",
+        out=tmp_path / "r.xlsx",
+    )  # fmt: skip
+    # then each heading keeps its Khmer beside it, the Khmer report's own words
+    book = openpyxl.load_workbook(result.path)
+    cells = {
+        str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+        for cell in row if cell
+    }  # fmt: skip
+    for english in ("Reconciliation report", "Summary", "Matched by hand",
+                    "Balance per the bank statement"):  # fmt: skip
+        assert any(c.startswith(f"{english} · {khmer(english)}") for c in cells), (
+            english
+        )
+    assert khmer("Exceptions") == "ករណីលើកលែង"  # the glossary's term
+    assert not any("ករណីមិនប្រក្រតី" in c for c in cells)

@@ -173,7 +173,7 @@ def test_manual_match_from_the_page(accountant_client, merchant, month):
     # when they are matched without a reason for the difference: refused
     refused = accountant_client.post(MANUAL, picked | {"difference_kind": "write_off"})
     assert refused.status_code == 200
-    assert "Not matched: note: a write-off needs a reason" in refused.content.decode()
+    assert "Not matched: a write-off needs a reason" in refused.content.decode()
 
     # with one, the hand match is made and shown
     done = accountant_client.post(

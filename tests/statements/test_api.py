@@ -109,6 +109,8 @@ def test_transactions_cursor_pages_through_everything_once(api_client, lines):
     ("params", "message"),
     [
         ({"from": "2026-02-30"}, "from: Enter a valid date."),
+        # the API takes ISO days only, as documented; pages read day first
+        ({"to": "03/04/2026"}, "to: Enter a valid date."),
         ({"min_amount": "ten"}, "min_amount: Enter a number."),
         ({"limit": "0"}, "limit: between 1 and 500"),
         ({"sort": "name"}, "sort: use one of"),

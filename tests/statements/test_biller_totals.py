@@ -148,7 +148,7 @@ def test_statements_page_totals_bills_and_top_ups_by_biller_category(
     body = response.content.decode()
     assert "Bill payments and top-ups by biller category" in body
     assert re.search(
-        r"<td>BILL</td><td>utilities</td><td class=\"num\">2</td>"
+        r"<td>Bill payment</td><td>utilities</td><td class=\"num\">2</td>"
         r"<td class=\"num\">0.00</td><td class=\"num\">-75.75</td>"
         r"<td class=\"num\">-75.75</td>",
         body,

@@ -191,7 +191,7 @@ def test_pack_request_with_a_bad_period_writes_nothing(owner_client, merchant):
 
     # then
     assert response.status_code == 200
-    assert "Enter a valid date." in response.content.decode()
+    assert "Enter a valid date (dd/mm/yyyy)." in response.content.decode()
     assert not StatementPack.objects.exists()
 
 

@@ -1,0 +1,204 @@
+"""A service's error in the reader's language, on pages only.
+
+Services raise TonleError with one English message: the REST API and the commands
+return it as written (machines read it). A page words it again here, at display
+time. A fixed sentence is marked with gettext_noop where it is raised, so it is in
+the catalogue whole; a sentence with values (a month, an amount, a count) is read
+back by its shape, and only the words around the values are translated. The
+field prefix the API keeps ("ids: …", "bank_reference: …") is dropped on a page,
+where the message sits beside its form. An unknown message is shown as written."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+_FIELD = re.compile(r"(?P<field>[a-z][a-z0-9_]*): (?P<rest>.+)\Z", re.S)
+
+# sentences with values that a person meets on a page (the field prefix, when the
+# service writes one, is already dropped)
+SHAPES = [
+    # months and runs
+    (r"(?P<month>.+?) is already signed off", _("%(month)s is already signed off")),
+    (r"(?P<month>.+?) is not signed off", _("%(month)s is not signed off")),
+    (r"(?P<month>.+?) was reopened meanwhile", _("%(month)s was reopened meanwhile")),
+    (
+        r"(?P<month>.+?) was signed off meanwhile",
+        _("%(month)s was signed off meanwhile"),
+    ),
+    (r"(?P<month>.+?) has not ended yet", _("%(month)s has not ended yet")),
+    (
+        r"(?P<month>.+?) has (?P<count>\d+) open exceptions?: resolve them, or carry "
+        r"them forward",
+        _(
+            "%(month)s has %(count)s open exception(s): resolve them, or carry them "
+            "forward"
+        ),
+    ),
+    (
+        r"(?P<month>.+?) is signed off, so its matches are locked; an owner reopens "
+        r"the month first",
+        _(
+            "%(month)s is signed off, so its matches are locked; an owner reopens "
+            "the month first"
+        ),
+    ),
+    (
+        r"(?P<to>\S+) is before from: (?P<from>\S+)",
+        _("The period ends (%(to)s) before it starts (%(from)s)."),
+    ),
+    (
+        r"the period ends \((?P<to>\S+)\) before it starts \((?P<from>\S+)\)",
+        _("The period ends (%(to)s) before it starts (%(from)s)."),
+    ),
+    (
+        r"at most (?P<days>\d+) days at a time",
+        _("A period covers at most %(days)s days."),
+    ),
+    # the review queue, hand matches and exceptions
+    (r"at most (?P<count>\d+) at a time", _("At most %(count)s at a time.")),
+    (
+        r"more than (?P<count>\d+) matches; narrow it",
+        _("More than %(count)s matches: narrow the filter."),
+    ),
+    (
+        r"more than (?P<count>\d+) exceptions; narrow it",
+        _("More than %(count)s exceptions: narrow the filter."),
+    ),
+    (
+        r"match (?P<pk>\d+) is confirmed: unmatch it to take it apart",
+        _("Match #%(pk)s is confirmed: undo it to take it apart."),
+    ),
+    (
+        r"match (?P<pk>\d+) \((?P<status>\w+)\) already holds one of these rows: "
+        r"unmatch it first",
+        _("Match #%(pk)s already holds one of these rows: undo it first."),
+    ),
+    (
+        r"the rows are in (?P<currencies>.+?); a hand match is in one currency",
+        _("The rows are in %(currencies)s; a hand match is in one currency."),
+    ),
+    (
+        r"exception (?P<pk>\d+) was resolved meanwhile",
+        _("Exception #%(pk)s was resolved meanwhile."),
+    ),
+    # KHQR codes, refunds and flags
+    (
+        r"only a pending code can be cancelled \(this one is (?P<status>.+?)\)",
+        _("Only a pending code can be cancelled (this one is %(status)s)."),
+    ),
+    (
+        r"only a paid request can be refunded \(this one is (?P<status>.+?)\)",
+        _("Only a paid code can be refunded (this one is %(status)s)."),
+    ),
+    (
+        r"(?P<amount>\S+) (?P<currency>[A-Z]{3}) is more than the (?P<left>\S+) "
+        r"[A-Z]{3} not yet refunded",
+        _(
+            "%(amount)s %(currency)s is more than the %(left)s %(currency)s not yet "
+            "refunded."
+        ),
+    ),
+    (
+        r"(?P<reference>.+?) is already recorded for a refund",
+        _("%(reference)s is already recorded for a refund."),
+    ),
+    (
+        r"this flag is already settled \((?P<how>.+?)\)",
+        _("This flag is already settled (%(how)s)."),
+    ),
+    (
+        r"'?(?P<currency>[^']*)'? is not a KHQR currency; use KHR or USD",
+        _("%(currency)s is not a KHQR currency: use KHR or USD."),
+    ),
+    (
+        r"at most (?P<limit>\d+) characters \(got (?P<got>\d+)\)",
+        _("At most %(limit)s characters (this has %(got)s)."),
+    ),
+    (r"at most (?P<limit>\d+) characters", _("At most %(limit)s characters.")),
+    # connections: consent and statement feed syncs
+    (
+        r"consent for connection #(?P<pk>\d+) was revoked on (?P<day>.+)",
+        _("Consent for connection #%(pk)s was revoked on %(day)s."),
+    ),
+    (
+        r"consent for connection #(?P<pk>\d+) expired on (?P<day>.+?); the customer "
+        r"must grant it again",
+        _(
+            "Consent for connection #%(pk)s expired on %(day)s: the customer must "
+            "grant it again."
+        ),
+    ),
+    (
+        r"consent for connection #(?P<pk>\d+) does not include (?P<scope>\S+) "
+        r"\(granted: (?P<granted>.+)\)",
+        _(
+            "Consent for connection #%(pk)s does not include %(scope)s (granted: "
+            "%(granted)s)."
+        ),
+    ),
+    (
+        r"consent for connection #(?P<pk>\d+) ends on (?P<day>.+)",
+        _("Consent for connection #%(pk)s ends on %(day)s."),
+    ),
+    (
+        r"(?P<inserted>\d+) new line\(s\) of (?P<fetched>\d+) read over "
+        r"(?P<windows>\d+) window\(s\)",
+        _("%(inserted)s new line(s) of %(fetched)s read over %(windows)s window(s)"),
+    ),
+    # a statement pack's progress
+    (
+        r"(?P<account>.+): (?P<format>[A-Z]+) statement",
+        _("%(account)s: %(format)s statement"),
+    ),
+    # imports and webhooks
+    (r"over the (?P<mb>\d+) MB limit", _("The file is over the %(mb)s MB limit.")),
+    (
+        r"only a file waiting for its import can be discarded; this one is "
+        r"(?P<status>.+)",
+        _(
+            "Only a file waiting for its import can be discarded; this one is "
+            "%(status)s."
+        ),
+    ),
+    (
+        r"not a valid address \((?P<why>.+)\)",
+        _("Not a valid address (%(why)s)."),
+    ),
+]
+# a sentence that wraps another service message (worded in its turn)
+WRAPPERS = {
+    "not synced: ": _("Not synced: %(why)s"),
+    "will retry: ": _("Will retry: %(why)s"),
+    "gave up: ": _("Gave up: %(why)s"),
+    "balances not read: ": _("Balances not read: %(why)s"),
+}
+_COMPILED = [(re.compile(shape + r"\Z", re.S), words) for shape, words in SHAPES]
+
+
+def _without_field(text: str) -> str:
+    found = _FIELD.match(text)
+    return found["rest"] if found else text
+
+
+def error_words(error) -> str:
+    """A TonleError (or its message) as a page shows it, in the active language."""
+    text = str(getattr(error, "message", error) or "")
+    whole = gettext(text)
+    if whole != text:
+        return whole
+    rest = _without_field(text)
+    if rest != text:
+        words = gettext(rest)
+        if words != rest:
+            return words
+    for head, words in WRAPPERS.items():
+        if rest.startswith(head):
+            return str(words) % {"why": error_words(rest.removeprefix(head))}
+    for shape, words in _COMPILED:
+        found = shape.match(rest)
+        if found:
+            return str(words) % found.groupdict()
+    return rest

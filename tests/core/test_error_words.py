@@ -1,0 +1,90 @@
+"""A service's error is shown in the reader's language on pages, and as written
+(English, with its field) by the REST API; expected words come from the catalogue."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from core.error_words import error_words
+from core.exceptions import Conflict, InvalidInput
+from tests.core.khmer import in_khmer, khmer
+from tests.reconciliation.review_makers import proposals
+
+
+def test_a_fixed_sentence_is_translated_whole_and_loses_its_field_on_a_page():
+    error = InvalidInput("ids: choose at least one match", field="ids")
+    with translation.override("en"):
+        assert error_words(error) == "choose at least one match"
+    with translation.override("km"):
+        assert error_words(error) == khmer("ids: choose at least one match")
+
+
+def test_a_sentence_with_values_keeps_them_and_translates_the_words():
+    error = Conflict("only a paid request can be refunded (this one is pending)")
+    with translation.override("km"):
+        words = error_words(error)
+    assert words == khmer(
+        "Only a paid code can be refunded (this one is %(status)s)."
+    ) % {"status": "pending"}
+
+
+def test_a_sync_message_is_worded_with_the_reason_inside_it():
+    message = "not synced: consent for connection #3 was revoked on 04 Dec 2026"
+    with translation.override("km"):
+        words = error_words(message)
+    inner = khmer("Consent for connection #%(pk)s was revoked on %(day)s.") % {
+        "pk": "3",
+        "day": "04 Dec 2026",
+    }
+    assert words == khmer("Not synced: %(why)s") % {"why": inner}
+
+
+def test_an_unknown_message_is_shown_as_written():
+    with translation.override("km"):
+        assert error_words("Bakong said: E42 something new") == (
+            "Bakong said: E42 something new"
+        )
+
+
+@pytest.mark.django_db
+def test_the_queue_says_tick_a_match_in_khmer(accountant_client, merchant, account):
+    # given a queue with proposals, read in Khmer
+    proposals(merchant, account, 2)
+    in_khmer(accountant_client)
+    # when the bulk form is sent with nothing ticked
+    response = accountant_client.post(
+        reverse("reconciliation:match-bulk"), {"action": "confirm"}, follow=True
+    )
+    # then the message is the catalogue's Khmer, with no raw field name
+    body = html.unescape(response.content.decode())
+    assert khmer("ids: tick at least one match") in body
+    assert "ids:" not in body
+
+
+@pytest.mark.django_db
+def test_a_pack_waiting_for_a_worker_says_so_in_khmer(auditor_client, merchant):
+    in_khmer(auditor_client)
+    response = auditor_client.post(
+        reverse("statements:packs"),
+        {"date_from": "01/11/2026", "date_to": "30/11/2026"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert khmer("Waiting for a worker") in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_keeps_the_english_message_and_its_field(api_client):
+    response = api_client.post(
+        "/api/v1/qr",
+        {"amount": "-1", "currency": "USD"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="km",
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("amount: ")
+    assert response.json()["message"].isascii()
