@@ -92,7 +92,7 @@ with sync_playwright() as pw:
         page.locator(".chart-card").first.screenshot(path=shot("dashboard-charts"))
     if "statements" in wanted:
         page.goto(f"{BASE}/statements/")
-        page.click("text=Preview")  # last month, every account
+        page.click("#statement-form button[type=submit]")  # last month, all accounts
         page.wait_for_load_state("networkidle")
         page.screenshot(path=shot("statements"))
     if "payment" in wanted:

@@ -145,6 +145,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "filter": queue_filter,
+            "status_label": MatchStatus(queue_filter.status).label,
             "page": page,
             "rows": [_match_view(m, signed) for m in page.object_list],
             "can_write": has_role(request, WRITE_ROLES),

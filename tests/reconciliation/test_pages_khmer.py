@@ -37,6 +37,9 @@ def test_the_review_queue_answers_in_khmer(owner_client, reconciled):
     body = _body(owner_client.get(url))
     assert khmer("Review queue") in body
     assert khmer("Difference") in body
+    # the count names the status in words, not its code
+    count = re.search(r'id="queue-count">(.*?)<', body, re.S)[1]
+    assert khmer("Proposed") in count and "proposed" not in count
     # the script's words come translated from the page
     assert f'data-nothing-to-undo="{khmer("Nothing to undo.")}"' in body
 
