@@ -50,7 +50,6 @@ class Pool:
         self.m_meta: list[tuple[int, str, int, str, str, int | None]] = []
         self.findings: list[Finding] = []
         self.rejected = settings.rejected
-        self.e_index = {e.id: i for i, e in enumerate(E)}
         # filled by the reference tier, read by later tiers and the explanations
         self.ref_hits_p: dict[int, list[int]] = {}
         self.ref_hits_e: dict[int, list[int]] = {}

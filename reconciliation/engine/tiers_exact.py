@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from reconciliation.engine.identity import hash_tokens, short_token
 from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.refs import typo_of
+from reconciliation.engine.refs import text_keys, typo_of
 from reconciliation.engine.rows import AUTO, INVOICE, KHQR, PROPOSED
 
 _TOKEN_WORDS = {
@@ -255,11 +255,15 @@ def reference(pool: Pool) -> None:
     if not by_key:
         return
     hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e
+    p_open, kept = pool.p_open, pool._text_keys
     for j, p in enumerate(pool.P):
-        if not pool.p_open[j] or not p.ref_text:
+        if not p_open[j] or not p.ref_text:
             continue
         found: list[int] = []
-        for key in pool.line_keys(j):
+        keys = kept.get(j)
+        if keys is None:
+            keys = text_keys(p.ref_text)
+        for key in keys:
             for i in by_key.get(key, ()):
                 if i not in found and pool.allowed(i, j):
                     found.append(i)
@@ -267,6 +271,10 @@ def reference(pool: Pool) -> None:
             hits_p[j] = found
             for i in found:
                 hits_e.setdefault(i, []).append(j)
+        else:
+            # most lines that name an item are settled by it and never asked
+            # again: keeping every line's keys was the tier's largest memory
+            kept[j] = keys
     _one_to_one(pool, exact=True)
     _one_to_one(pool, exact=False)
 
