@@ -90,8 +90,11 @@ class Pool:
         """The item's references as keys (computed when a tier first asks)."""
         found = self._keys.get(i)
         if found is None:
-            found = self._keys[i] = tuple(
-                dict.fromkeys(k for r in self.E[i].ref_keys for k in ref_keys(r))
+            refs = self.E[i].ref_keys
+            found = self._keys[i] = (
+                ref_keys(refs[0])  # most items have one reference: no duplicates
+                if len(refs) == 1
+                else tuple(dict.fromkeys(k for r in refs for k in ref_keys(r)))
             )
         return found
 
@@ -178,15 +181,16 @@ class Pool:
         known. Names are compared only when the account is asked about."""
         E, P = self.E, self.P
         paid_by, clash = self._paid_by, self._paid_clash
-        for number, meta in enumerate(self.m_meta):
-            expected = self.m_expected[number]
+        for meta, expected, posted in zip(
+            self.m_meta, self.m_expected, self.m_posted, strict=True
+        ):
             if meta[0] > 3 or len(expected) != 1:
                 continue
             i = expected[0]
             e = E[i]
             if e.kind == KHQR or not e.counterparty:
                 continue
-            for j in self.m_posted[number]:
+            for j in posted:
                 if P[j].counterparty_account:
                     acct = self.p_acct(j)
                     first = paid_by.setdefault(acct, i)
