@@ -55,10 +55,11 @@ class Pool:
         self.ref_hits_e: dict[int, list[int]] = {}
         self._keys: dict[int, tuple[str, ...]] = {}
         self._text_keys: dict[int, list[str]] = {}
-        self._e_party: dict[int, str] = {}
-        self._p_party: dict[int, str] = {}
-        self._p_acct: dict[int, str] = {}
-        self._e_acct: dict[int, str] = {}
+        # keyed by the name or number as written, not by row: a customer's
+        # items and payments repeat it, so each is normalised once, and a run
+        # keeps one entry per customer instead of one per row
+        self._party: dict[str, str] = {}
+        self._acct: dict[str, str] = {}
         self._paid_by: dict[str, int] = {}  # payer account -> an item it paid
         self._paid_clash: dict[str, list[int]] = {}
         self.as_of = (
@@ -115,35 +116,33 @@ class Pool:
         megabytes the result does not need."""
         self._keys.clear()
         self._text_keys.clear()
-        self._e_party.clear()
-        self._p_party.clear()
-        self._p_acct.clear()
-        self._e_acct.clear()
+        self._party.clear()
+        self._acct.clear()
 
     # -- parties ------------------------------------------------------------------
 
     def e_party(self, i: int) -> str:
-        key = self._e_party.get(i)
-        if key is None:
-            key = self._e_party[i] = party_key(self.E[i].counterparty)
-        return key
+        return self._party_key(self.E[i].counterparty)
 
     def p_party(self, j: int) -> str:
-        key = self._p_party.get(j)
-        if key is None:
-            key = self._p_party[j] = party_key(self.P[j].counterparty)
-        return key
+        return self._party_key(self.P[j].counterparty)
 
     def e_acct(self, i: int) -> str:
-        key = self._e_acct.get(i)
-        if key is None:
-            key = self._e_acct[i] = account_key(self.E[i].counterparty_account)
-        return key
+        return self._account_key(self.E[i].counterparty_account)
 
     def p_acct(self, j: int) -> str:
-        key = self._p_acct.get(j)
+        return self._account_key(self.P[j].counterparty_account)
+
+    def _party_key(self, name: str) -> str:
+        key = self._party.get(name)
         if key is None:
-            key = self._p_acct[j] = account_key(self.P[j].counterparty_account)
+            key = self._party[name] = party_key(name)
+        return key
+
+    def _account_key(self, number: str) -> str:
+        key = self._acct.get(number)
+        if key is None:
+            key = self._acct[number] = account_key(number)
         return key
 
     def payer(self, j: int) -> tuple[str, str, str, str]:
@@ -268,12 +267,19 @@ class Pool:
             )
         )
 
-    def frozen_matches(self) -> tuple[Match, ...]:
+    def hand_over_matches(self) -> tuple[Match, ...]:
+        """The matches as rows, the last thing a run asks of the pool: each
+        match's working lists are let go as its row is made, so the memory they
+        held makes the rows (at a million rows the run's peak is here)."""
         E, P = self.E, self.P
+        m_expected, m_posted, m_meta = self.m_expected, self.m_posted, self.m_meta
+        self.m_expected, self.m_posted, self.m_meta = [], [], []
+        self.e_match = self.p_match = self.lo = self.hi = []
         out = []
-        for expected, posted, (tier, rule, score, reason, status, diff) in zip(
-            self.m_expected, self.m_posted, self.m_meta, strict=True
-        ):
+        for number in range(len(m_meta)):
+            expected, posted = m_expected[number], m_posted[number]
+            tier, rule, score, reason, status, diff = m_meta[number]
+            m_expected[number] = m_posted[number] = m_meta[number] = None
             first = E[expected[0]]
             if diff is None:
                 if len(expected) == 1 and len(posted) == 1:

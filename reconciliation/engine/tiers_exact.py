@@ -72,12 +72,18 @@ def identity(pool: Pool) -> None:
         for token in tokens:
             waiting.setdefault(token, []).append(j)
     if waiting:
-        shorts = any(t.startswith("short:") for t in waiting)
+        # the 8 characters of every short hash waiting: an item's hash is made
+        # into a short token only when its head is one of them
+        shorts = {t.split(":", 2)[1] for t in waiting if t.startswith("short:")}
         for i, e in enumerate(E):
             for token in e.identity:
                 for j in waiting.get(token, ()):
                     hit(i, j, token)
-                if shorts and token.startswith("hash:"):
+                if (
+                    shorts
+                    and token.startswith("hash:")
+                    and token[5:13].lower() in shorts
+                ):
                     # a bank that printed 8 characters: with amount and currency
                     short = short_token(token[5:13], e.amount_minor, e.currency)
                     for j in waiting.get(short, ()):
@@ -403,16 +409,18 @@ def amount_date(pool: Pool) -> None:
             for i in found or ():
                 if i not in known and e_open[i] and lo[i] <= day <= hi[i]:
                     known[i] = (_RELATION_SCORE[relation], relation)
-        if not known and pool.line_numbers(j):
+        words = pool.line_numbers(j) if not known else None
+        if words:
             items = [
                 i for i in by_amount[amount] if e_open[i] and lo[i] <= day <= hi[i]
             ]
-            if len(items) <= TYPO_CANDIDATES:
+            # a line naming an item it could pay is no slip for another one
+            if items and len(items) <= TYPO_CANDIDATES and not _names_a_fit(pool, j):
                 # no payer known: a reference one slip from one item's will do
                 known = {
                     i: (_RELATION_SCORE["typo"], "typo")
                     for i in items
-                    if _typo(pool, i, j)
+                    if _slip(pool.keys(i), words)
                 }
         if rejected:
             known = {i: v for i, v in known.items() if (E[i].id, p.id) not in rejected}
@@ -465,11 +473,6 @@ def _named_exactly(pool: Pool, j: int) -> bool:
     )
 
 
-def _typo(pool: Pool, i: int, j: int) -> str:
-    keys = pool.keys(i)
-    if not keys or _names_a_fit(pool, j):
-        return ""  # it names an item it could pay: not a slip for another one
-    for word in pool.line_numbers(j):
-        if any(typo_of(word, key) for key in keys):
-            return "typo"
-    return ""
+def _slip(keys: tuple[str, ...], words: list[str]) -> bool:
+    """Whether one of the line's numbered words is one slip from an item key."""
+    return any(typo_of(word, key) for word in words for key in keys)
