@@ -175,8 +175,10 @@ def _taken(pool: Pool, i: int, j: int) -> str:
         )
     if not pool.e_open[i]:
         others = pool.m_posted[pool.e_match[i]]
-        return "the item is already matched with " + ", ".join(
-            pool.p_name(k) for k in others[:3]
+        return "the item is already matched with " + (
+            pool.p_name(others[0])
+            if len(others) == 1
+            else ", ".join([pool.p_name(k) for k in others[:3]])
         )
     return ""
 
@@ -184,7 +186,10 @@ def _taken(pool: Pool, i: int, j: int) -> str:
 def _partners(pool: Pool, side: list[list[int]], number: int) -> str:
     """The items of match `number`, by name: a run's match numbers mean nothing
     once it is saved."""
-    return ", ".join(pool.e_name(k) for k in side[number][:3])
+    items = side[number]
+    if len(items) == 1:
+        return pool.e_name(items[0])
+    return ", ".join([pool.e_name(k) for k in items[:3]])
 
 
 def _by_amount(rows, indexes) -> dict[str, tuple[list[int], list[int]]]:
@@ -195,7 +200,7 @@ def _by_amount(rows, indexes) -> dict[str, tuple[list[int], list[int]]]:
     currencies = [row.currency for row in rows]
     indexes = list(indexes)
     out = {}
-    for currency in dict.fromkeys(currencies[k] for k in indexes):
+    for currency in dict.fromkeys(map(currencies.__getitem__, indexes)):
         positions = [k for k in indexes if currencies[k] == currency]
         positions.sort(key=amounts.__getitem__)  # stable: ties stay in order
         out[currency] = ([amounts[k] for k in positions], positions)

@@ -41,8 +41,18 @@ class Pool:
         # each item's window: issue to due + days (a code: creation to expiry + 1)
         after, before = tol.days_after_due, tol.days_before_issue
         khqr_after = tol.khqr_days_after_expiry
-        self.lo = [e.date_from if e.kind == KHQR else e.date_from - before for e in E]
-        self.hi = [e.date_to + (khqr_after if e.kind == KHQR else after) for e in E]
+        # a run spans a few dozen days: one int object per day, not per row
+        days: dict[int, int] = {}
+        self.lo = [
+            days.setdefault(d, d)
+            for d in [
+                e.date_from if e.kind == KHQR else e.date_from - before for e in E
+            ]
+        ]
+        self.hi = [
+            days.setdefault(d, d)
+            for d in [e.date_to + (khqr_after if e.kind == KHQR else after) for e in E]
+        ]
         self.p_duplicate: dict[int, int] = {}  # posted -> the item it pays again
         # the matches, column by column (a chained invoice may still join one)
         self.m_expected: list[list[int]] = []

@@ -262,6 +262,7 @@ def reference(pool: Pool) -> None:
         return
     hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e
     p_open, kept = pool.p_open, pool._text_keys
+    E, rejected = pool.E, pool.rejected
     for j, p in enumerate(pool.P):
         if not p_open[j] or not p.ref_text:
             continue
@@ -269,9 +270,15 @@ def reference(pool: Pool) -> None:
         keys = kept.get(j)
         if keys is None:
             keys = text_keys(p.ref_text)
+        incoming = p.amount_minor > 0
         for key in keys:
             for i in by_key.get(key, ()):
-                if i not in found and pool.allowed(i, j):
+                # pool.allowed, inline: money in the same direction, not rejected
+                if (
+                    i not in found
+                    and (E[i].amount_minor > 0) == incoming
+                    and (not rejected or (E[i].id, p.id) not in rejected)
+                ):
                     found.append(i)
         if found:
             hits_p[j] = found
