@@ -285,6 +285,8 @@ class Pool:
         m_expected, m_posted, m_meta = self.m_expected, self.m_posted, self.m_meta
         self.m_expected, self.m_posted, self.m_meta = [], [], []
         self.e_match = self.p_match = self.lo = self.hi = []
+        self.ref_hits_p, self.ref_hits_e = {}, {}
+        self._paid_by, self._paid_clash = {}, {}
         out = []
         for number in range(len(m_meta)):
             expected, posted = m_expected[number], m_posted[number]
