@@ -299,19 +299,24 @@ def _one_to_one(pool: Pool, *, exact: bool) -> None:
     as those do not fit."""
     fits_of_line: dict[int, list[int]] = {}
     fits_of_item: dict[int, list[int]] = {}
+    E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
+    fee_bp, floors = pool.tol.fee_bp, pool.tol.fee_floor_minor
     for j, items in pool.ref_hits_p.items():
-        if not pool.p_open[j]:
+        if not p_open[j]:
             continue
-        p = pool.P[j]
+        p = P[j]
+        currency, paid = p.currency, p.amount_minor
         for i in items:
-            e = pool.E[i]
-            if not pool.e_open[i] or e.currency != p.currency:
+            e = E[i]
+            if not e_open[i] or e.currency != currency:
                 continue
-            gap = abs(p.amount_minor - e.amount_minor)
+            asked = e.amount_minor
+            gap = abs(paid - asked)
+            # pool.fee_tolerance, inline: this runs for every line that names one
             if (
                 gap == 0
                 if exact
-                else gap <= pool.fee_tolerance(e.amount_minor, e.currency)
+                else gap <= max(abs(asked) * fee_bp // 10_000, floors.get(currency, 0))
             ):
                 fits_of_line.setdefault(j, []).append(i)
                 fits_of_item.setdefault(i, []).append(j)
