@@ -82,13 +82,12 @@ def _run(pool: Pool) -> Result:
         tier(pool)
     pool.forget()
     closing_findings(pool)
+    findings = tuple(
+        sorted(pool.findings, key=lambda f: (f.reason, f.expected_ids, f.posted_ids))
+    )
+    pool.findings = []
+    left_open = tuple(unmatched(pool))
+    # last: it lets go of the pool's match columns that the explanations read
     return Result(
-        matches=pool.frozen_matches(),
-        findings=tuple(
-            sorted(
-                pool.findings,
-                key=lambda f: (f.reason, f.expected_ids, f.posted_ids),
-            )
-        ),
-        unmatched=tuple(unmatched(pool)),
+        matches=pool.hand_over_matches(), findings=findings, unmatched=left_open
     )

@@ -36,9 +36,12 @@ def closing_findings(pool: Pool) -> None:
                 detail=f"{pool.p_name(j)}: no expected item explains "
                 f"{money(p.amount_minor, p.currency)}",
             )
+    # only refunds name another item: index just those, not a million ids
+    wanted = {e.refunds for e in pool.E if e.refunds and e.kind == REFUND}
+    e_index = {e.id: i for i, e in enumerate(pool.E) if e.id in wanted}
     for i, e in enumerate(pool.E):
         if e.kind == REFUND and e.refunds:
-            parent = pool.e_index.get(e.refunds)
+            parent = e_index.get(e.refunds)
             if parent is not None and pool.e_open[parent]:
                 pool.find(
                     "refund_without_payment",
@@ -124,7 +127,7 @@ def why_not(pool: Pool, i: int, j: int) -> str:
     does but the engine may not decide alone."""
     e, p = pool.E[i], pool.P[j]
     reasons: list[str] = []
-    if (e.id, p.id) in pool.rejected:
+    if pool.rejected and (e.id, p.id) in pool.rejected:
         reasons.append("rejected by an accountant")
     taken = _taken(pool, i, j)
     if taken:
@@ -136,14 +139,12 @@ def why_not(pool: Pool, i: int, j: int) -> str:
         reasons.append(
             f"amount {'over' if gap > 0 else 'short'} by {money(gap, e.currency)}"
         )
-    low, high = pool.window(i)
+    low, high = pool.lo[i], pool.hi[i]
     if not low <= p.day <= high:
         reasons.append(
-            f"{dt.date.fromordinal(p.day)} is outside the window "
-            f"{dt.date.fromordinal(low)} to {dt.date.fromordinal(high)}"
+            f"{_day(p.day)} is outside the window {_day(low)} to {_day(high)}"
         )
-    named = j in pool.ref_hits_e.get(i, ())
-    if pool.E[i].ref_keys and not named:
+    if e.ref_keys and j not in pool.ref_hits_e.get(i, ()):
         reasons.append("reference not found in the line")
     if reasons:
         return "; ".join(reasons)
@@ -155,6 +156,16 @@ def why_not(pool: Pool, i: int, j: int) -> str:
     )
 
 
+_DAYS: dict[int, str] = {}  # a run has a few dozen days and thousands of reasons
+
+
+def _day(ordinal: int) -> str:
+    text = _DAYS.get(ordinal)
+    if text is None:
+        text = _DAYS[ordinal] = str(dt.date.fromordinal(ordinal))
+    return text
+
+
 def _taken(pool: Pool, i: int, j: int) -> str:
     if j in pool.p_duplicate:
         return f"a repeat payment of {pool.e_name(pool.p_duplicate[j])}"
@@ -164,8 +175,10 @@ def _taken(pool: Pool, i: int, j: int) -> str:
         )
     if not pool.e_open[i]:
         others = pool.m_posted[pool.e_match[i]]
-        return "the item is already matched with " + ", ".join(
-            pool.p_name(k) for k in others[:3]
+        return "the item is already matched with " + (
+            pool.p_name(others[0])
+            if len(others) == 1
+            else ", ".join([pool.p_name(k) for k in others[:3]])
         )
     return ""
 
@@ -173,21 +186,24 @@ def _taken(pool: Pool, i: int, j: int) -> str:
 def _partners(pool: Pool, side: list[list[int]], number: int) -> str:
     """The items of match `number`, by name: a run's match numbers mean nothing
     once it is saved."""
-    return ", ".join(pool.e_name(k) for k in side[number][:3])
+    items = side[number]
+    if len(items) == 1:
+        return pool.e_name(items[0])
+    return ", ".join([pool.e_name(k) for k in items[:3]])
 
 
 def _by_amount(rows, indexes) -> dict[str, tuple[list[int], list[int]]]:
-    """Per currency: the rows' amounts in order, and their positions."""
-    grouped: dict[str, tuple[list[int], list[int]]] = {}
-    for k in indexes:
-        row = rows[k]
-        amounts, positions = grouped.setdefault(row.currency, ([], []))
-        amounts.append(row.amount_minor)
-        positions.append(k)
+    """Per currency: the rows' amounts in order, and their positions (ties in
+    position order). Built with comprehensions and one keyed sort per currency:
+    this runs over every row of both sides."""
+    amounts = [row.amount_minor for row in rows]
+    currencies = [row.currency for row in rows]
+    indexes = list(indexes)
     out = {}
-    for currency, (amounts, positions) in grouped.items():
-        order = sorted(range(len(amounts)), key=amounts.__getitem__)
-        out[currency] = ([amounts[k] for k in order], [positions[k] for k in order])
+    for currency in dict.fromkeys(map(currencies.__getitem__, indexes)):
+        positions = [k for k in indexes if currencies[k] == currency]
+        positions.sort(key=amounts.__getitem__)  # stable: ties stay in order
+        out[currency] = ([amounts[k] for k in positions], positions)
     return out
 
 

@@ -41,8 +41,18 @@ class Pool:
         # each item's window: issue to due + days (a code: creation to expiry + 1)
         after, before = tol.days_after_due, tol.days_before_issue
         khqr_after = tol.khqr_days_after_expiry
-        self.lo = [e.date_from if e.kind == KHQR else e.date_from - before for e in E]
-        self.hi = [e.date_to + (khqr_after if e.kind == KHQR else after) for e in E]
+        # a run spans a few dozen days: one int object per day, not per row
+        days: dict[int, int] = {}
+        self.lo = [
+            days.setdefault(d, d)
+            for d in [
+                e.date_from if e.kind == KHQR else e.date_from - before for e in E
+            ]
+        ]
+        self.hi = [
+            days.setdefault(d, d)
+            for d in [e.date_to + (khqr_after if e.kind == KHQR else after) for e in E]
+        ]
         self.p_duplicate: dict[int, int] = {}  # posted -> the item it pays again
         # the matches, column by column (a chained invoice may still join one)
         self.m_expected: list[list[int]] = []
@@ -50,16 +60,16 @@ class Pool:
         self.m_meta: list[tuple[int, str, int, str, str, int | None]] = []
         self.findings: list[Finding] = []
         self.rejected = settings.rejected
-        self.e_index = {e.id: i for i, e in enumerate(E)}
         # filled by the reference tier, read by later tiers and the explanations
         self.ref_hits_p: dict[int, list[int]] = {}
         self.ref_hits_e: dict[int, list[int]] = {}
         self._keys: dict[int, tuple[str, ...]] = {}
         self._text_keys: dict[int, list[str]] = {}
-        self._e_party: dict[int, str] = {}
-        self._p_party: dict[int, str] = {}
-        self._p_acct: dict[int, str] = {}
-        self._e_acct: dict[int, str] = {}
+        # keyed by the name or number as written, not by row: a customer's
+        # items and payments repeat it, so each is normalised once, and a run
+        # keeps one entry per customer instead of one per row
+        self._party: dict[str, str] = {}
+        self._acct: dict[str, str] = {}
         self._paid_by: dict[str, int] = {}  # payer account -> an item it paid
         self._paid_clash: dict[str, list[int]] = {}
         self.as_of = (
@@ -91,8 +101,11 @@ class Pool:
         """The item's references as keys (computed when a tier first asks)."""
         found = self._keys.get(i)
         if found is None:
-            found = self._keys[i] = tuple(
-                dict.fromkeys(k for r in self.E[i].ref_keys for k in ref_keys(r))
+            refs = self.E[i].ref_keys
+            found = self._keys[i] = (
+                ref_keys(refs[0])  # most items have one reference: no duplicates
+                if len(refs) == 1
+                else tuple(dict.fromkeys(k for r in refs for k in ref_keys(r)))
             )
         return found
 
@@ -113,35 +126,33 @@ class Pool:
         megabytes the result does not need."""
         self._keys.clear()
         self._text_keys.clear()
-        self._e_party.clear()
-        self._p_party.clear()
-        self._p_acct.clear()
-        self._e_acct.clear()
+        self._party.clear()
+        self._acct.clear()
 
     # -- parties ------------------------------------------------------------------
 
     def e_party(self, i: int) -> str:
-        key = self._e_party.get(i)
-        if key is None:
-            key = self._e_party[i] = party_key(self.E[i].counterparty)
-        return key
+        return self._party_key(self.E[i].counterparty)
 
     def p_party(self, j: int) -> str:
-        key = self._p_party.get(j)
-        if key is None:
-            key = self._p_party[j] = party_key(self.P[j].counterparty)
-        return key
+        return self._party_key(self.P[j].counterparty)
 
     def e_acct(self, i: int) -> str:
-        key = self._e_acct.get(i)
-        if key is None:
-            key = self._e_acct[i] = account_key(self.E[i].counterparty_account)
-        return key
+        return self._account_key(self.E[i].counterparty_account)
 
     def p_acct(self, j: int) -> str:
-        key = self._p_acct.get(j)
+        return self._account_key(self.P[j].counterparty_account)
+
+    def _party_key(self, name: str) -> str:
+        key = self._party.get(name)
         if key is None:
-            key = self._p_acct[j] = account_key(self.P[j].counterparty_account)
+            key = self._party[name] = party_key(name)
+        return key
+
+    def _account_key(self, number: str) -> str:
+        key = self._acct.get(number)
+        if key is None:
+            key = self._acct[number] = account_key(number)
         return key
 
     def payer(self, j: int) -> tuple[str, str, str, str]:
@@ -179,15 +190,16 @@ class Pool:
         known. Names are compared only when the account is asked about."""
         E, P = self.E, self.P
         paid_by, clash = self._paid_by, self._paid_clash
-        for number, meta in enumerate(self.m_meta):
-            expected = self.m_expected[number]
+        for meta, expected, posted in zip(
+            self.m_meta, self.m_expected, self.m_posted, strict=True
+        ):
             if meta[0] > 3 or len(expected) != 1:
                 continue
             i = expected[0]
             e = E[i]
             if e.kind == KHQR or not e.counterparty:
                 continue
-            for j in self.m_posted[number]:
+            for j in posted:
                 if P[j].counterparty_account:
                     acct = self.p_acct(j)
                     first = paid_by.setdefault(acct, i)
@@ -265,12 +277,21 @@ class Pool:
             )
         )
 
-    def frozen_matches(self) -> tuple[Match, ...]:
+    def hand_over_matches(self) -> tuple[Match, ...]:
+        """The matches as rows, the last thing a run asks of the pool: each
+        match's working lists are let go as its row is made, so the memory they
+        held makes the rows (at a million rows the run's peak is here)."""
         E, P = self.E, self.P
+        m_expected, m_posted, m_meta = self.m_expected, self.m_posted, self.m_meta
+        self.m_expected, self.m_posted, self.m_meta = [], [], []
+        self.e_match = self.p_match = self.lo = self.hi = []
+        self.ref_hits_p, self.ref_hits_e = {}, {}
+        self._paid_by, self._paid_clash = {}, {}
         out = []
-        for expected, posted, (tier, rule, score, reason, status, diff) in zip(
-            self.m_expected, self.m_posted, self.m_meta, strict=True
-        ):
+        for number in range(len(m_meta)):
+            expected, posted = m_expected[number], m_posted[number]
+            tier, rule, score, reason, status, diff = m_meta[number]
+            m_expected[number] = m_posted[number] = m_meta[number] = None
             first = E[expected[0]]
             if diff is None:
                 if len(expected) == 1 and len(posted) == 1:

@@ -32,6 +32,7 @@ _ONE_KEY = str.maketrans(
     {**dict.fromkeys(_GLUE_CHARS, _MARK), **dict.fromkeys(_SEPARATOR_CHARS, _MARK)}
 )
 _ZEROS_AFTER_NON_DIGIT = re.compile(r"(?<![0-9])0+(?=[0-9])")
+_NON_DIGITS = re.compile(r"[^0-9]+")
 
 
 def _clean(word: str) -> str:
@@ -64,7 +65,11 @@ def ref_keys(text: str) -> tuple[str, ...]:
         return ()
     if key.isdigit():
         return (key,)
-    digits = "".join(ch for ch in key if ch.isdigit())
+    digits = (
+        _NON_DIGITS.sub("", key)  # for ASCII the same as isdigit(), in C
+        if key.isascii()
+        else "".join(ch for ch in key if ch.isdigit())
+    )
     if len(digits) >= MIN_DIGITS_ALONE:
         return (key, digits)
     return (key,)

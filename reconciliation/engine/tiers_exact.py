@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from reconciliation.engine.identity import hash_tokens, short_token
 from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.refs import typo_of
+from reconciliation.engine.refs import text_keys, typo_of
 from reconciliation.engine.rows import AUTO, INVOICE, KHQR, PROPOSED
 
 _TOKEN_WORDS = {
@@ -72,12 +72,18 @@ def identity(pool: Pool) -> None:
         for token in tokens:
             waiting.setdefault(token, []).append(j)
     if waiting:
-        shorts = any(t.startswith("short:") for t in waiting)
+        # the 8 characters of every short hash waiting: an item's hash is made
+        # into a short token only when its head is one of them
+        shorts = {t.split(":", 2)[1] for t in waiting if t.startswith("short:")}
         for i, e in enumerate(E):
             for token in e.identity:
                 for j in waiting.get(token, ()):
                     hit(i, j, token)
-                if shorts and token.startswith("hash:"):
+                if (
+                    shorts
+                    and token.startswith("hash:")
+                    and token[5:13].lower() in shorts
+                ):
                     # a bank that printed 8 characters: with amount and currency
                     short = short_token(token[5:13], e.amount_minor, e.currency)
                     for j in waiting.get(short, ()):
@@ -255,18 +261,33 @@ def reference(pool: Pool) -> None:
     if not by_key:
         return
     hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e
+    p_open, kept = pool.p_open, pool._text_keys
+    E, rejected = pool.E, pool.rejected
     for j, p in enumerate(pool.P):
-        if not pool.p_open[j] or not p.ref_text:
+        if not p_open[j] or not p.ref_text:
             continue
         found: list[int] = []
-        for key in pool.line_keys(j):
+        keys = kept.get(j)
+        if keys is None:
+            keys = text_keys(p.ref_text)
+        incoming = p.amount_minor > 0
+        for key in keys:
             for i in by_key.get(key, ()):
-                if i not in found and pool.allowed(i, j):
+                # pool.allowed, inline: money in the same direction, not rejected
+                if (
+                    i not in found
+                    and (E[i].amount_minor > 0) == incoming
+                    and (not rejected or (E[i].id, p.id) not in rejected)
+                ):
                     found.append(i)
         if found:
             hits_p[j] = found
             for i in found:
                 hits_e.setdefault(i, []).append(j)
+        else:
+            # most lines that name an item are settled by it and never asked
+            # again: keeping every line's keys was the tier's largest memory
+            kept[j] = keys
     _one_to_one(pool, exact=True)
     _one_to_one(pool, exact=False)
 
@@ -278,19 +299,24 @@ def _one_to_one(pool: Pool, *, exact: bool) -> None:
     as those do not fit."""
     fits_of_line: dict[int, list[int]] = {}
     fits_of_item: dict[int, list[int]] = {}
+    E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
+    fee_bp, floors = pool.tol.fee_bp, pool.tol.fee_floor_minor
     for j, items in pool.ref_hits_p.items():
-        if not pool.p_open[j]:
+        if not p_open[j]:
             continue
-        p = pool.P[j]
+        p = P[j]
+        currency, paid = p.currency, p.amount_minor
         for i in items:
-            e = pool.E[i]
-            if not pool.e_open[i] or e.currency != p.currency:
+            e = E[i]
+            if not e_open[i] or e.currency != currency:
                 continue
-            gap = abs(p.amount_minor - e.amount_minor)
+            asked = e.amount_minor
+            gap = abs(paid - asked)
+            # pool.fee_tolerance, inline: this runs for every line that names one
             if (
                 gap == 0
                 if exact
-                else gap <= pool.fee_tolerance(e.amount_minor, e.currency)
+                else gap <= max(abs(asked) * fee_bp // 10_000, floors.get(currency, 0))
             ):
                 fits_of_line.setdefault(j, []).append(i)
                 fits_of_item.setdefault(i, []).append(j)
@@ -395,16 +421,18 @@ def amount_date(pool: Pool) -> None:
             for i in found or ():
                 if i not in known and e_open[i] and lo[i] <= day <= hi[i]:
                     known[i] = (_RELATION_SCORE[relation], relation)
-        if not known and pool.line_numbers(j):
+        words = pool.line_numbers(j) if not known else None
+        if words:
             items = [
                 i for i in by_amount[amount] if e_open[i] and lo[i] <= day <= hi[i]
             ]
-            if len(items) <= TYPO_CANDIDATES:
+            # a line naming an item it could pay is no slip for another one
+            if items and len(items) <= TYPO_CANDIDATES and not _names_a_fit(pool, j):
                 # no payer known: a reference one slip from one item's will do
                 known = {
                     i: (_RELATION_SCORE["typo"], "typo")
                     for i in items
-                    if _typo(pool, i, j)
+                    if _slip(pool.keys(i), words)
                 }
         if rejected:
             known = {i: v for i, v in known.items() if (E[i].id, p.id) not in rejected}
@@ -457,11 +485,15 @@ def _named_exactly(pool: Pool, j: int) -> bool:
     )
 
 
-def _typo(pool: Pool, i: int, j: int) -> str:
-    keys = pool.keys(i)
-    if not keys or _names_a_fit(pool, j):
-        return ""  # it names an item it could pay: not a slip for another one
-    for word in pool.line_numbers(j):
-        if any(typo_of(word, key) for key in keys):
-            return "typo"
-    return ""
+def _slip(keys: tuple[str, ...], words: list[str]) -> bool:
+    """Whether one of the line's numbered words is one slip from an item key.
+    typo_of's own length tests come first, inline: at a million rows this is
+    asked a million times, mostly of pairs whose lengths already say no."""
+    for key in keys:
+        size = len(key)
+        if size < 5:  # typo_of: too short to tell a slip from another number
+            continue
+        for word in words:
+            if -1 <= len(word) - size <= 1 and typo_of(word, key):
+                return True
+    return False
