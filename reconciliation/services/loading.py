@@ -285,6 +285,7 @@ def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
             "from_account_id",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     )
     out = []
     for pk, hash_, md5, ref, amount, currency, at, received, payer in rows:
@@ -353,6 +354,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "code_amount",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
         if is_static is None:
             static.append(
@@ -384,6 +386,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "accepted_at",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
         created_day = _local_day(created, created, zone)
         row = khqr_expected(
@@ -436,6 +439,7 @@ def _invoices(merchant, since, date_to, days) -> list[Expected]:
             "due_date",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
         row = invoice_expected(
             pk=pk,
@@ -471,6 +475,7 @@ def _refunds(merchant, since, date_to, days) -> list[Expected]:
             "payment_request_id",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
         day = _local_day(created, created, zone)
         row = refund_expected(
