@@ -61,45 +61,52 @@ def rows_insert(
     _executemany(sql, rows)
 
 
-def rows_update(
+def rows_upsert(
     model: type[models.Model],
     columns: Sequence[str],
     rows: Iterable[tuple],
+    *,
+    unique: Sequence[str],
+    update: Sequence[str],
+    only_if: tuple[str, str],
 ) -> None:
-    """Set `columns` (field names) of many rows by primary key in one statement:
-    each tuple is (pk, *values). PostgreSQL copies them into a temporary table
-    and updates from it (a CASE per row, as bulk_update writes, costs seconds
-    to build at tens of thousands); SQLite runs one UPDATE per row, batched."""
+    """Insert the rows; a row whose `unique` fields are taken instead sets the
+    `update` fields of the one there, when its field `only_if[0]` equals
+    `only_if[1]` (otherwise the row there stays as it is). One statement:
+    PostgreSQL copies the rows into a temporary table and upserts from it;
+    SQLite runs the upsert per row, batched."""
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    pk = qn(model._meta.pk.column)
-    names = [qn(n) for n in _columns(model, columns)]
+    names = ", ".join(qn(n) for n in _columns(model, columns))
+    conflict = ", ".join(qn(n) for n in _columns(model, unique))
+    sets = ", ".join(f"{qn(n)} = excluded.{qn(n)}" for n in _columns(model, update))
+    (guard,) = _columns(model, (only_if[0],))
+    on_conflict = (
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets} WHERE {table}.{qn(guard)} = %s"
+    )
     if connection.vendor == "postgresql":
-        scratch = qn(f"{model._meta.db_table}_update")
+        scratch = qn(f"{model._meta.db_table}_upsert")
         with connection.cursor() as cursor:
             # the column types come from the table itself (jsonb, bigint, text)
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {scratch} AS "  # noqa: S608
-                f"SELECT {pk}, {', '.join(names)} FROM {table} WITH NO DATA"
+                f"SELECT {names} FROM {table} WITH NO DATA"
             )
-            with cursor.cursor.copy(
-                f"COPY {scratch} ({pk}, {', '.join(names)}) FROM STDIN"  # noqa: S608
-            ) as copy:
+            with cursor.cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:  # noqa: S608
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(
-                f"UPDATE {table} SET "  # noqa: S608
-                + ", ".join(f"{n} = s.{n}" for n in names)
-                + f" FROM {scratch} s WHERE {table}.{pk} = s.{pk}"
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} "  # noqa: S608
+                + on_conflict,
+                [only_if[1]],
             )
             cursor.execute(f"DROP TABLE {scratch}")
         return
     sql = (
-        f"UPDATE {table} SET "  # noqa: S608
-        + ", ".join(f"{n} = %s" for n in names)
-        + f" WHERE {pk} = %s"
+        f"INSERT INTO {table} ({names}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) " + on_conflict
     )
-    _executemany(sql, ((*row[1:], row[0]) for row in rows))
+    _executemany(sql, ((*row, only_if[1]) for row in rows))
 
 
 def _columns(model: type[models.Model], columns: Sequence[str]) -> list[str]:

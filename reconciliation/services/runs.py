@@ -41,7 +41,7 @@ from reconciliation.models import (
 )
 from reconciliation.services.balance_gaps import balance_gaps
 from reconciliation.services.loading import Loaded, rows_load
-from reconciliation.services.rows_write import ids_allocate, rows_insert, rows_update
+from reconciliation.services.rows_write import ids_allocate, rows_insert, rows_upsert
 
 logger = logging.getLogger("tonle.reconciliation")
 
@@ -359,20 +359,12 @@ def _exceptions_save(
             (),
             [],
         )
-    keys = list(found)
-    existing: dict[str, tuple[int, str]] = {}  # key -> (pk, status)
-    for start in range(0, len(keys), BATCH):
-        existing.update(
-            (key, (pk, status))
-            for key, pk, status in ReconciliationException.objects.for_merchant(
-                merchant
-            )
-            .filter(key__in=keys[start : start + BATCH])
-            .values_list("key", "pk", "status")
-        )
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
-    rows_insert(
+    # one upsert on (merchant, key): a new exception comes in open; an open one
+    # found again takes this run and its new amount, detail and nearest; a
+    # resolved one is left as a person resolved it
+    rows_upsert(
         ReconciliationException,
         EXCEPTION_COLUMNS,
         (
@@ -387,7 +379,7 @@ def _exceptions_save(
                 adapt_day(day),
                 json.dumps(list(expected)),
                 json.dumps(list(posted)),
-                json.dumps(near, ensure_ascii=False),
+                _json(near),
                 ExceptionStatus.OPEN,
                 "",
                 "",
@@ -404,17 +396,10 @@ def _exceptions_save(
                 posted,
                 near,
             ) in found.items()
-            if key not in existing
         ),
-    )
-    rows_update(
-        ReconciliationException,
-        ("run", "amount", "detail", "nearest"),
-        (
-            (pk, run.pk, found[key][1], found[key][3], _json(found[key][7]))
-            for key, (pk, status) in existing.items()
-            if status == ExceptionStatus.OPEN  # a person's resolution stands
-        ),
+        unique=("merchant", "key"),
+        update=("run", "amount", "detail", "nearest"),
+        only_if=("status", ExceptionStatus.OPEN),
     )
     (
         ReconciliationException.objects.for_merchant(merchant)
