@@ -242,16 +242,25 @@ def _lines(merchant, date_from, date_to, days) -> list[Posted]:
     return out
 
 
-def _local_day(instant: dt.datetime | None, fallback: dt.datetime) -> dt.date:
+def _local_day(
+    instant: dt.datetime | None, fallback: dt.datetime, zone: dt.tzinfo
+) -> dt.date:
+    """The zone is looked up once per load by the caller: the current-timezone
+    lookup costs more than the conversion, at hundreds of thousands of rows."""
+    return (instant or fallback).astimezone(zone).date()
+
+
+def _zone() -> dt.tzinfo:
     from django.utils import timezone
 
-    return timezone.localdate(instant or fallback)
+    return timezone.get_current_timezone()
 
 
 def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
     """Verified Bakong payments no ledger line carries yet (the bank that holds
     the receiving account has not reported them)."""
     start, end = _bounds(date_from, date_to)
+    zone = _zone()
     rows = (
         BakongTransaction.objects.for_merchant(merchant)
         .filter(ledger_line__isnull=True)
@@ -276,10 +285,11 @@ def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
             "from_account_id",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     )
     out = []
     for pk, hash_, md5, ref, amount, currency, at, received, payer in rows:
-        day = _local_day(at, received)
+        day = _local_day(at, received, zone)
         row = bakong_posted(
             pk=pk,
             hash=hash_,
@@ -308,6 +318,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
+    zone = _zone()
     payments: dict[int, list[tuple]] = {}
     static: list[tuple] = []
     for (
@@ -343,6 +354,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "code_amount",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
         if is_static is None:
             static.append(
@@ -374,8 +386,9 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "accepted_at",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
-        created_day = _local_day(created, created)
+        created_day = _local_day(created, created, zone)
         row = khqr_expected(
             pk=pk,
             md5=md5,
@@ -384,14 +397,14 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             amount_minor=_minor(amount),
             currency=currency,
             created_day=created_day.toordinal(),
-            expires_day=_local_day(accepted_at or expires, created).toordinal(),
+            expires_day=_local_day(accepted_at or expires, created, zone).toordinal(),
             payments=payments.get(pk, ()),
             flags=("late",) if late else (),
         )
         days[row.id] = created_day
         out.append(row)
     for _request, bt_pk, hash_, _md5, amount, currency, at, received in static:
-        day = _local_day(at, received)
+        day = _local_day(at, received, zone)
         row = Expected(
             id=f"ps:{bt_pk}",  # a static code's payment: see static_code_payment
             kind="khqr",
@@ -426,6 +439,7 @@ def _invoices(merchant, since, date_to, days) -> list[Expected]:
             "due_date",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
         row = invoice_expected(
             pk=pk,
@@ -445,6 +459,7 @@ def _invoices(merchant, since, date_to, days) -> list[Expected]:
 
 def _refunds(merchant, since, date_to, days) -> list[Expected]:
     start, end = _bounds(since, date_to)
+    zone = _zone()
     out = []
     for pk, reference, amount, currency, created, payer, request_pk in (
         Refund.objects.for_merchant(merchant)
@@ -460,8 +475,9 @@ def _refunds(merchant, since, date_to, days) -> list[Expected]:
             "payment_request_id",
         )
         .order_by()
+        .iterator(chunk_size=5000)
     ):
-        day = _local_day(created, created)
+        day = _local_day(created, created, zone)
         row = refund_expected(
             pk=pk,
             bank_reference=reference,

@@ -5,7 +5,8 @@ database takes (integers for amounts, adapted dates, JSON text)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 
 from django.db import connection, models
 
@@ -37,15 +38,13 @@ def ids_allocate(model: type[models.Model], count: int) -> list[int]:
 def rows_insert(
     model: type[models.Model],
     columns: Sequence[str],
-    rows: Sequence[tuple],
+    rows: Iterable[tuple],
 ) -> None:
     """Write the rows (tuples in `columns` order, field names): PostgreSQL
-    `COPY`, SQLite batches of INSERT."""
-    if not rows:
-        return
+    `COPY`, SQLite batches of INSERT. `rows` may be a generator, so a large
+    write need not sit in memory whole."""
     qn = connection.ops.quote_name
-    by_name = {f.name: f for f in model._meta.concrete_fields}
-    names = [by_name[name].column for name in columns]
+    names = _columns(model, columns)
     if connection.vendor == "postgresql":
         sql = (
             f"COPY {qn(model._meta.db_table)} "  # noqa: S608
@@ -59,6 +58,64 @@ def rows_insert(
         f"INSERT INTO {qn(model._meta.db_table)} "  # noqa: S608
         f"({', '.join(qn(n) for n in names)}) VALUES ({', '.join(['%s'] * len(names))})"
     )
+    _executemany(sql, rows)
+
+
+def rows_upsert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    unique: Sequence[str],
+    update: Sequence[str],
+    only_if: tuple[str, str],
+) -> None:
+    """Insert the rows; a row whose `unique` fields are taken instead sets the
+    `update` fields of the one there, when its field `only_if[0]` equals
+    `only_if[1]` (otherwise the row there stays as it is). One statement:
+    PostgreSQL copies the rows into a temporary table and upserts from it;
+    SQLite runs the upsert per row, batched."""
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    names = ", ".join(qn(n) for n in _columns(model, columns))
+    conflict = ", ".join(qn(n) for n in _columns(model, unique))
+    sets = ", ".join(f"{qn(n)} = excluded.{qn(n)}" for n in _columns(model, update))
+    (guard,) = _columns(model, (only_if[0],))
+    on_conflict = (
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets} WHERE {table}.{qn(guard)} = %s"
+    )
+    if connection.vendor == "postgresql":
+        scratch = qn(f"{model._meta.db_table}_upsert")
+        with connection.cursor() as cursor:
+            # the column types come from the table itself (jsonb, bigint, text)
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {scratch} AS "  # noqa: S608
+                f"SELECT {names} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:  # noqa: S608
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} "  # noqa: S608
+                + on_conflict,
+                [only_if[1]],
+            )
+            cursor.execute(f"DROP TABLE {scratch}")
+        return
+    sql = (
+        f"INSERT INTO {table} ({names}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) " + on_conflict
+    )
+    _executemany(sql, ((*row, only_if[1]) for row in rows))
+
+
+def _columns(model: type[models.Model], columns: Sequence[str]) -> list[str]:
+    by_name = {f.name: f for f in model._meta.concrete_fields}
+    return [by_name[name].column for name in columns]
+
+
+def _executemany(sql: str, rows: Iterable[tuple]) -> None:
+    rows = iter(rows)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start : start + BATCH])
+        while batch := list(islice(rows, BATCH)):
+            cursor.executemany(sql, batch)

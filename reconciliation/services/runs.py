@@ -41,7 +41,7 @@ from reconciliation.models import (
 )
 from reconciliation.services.balance_gaps import balance_gaps
 from reconciliation.services.loading import Loaded, rows_load
-from reconciliation.services.rows_write import ids_allocate, rows_insert
+from reconciliation.services.rows_write import ids_allocate, rows_insert, rows_upsert
 
 logger = logging.getLogger("tonle.reconciliation")
 
@@ -179,21 +179,17 @@ def _matches_replace(
     """The engine's earlier automatic and proposed matches of this period go;
     this run's come in. Confirmed, rejected and signed-off ones stay (the engine
     was told about them and left their rows alone)."""
-    signed = _signed_months(merchant)
     stale = Match.objects.for_merchant(merchant).filter(
         status__in=(MatchStatus.AUTO, MatchStatus.PROPOSED),
         day__gte=date_from,
         day__lte=date_to,
     )
-    stale_ids = [
-        pk
-        for pk, day in stale.values_list("pk", "day")
-        if day.replace(day=1) not in signed
-    ]
-    for start in range(0, len(stale_ids), BATCH):
-        chunk = stale_ids[start : start + BATCH]
-        MatchItem.objects.filter(match_id__in=chunk).delete()
-        Match.objects.filter(pk__in=chunk).delete()
+    for month in _signed_months(merchant):
+        stale = stale.exclude(day__gte=month, day__lt=_month_after(month))
+    # two statements, whatever the count: the items by a subquery, then the
+    # matches (nothing else points at a match, so no collector is needed)
+    MatchItem.objects.filter(match__in=stale.values("pk")).delete()
+    stale._raw_delete(stale.db)
     if not result.matches:
         return
     days = loaded.days
@@ -205,9 +201,10 @@ def _matches_replace(
     ids = ids_allocate(Match, len(result.matches))
     adapt_day = connection.ops.adapt_datefield_value
     created = connection.ops.adapt_datetimefield_value(timezone.now())
-    match_rows, item_rows = [], []
-    for pk, m in zip(ids, result.matches, strict=True):
-        match_rows.append(
+    rows_insert(
+        Match,
+        MATCH_COLUMNS,
+        (
             (
                 pk,
                 merchant.pk,
@@ -224,11 +221,22 @@ def _matches_replace(
                 adapt_day(max(days[p] for p in m.posted_ids)),
                 created,
             )
-        )
-        for engine_id in (*m.expected_ids, *m.posted_ids):
-            item_rows.append(_item_row(pk, engine_id, amounts[engine_id], static))
-    rows_insert(Match, MATCH_COLUMNS, match_rows)
-    rows_insert(MatchItem, ITEM_COLUMNS, item_rows)
+            for pk, m in zip(ids, result.matches, strict=True)
+        ),
+    )
+    rows_insert(
+        MatchItem,
+        ITEM_COLUMNS,
+        (
+            _item_row(pk, engine_id, amounts[engine_id], static)
+            for pk, m in zip(ids, result.matches, strict=True)
+            for engine_id in (*m.expected_ids, *m.posted_ids)
+        ),
+    )
+
+
+def _month_after(month: dt.date) -> dt.date:
+    return (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 MATCH_COLUMNS = (
@@ -314,6 +322,10 @@ def _key(reason: str, expected: tuple[str, ...], posted: tuple[str, ...]) -> str
     return f"{reason}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _exceptions_save(
     merchant: Merchant,
     run: ReconciliationRun,
@@ -325,82 +337,74 @@ def _exceptions_save(
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
     nearest = {u.id: [list(n) for n in u.nearest] for u in result.unmatched}
-    found: dict[str, ReconciliationException] = {}
+    # key -> (reason, amount minor, currency, detail, day, expected, posted, nearest)
+    found: dict[str, tuple] = {}
     for f in result.findings:
         ids = f.posted_ids or f.expected_ids
-        day = min(loaded.days[i] for i in ids)
         key = _key(f.reason, f.expected_ids, f.posted_ids)
-        found[key] = ReconciliationException(
-            merchant=merchant,
-            run=run,
-            reason=f.reason,
-            key=key,
-            amount=from_minor(f.amount_minor),
-            currency=f.currency,
-            detail=f.detail,
-            day=day,
-            expected_ids=list(f.expected_ids),
-            posted_ids=list(f.posted_ids),
-            nearest=nearest.get(ids[0], []) if len(ids) == 1 else [],
+        found[key] = (
+            f.reason,
+            f.amount_minor,
+            f.currency,
+            f.detail,
+            min(loaded.days[i] for i in ids),
+            f.expected_ids,
+            f.posted_ids,
+            nearest.get(ids[0], []) if len(ids) == 1 else [],
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
-        found[key] = ReconciliationException(
-            merchant=merchant,
-            run=run,
-            reason=ExceptionReason.BALANCE_GAP,
-            key=key,
-            amount=gap.difference,
-            currency=gap.currency,
-            detail=gap.detail,
-            day=gap.day,
+        found[key] = (
+            ExceptionReason.BALANCE_GAP,
+            to_minor(gap.difference),
+            gap.currency,
+            gap.detail,
+            gap.day,
+            (),
+            (),
+            [],
         )
-    keys = list(found)
-    existing = {
-        e.key: e
-        for start in range(0, len(keys), BATCH)
-        for e in ReconciliationException.objects.for_merchant(merchant).filter(
-            key__in=keys[start : start + BATCH]
-        )
-    }
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
-    rows_insert(
+    # one upsert on (merchant, key): a new exception comes in open; an open one
+    # found again takes this run and its new amount, detail and nearest; a
+    # resolved one is left as a person resolved it
+    rows_upsert(
         ReconciliationException,
         EXCEPTION_COLUMNS,
-        [
+        (
             (
                 merchant.pk,
                 run.pk,
-                e.reason,
-                e.key,
-                to_minor(e.amount),
-                e.currency,
-                e.detail,
-                adapt_day(e.day),
-                json.dumps(e.expected_ids),
-                json.dumps(e.posted_ids),
-                json.dumps(e.nearest, ensure_ascii=False),
+                reason,
+                key,
+                amount,
+                currency,
+                detail,
+                adapt_day(day),
+                json.dumps(list(expected)),
+                json.dumps(list(posted)),
+                _json(near),
                 ExceptionStatus.OPEN,
                 "",
                 "",
                 created,
                 created,
             )
-            for key, e in found.items()
-            if key not in existing
-        ],
-    )
-    refreshed = []
-    for key, known in existing.items():
-        if known.status != ExceptionStatus.OPEN:
-            continue  # a person's resolution stands
-        new = found[key]
-        known.run = run
-        known.amount, known.detail, known.nearest = new.amount, new.detail, new.nearest
-        refreshed.append(known)
-    ReconciliationException.objects.bulk_update(
-        refreshed, ["run", "amount", "detail", "nearest"], batch_size=BATCH
+            for key, (
+                reason,
+                amount,
+                currency,
+                detail,
+                day,
+                expected,
+                posted,
+                near,
+            ) in found.items()
+        ),
+        unique=("merchant", "key"),
+        update=("run", "amount", "detail", "nearest"),
+        only_if=("status", ExceptionStatus.OPEN),
     )
     (
         ReconciliationException.objects.for_merchant(merchant)

@@ -279,6 +279,23 @@ def test_exceptions_are_found_once_and_cleared_when_the_money_arrives(merchant, 
 
 
 @pytest.mark.django_db
+def test_an_open_exception_found_again_stays_open_and_takes_the_new_run(merchant, bank):
+    # given an unmatched line found by a first run
+    line(bank, _on(7), "9.99", description="CASH DEPOSIT", external_id="T7")
+    first = _run(merchant).run
+    found = ReconciliationException.objects.get(reason="unmatched_line")
+    assert found.run_id == first.pk
+
+    # when the period runs again
+    second = _run(merchant).run
+
+    # then it is the same exception, still open, now carrying the second run
+    found.refresh_from_db()
+    assert (found.status, found.run_id) == ("open", second.pk)
+    assert ReconciliationException.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_a_resolved_exception_stays_resolved_on_a_rerun(merchant, bank):
     line(bank, _on(7), "9.99", description="CASH DEPOSIT", external_id="T7")
     _run(merchant)

@@ -84,6 +84,50 @@ def test_transactions_page_filters(owner_client, lines, query, expected):
     assert _ids(response) == expected
 
 
+HASH = "9f" + "0123456789abcdef" * 3 + "a1b2c3d4e5f607"
+
+
+@pytest.fixture
+def identified(account, other_merchant):
+    """Lines found by an identifier: a hash no text field carries, an id that
+    another line's reference contains, and another merchant's line with the
+    same bank id."""
+    foreign = AccountFactory(merchant=other_merchant)
+    return [
+        line(account, dt.datetime(2026, 11, 6, 9, tzinfo=PP), "7.00",
+             bakong_hash=HASH, reference="", external_id="B1"),
+        line(account, dt.datetime(2026, 11, 7, 9, tzinfo=PP), "8.00",
+             reference="refund of TRX-77", external_id="B2"),
+        line(account, dt.datetime(2026, 11, 8, 9, tzinfo=PP), "9.00",
+             external_id="TRX-77"),
+        line(foreign, dt.datetime(2026, 11, 8, 9, tzinfo=PP), "9.00",
+             external_id="TRX-78", reference="TRX-77"),
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        (HASH, ["B1"]),  # pasted whole, as Bakong shows it
+        (HASH.upper(), ["B1"]),
+        (HASH[:8], ["B1"]),  # the short form
+        ("TRX-77", ["TRX-77"]),  # the bank's id, before references containing it
+        ("TRX-78", []),  # another merchant's id
+        ("TRX-7", ["B2"]),  # no such id: the text search, as before
+        ("INV-1", ["A1"]),
+    ],
+)
+def test_transactions_search_finds_identifiers_through_their_indexes(
+    owner_client, lines, identified, q, expected
+):
+    # when
+    response = owner_client.get(URL, {"q": q})
+
+    # then
+    assert _ids(response) == expected
+
+
 @pytest.mark.django_db
 def test_transactions_page_filters_by_account_and_refuses_another_merchants(
     owner_client, lines, khr_account, other_merchant
