@@ -154,6 +154,14 @@ SHAPES = [
         _("%(account)s: %(format)s statement"),
     ),
     # imports and webhooks
+    (
+        r"required columns? missing: (?P<missing>.+?) \(the invoice CSV is "
+        r"(?P<required>.+?), and optionally (?P<optional>.+)\)",
+        _(
+            "Required column(s) missing: %(missing)s (the invoice CSV is "
+            "%(required)s, and optionally %(optional)s)."
+        ),
+    ),
     (r"over the (?P<mb>\d+) MB limit", _("The file is over the %(mb)s MB limit.")),
     (
         r"only a file waiting for its import can be discarded; this one is "
