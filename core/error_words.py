@@ -118,6 +118,25 @@ SHAPES = [
         _("At most %(limit)s characters (this has %(got)s)."),
     ),
     (r"at most (?P<limit>\d+) characters", _("At most %(limit)s characters.")),
+    # API keys and connections being set up
+    (
+        r"(?P<value>.+?) is not one of (?P<choices>.+)",
+        _("%(value)s is not one of %(choices)s."),
+    ),
+    (
+        r"merchant has no connection #(?P<pk>\d+)",
+        _("There is no connection #%(pk)s."),
+    ),
+    (r"connection (?P<pk>\d+) does not exist", _("There is no connection #%(pk)s.")),
+    (
+        r"#(?P<pk>\d+) was revoked; connect the account anew",
+        _("Connection #%(pk)s was revoked: connect the account anew."),
+    ),
+    (
+        r"#(?P<pk>\d+) is a (?P<provider>\S+) connection, not a statement feed",
+        _("Connection #%(pk)s is a %(provider)s connection, not a statement feed."),
+    ),
+    (r"#(?P<pk>\d+) has no account", _("Connection #%(pk)s has no account.")),
     # connections: consent and statement feed syncs
     (
         r"consent for connection #(?P<pk>\d+) was revoked on (?P<day>.+)",

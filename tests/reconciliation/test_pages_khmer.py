@@ -171,3 +171,19 @@ def test_an_invoice_file_without_its_columns_is_refused_in_khmer(
     assert shape.split("%(missing)s")[0] in body
     assert "currency, issue_date, due_date" in body
     assert "Required column" not in body
+
+
+def test_a_candidate_whose_record_is_gone_is_named_in_words(
+    owner_client, merchant, reconciled
+):
+    from reconciliation.templatetags.reason_words import gone_words
+
+    with translation.override("km"):
+        assert gone_words("inv:12") == khmer("Invoice #%(pk)s, no longer here") % {
+            "pk": 12
+        }
+        assert gone_words("zz:1") == khmer("a record no longer here")
+    # the exceptions page shows no engine id, in either language
+    url = reverse("reconciliation:exceptions") + "?status="
+    for body in (_body(owner_client.get(url)),):
+        assert not re.search(r">(inv|pr|rf|ln|bk|ps):\d+", body)
