@@ -36,6 +36,9 @@ RELATION_WORDS = {
         "a reference one slip away from the item's"
     ),
 }
+# what a why-not names when the run's own match number meant nothing to a person
+# (reconciliation.services.evidence.why_text)
+NAME_WORDS = {"another match": _("another match")}
 _ANY = r"(?P<{}>.+?)"
 
 SHAPES = [
@@ -262,6 +265,9 @@ def _sentence(text: str) -> str | None:
             parts = found.groupdict()
             if "words" in parts:
                 parts["words"] = TOKEN_WORDS.get(parts["words"], parts["words"])
+            for key in ("name", "names"):
+                if key in parts:
+                    parts[key] = NAME_WORDS.get(parts[key], parts[key])
             if "who" in parts:
                 parts["who"] = RELATION_WORDS.get(parts["who"], parts["who"])
             return str(words) % parts

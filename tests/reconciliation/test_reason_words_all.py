@@ -66,3 +66,7 @@ RARE = [
 @pytest.mark.parametrize("sentence", RARE)
 def test_a_rare_sentence_is_worded_in_khmer(sentence):
     assert not _untranslated(sentence), sentence
+
+
+def test_another_match_is_worded_too():
+    assert not _untranslated("already matched with another match")
