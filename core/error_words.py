@@ -137,6 +137,32 @@ SHAPES = [
         _("Connection #%(pk)s is a %(provider)s connection, not a statement feed."),
     ),
     (r"#(?P<pk>\d+) has no account", _("Connection #%(pk)s has no account.")),
+    # a statement feed's answers while a connection is set up and synced (the
+    # "feed: " prefix is dropped like a field)
+    (
+        r"no client_id/client_secret in the connection's credentials",
+        _("The connection's credentials have no client_id/client_secret."),
+    ),
+    (
+        r"the token endpoint refused the credentials \((?P<status>\d+)\)",
+        _("The bank's feed refused the credentials (%(status)s)."),
+    ),
+    (
+        r"a fresh token was refused too \((?P<status>\d+)\)",
+        _("The bank's feed refused a fresh token too (%(status)s)."),
+    ),
+    (
+        r"token endpoint answered (?P<status>\d+)",
+        _("The bank's feed answered %(status)s when asked for a token."),
+    ),
+    (
+        r"(?P<what>statement|balance) answered (?P<status>\d+): (?P<body>.*)",
+        _("The bank's feed answered %(status)s: %(body)s"),
+    ),
+    (
+        r"answered (?P<status>\d+) with a body that is not JSON",
+        _("The bank's feed answered %(status)s with a body that is not JSON."),
+    ),
     # connections: consent and statement feed syncs
     (
         r"consent for connection #(?P<pk>\d+) was revoked on (?P<day>.+)",
