@@ -183,7 +183,15 @@ def test_a_candidate_whose_record_is_gone_is_named_in_words(
             "pk": 12
         }
         assert gone_words("zz:1") == khmer("a record no longer here")
-    # the exceptions page shows no engine id, in either language
+    # an exception whose nearest candidate was deleted since the run
+    exception = ReconciliationException.objects.filter(merchant=merchant).first()
+    exception.nearest = [["inv:999999", "reference not found in the line"]]
+    exception.save(update_fields=["nearest"])
+    in_khmer(owner_client)
     url = reverse("reconciliation:exceptions") + "?status="
-    for body in (_body(owner_client.get(url)),):
-        assert not re.search(r">(inv|pr|rf|ln|bk|ps):\d+", body)
+    body = html.unescape(_body(owner_client.get(url)))
+    assert "inv:999999" not in body
+    assert khmer("Invoice #%(pk)s, no longer here") % {"pk": 999999} in body
+    detail = reverse("reconciliation:exception-detail", args=[exception.pk])
+    body = html.unescape(_body(owner_client.get(detail)))
+    assert "inv:999999" not in body
