@@ -118,6 +118,12 @@ SHAPES = [
         _("At most %(limit)s characters (this has %(got)s)."),
     ),
     (r"at most (?P<limit>\d+) characters", _("At most %(limit)s characters.")),
+    # a look-up that found nothing (a record gone, or another merchant's id)
+    (
+        r"(?P<kind>khqr|invoice|refund|line|bakong|payment|match|exception) "
+        r"(?P<pk>\d+):? not found",
+        _("%(kind)s #%(pk)s was not found."),
+    ),
     # API keys and connections being set up
     (
         r"(?P<value>.+?) is not one of (?P<choices>.+)",
@@ -221,6 +227,17 @@ SHAPES = [
         _("Not a valid address (%(why)s)."),
     ),
 ]
+# the record kinds a look-up names, as a person calls them
+KIND_WORDS = {
+    "khqr": _("KHQR code"),
+    "payment": _("KHQR code"),
+    "invoice": _("Invoice"),
+    "refund": _("Refund"),
+    "line": _("Ledger line"),
+    "bakong": _("Bakong payment"),
+    "match": _("Match"),
+    "exception": _("Exception"),
+}
 # a sentence that wraps another service message (worded in its turn)
 WRAPPERS = {
     "not synced: ": _("Not synced: %(why)s"),
@@ -253,5 +270,8 @@ def error_words(error) -> str:
     for shape, words in _COMPILED:
         found = shape.match(rest)
         if found:
-            return str(words) % found.groupdict()
+            parts = found.groupdict()
+            if "kind" in parts:
+                parts["kind"] = str(KIND_WORDS.get(parts["kind"], parts["kind"]))
+            return str(words) % parts
     return rest

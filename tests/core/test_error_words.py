@@ -120,3 +120,16 @@ def test_a_connection_set_up_error_is_worded_with_its_values():
         "value": "'fax'",
         "choices": "bakong, statement_feed",
     }
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [("expected: invoice 42 not found", "Invoice"), ("match 42: not found", "Match")],
+)
+def test_a_look_up_miss_is_worded_with_the_kind_in_words(message, kind):
+    with translation.override("km"):
+        words = error_words(message)
+    assert words == khmer("%(kind)s #%(pk)s was not found.") % {
+        "kind": khmer(kind),
+        "pk": "42",
+    }
