@@ -121,3 +121,21 @@ def test_the_khmer_pdf_reports_match_rows_in_words_not_codes(merchant, tmp_path)
         rule = khmer(str(RULE_WORDS[match.rule]))
         assert rule[:8] in text, match.rule
         assert f"{match.tier} {match.rule}" not in text
+
+
+def test_the_khmer_xlsx_names_each_exceptions_status_in_words(merchant, tmp_path):
+    from reconciliation.models import ReconciliationException
+
+    statuses = set(
+        ReconciliationException.objects.filter(merchant=merchant).values_list(
+            "status", flat=True
+        )
+    )
+    assert statuses
+    en_words, _ = _cells(_report(merchant, "xlsx", tmp_path / "e.xlsx").path)
+    km_words, _ = _cells(_report(merchant, "xlsx", tmp_path / "k.xlsx", lang="km").path)
+    labels = {"open": "Open", "resolved": "Resolved", "carried": "Carried forward"}
+    for status in statuses:
+        assert status in en_words  # the English workbook keeps its codes
+        assert khmer(labels[status]) in km_words, status
+        assert status not in km_words
