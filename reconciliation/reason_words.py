@@ -39,6 +39,34 @@ RELATION_WORDS = {
 # what a why-not names when the run's own match number meant nothing to a person
 # (reconciliation.services.evidence.why_text)
 NAME_WORDS = {"another match": _("another match")}
+# the engine's names for things with no number of their own: "order ORD-7",
+# "refund RF-2", "code 12", or an engine id ("ln:214") for an unlabelled line
+NAME_PREFIX_WORDS = {
+    "order": _("order %(ref)s"),
+    "refund": _("refund %(ref)s"),
+    "code": _("code %(ref)s"),
+    "ln": _("ledger line #%(ref)s"),
+    "bk": _("Bakong payment #%(ref)s"),
+    "ps": _("Bakong payment #%(ref)s"),
+}
+_NAMED = re.compile(
+    r"\b(?:(?P<word>order|refund|code) (?P<ref>[^\s,;]+)"
+    r"|(?P<prefix>ln|bk|ps):(?P<pk>\d+)\b)"
+)
+_NAME_KEYS = ("name", "names", "line", "parent")
+
+
+def _named(value: str) -> str:
+    """A name the engine wrote, its English word (or engine id) in words."""
+
+    def one(found: re.Match) -> str:
+        kind = found["word"] or found["prefix"]
+        ref = found["ref"] or found["pk"]
+        return str(NAME_PREFIX_WORDS[kind]) % {"ref": ref}
+
+    return _NAMED.sub(one, str(value))
+
+
 _ANY = r"(?P<{}>.+?)"
 
 SHAPES = [
@@ -265,9 +293,9 @@ def _sentence(text: str) -> str | None:
             parts = found.groupdict()
             if "words" in parts:
                 parts["words"] = TOKEN_WORDS.get(parts["words"], parts["words"])
-            for key in ("name", "names"):
+            for key in _NAME_KEYS:
                 if key in parts:
-                    parts[key] = NAME_WORDS.get(parts[key], parts[key])
+                    parts[key] = _named(NAME_WORDS.get(parts[key], parts[key]))
             if "who" in parts:
                 parts["who"] = RELATION_WORDS.get(parts["who"], parts["who"])
             return str(words) % parts
@@ -275,7 +303,7 @@ def _sentence(text: str) -> str | None:
     if issued:
         head = _sentence(issued["head"]) or issued["head"]
         return f"{head} " + str(_("KHQR code %(code)s was issued for %(item)s.")) % {
-            "code": issued["code"],
+            "code": _named(issued["code"]),
             "item": issued["item"],
         }
     return None

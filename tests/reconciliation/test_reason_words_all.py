@@ -28,7 +28,8 @@ def _untranslated(sentence: str) -> list[str]:
     """The parts of the sentence still in the engine's English."""
     with translation.override("km"):
         worded = reason_words(sentence)
-    return re.findall(r"\b[a-z]{3,}(?: [a-z]{2,})+\b", worded)
+    found = re.findall(r"\b[a-z]{3,}(?: [a-z]{2,})+\b", worded)
+    return found + re.findall(r"\b(?:order|refund|code) \S|\b(?:ln|bk|ps):\d", worded)
 
 
 def test_every_sentence_of_a_month_is_worded_in_khmer(sentences):
