@@ -118,6 +118,57 @@ SHAPES = [
         _("At most %(limit)s characters (this has %(got)s)."),
     ),
     (r"at most (?P<limit>\d+) characters", _("At most %(limit)s characters.")),
+    # a look-up that found nothing (a record gone, or another merchant's id)
+    (
+        r"(?P<kind>khqr|invoice|refund|line|bakong|payment|match|exception) "
+        r"(?P<pk>\d+):? not found",
+        _("%(kind)s #%(pk)s was not found."),
+    ),
+    # API keys and connections being set up
+    (
+        r"(?P<value>.+?) is not one of (?P<choices>.+)",
+        _("%(value)s is not one of %(choices)s."),
+    ),
+    (
+        r"merchant has no connection #(?P<pk>\d+)",
+        _("There is no connection #%(pk)s."),
+    ),
+    (r"connection (?P<pk>\d+) does not exist", _("There is no connection #%(pk)s.")),
+    (
+        r"#(?P<pk>\d+) was revoked; connect the account anew",
+        _("Connection #%(pk)s was revoked: connect the account anew."),
+    ),
+    (
+        r"#(?P<pk>\d+) is a (?P<provider>\S+) connection, not a statement feed",
+        _("Connection #%(pk)s is a %(provider)s connection, not a statement feed."),
+    ),
+    (r"#(?P<pk>\d+) has no account", _("Connection #%(pk)s has no account.")),
+    # a statement feed's answers while a connection is set up and synced (the
+    # "feed: " prefix is dropped like a field)
+    (
+        r"no client_id/client_secret in the connection's credentials",
+        _("The connection's credentials have no client_id/client_secret."),
+    ),
+    (
+        r"the token endpoint refused the credentials \((?P<status>\d+)\)",
+        _("The bank's feed refused the credentials (%(status)s)."),
+    ),
+    (
+        r"a fresh token was refused too \((?P<status>\d+)\)",
+        _("The bank's feed refused a fresh token too (%(status)s)."),
+    ),
+    (
+        r"token endpoint answered (?P<status>\d+)",
+        _("The bank's feed answered %(status)s when asked for a token."),
+    ),
+    (
+        r"(?P<what>statement|balance) answered (?P<status>\d+): (?P<body>.*)",
+        _("The bank's feed answered %(status)s: %(body)s"),
+    ),
+    (
+        r"answered (?P<status>\d+) with a body that is not JSON",
+        _("The bank's feed answered %(status)s with a body that is not JSON."),
+    ),
     # connections: consent and statement feed syncs
     (
         r"consent for connection #(?P<pk>\d+) was revoked on (?P<day>.+)",
@@ -154,6 +205,14 @@ SHAPES = [
         _("%(account)s: %(format)s statement"),
     ),
     # imports and webhooks
+    (
+        r"required columns? missing: (?P<missing>.+?) \(the invoice CSV is "
+        r"(?P<required>.+?), and optionally (?P<optional>.+)\)",
+        _(
+            "Required column(s) missing: %(missing)s (the invoice CSV is "
+            "%(required)s, and optionally %(optional)s)."
+        ),
+    ),
     (r"over the (?P<mb>\d+) MB limit", _("The file is over the %(mb)s MB limit.")),
     (
         r"only a file waiting for its import can be discarded; this one is "
@@ -168,6 +227,17 @@ SHAPES = [
         _("Not a valid address (%(why)s)."),
     ),
 ]
+# the record kinds a look-up names, as a person calls them
+KIND_WORDS = {
+    "khqr": _("KHQR code"),
+    "payment": _("KHQR code"),
+    "invoice": _("Invoice"),
+    "refund": _("Refund"),
+    "line": _("Ledger line"),
+    "bakong": _("Bakong payment"),
+    "match": _("Match"),
+    "exception": _("Exception"),
+}
 # a sentence that wraps another service message (worded in its turn)
 WRAPPERS = {
     "not synced: ": _("Not synced: %(why)s"),
@@ -200,5 +270,8 @@ def error_words(error) -> str:
     for shape, words in _COMPILED:
         found = shape.match(rest)
         if found:
-            return str(words) % found.groupdict()
+            parts = found.groupdict()
+            if "kind" in parts:
+                parts["kind"] = str(KIND_WORDS.get(parts["kind"], parts["kind"]))
+            return str(words) % parts
     return rest

@@ -36,6 +36,37 @@ RELATION_WORDS = {
         "a reference one slip away from the item's"
     ),
 }
+# what a why-not names when the run's own match number meant nothing to a person
+# (reconciliation.services.evidence.why_text)
+NAME_WORDS = {"another match": _("another match")}
+# the engine's names for things with no number of their own: "order ORD-7",
+# "refund RF-2", "code 12", or an engine id ("ln:214") for an unlabelled line
+NAME_PREFIX_WORDS = {
+    "order": _("order %(ref)s"),
+    "refund": _("refund %(ref)s"),
+    "code": _("code %(ref)s"),
+    "ln": _("ledger line #%(ref)s"),
+    "bk": _("Bakong payment #%(ref)s"),
+    "ps": _("Bakong payment #%(ref)s"),
+}
+_NAMED = re.compile(
+    r"\b(?:(?P<word>order|refund|code) (?P<ref>[^\s,;]+)"
+    r"|(?P<prefix>ln|bk|ps):(?P<pk>\d+)\b)"
+)
+_NAME_KEYS = ("name", "names", "line", "parent")
+
+
+def _named(value: str) -> str:
+    """A name the engine wrote, its English word (or engine id) in words."""
+
+    def one(found: re.Match) -> str:
+        kind = found["word"] or found["prefix"]
+        ref = found["ref"] or found["pk"]
+        return str(NAME_PREFIX_WORDS[kind]) % {"ref": ref}
+
+    return _NAMED.sub(one, str(value))
+
+
 _ANY = r"(?P<{}>.+?)"
 
 SHAPES = [
@@ -117,7 +148,98 @@ SHAPES = [
             "still owed."
         ),
     ),
+    (
+        r"One payment of (?P<amount>.+?) names (?P<names>.+?), and their sum "
+        r"equals it\.",
+        _("One payment of %(amount)s names %(names)s, and their sum equals it."),
+    ),
+    (
+        r"One payment of (?P<amount>.+?) names (?P<names>.+?), and their sum is "
+        r"within the fee tolerance\.",
+        _(
+            "One payment of %(amount)s names %(names)s, and their sum is within "
+            "the fee tolerance."
+        ),
+    ),
+    (
+        r"(?P<n>\d+) lines name (?P<name>.+?) with its full amount; the first one "
+        r"pays it, the others are duplicate payments\.",
+        _(
+            "%(n)s lines name %(name)s with its full amount; the first one pays "
+            "it, the others are duplicate payments."
+        ),
+    ),
+    (
+        r"The same (?P<words>.+?) on both sides, but paid in (?P<paid>[A-Z]{3}) "
+        r"\((?P<amount>.+?)\) for an item in (?P<asked>[A-Z]{3})\.",
+        _(
+            "The same %(words)s on both sides, but paid in %(paid)s (%(amount)s) "
+            "for an item in %(asked)s."
+        ),
+    ),
+    # tier 6: a line in another currency, converted
+    (
+        r"(?P<paid>.+?) is a cross-border payment whose original amount is "
+        r"(?P<target>.+?), within (?P<band>\S+)% of (?P<name>.+?)'s "
+        r"(?P<asked>.+?)\.",
+        _(
+            "%(paid)s is a cross-border payment whose original amount is "
+            "%(target)s, within %(band)s%% of %(name)s's %(asked)s."
+        ),
+    ),
+    (
+        r"(?P<paid>.+?) at the rate of (?P<day>\S+) \((?P<rate>\S+) "
+        r"(?P<quote>[A-Z]{3}) per (?P<base>[A-Z]{3})\) is (?P<target>.+?), within "
+        r"(?P<band>\S+)% of (?P<name>.+?)'s (?P<asked>.+?)\.",
+        _(
+            "%(paid)s at the rate of %(day)s (%(rate)s %(quote)s per %(base)s) is "
+            "%(target)s, within %(band)s%% of %(name)s's %(asked)s."
+        ),
+    ),
+    (
+        r"suggestion: same amount and currency inside the window, from a known "
+        r"payer; another candidate fits as well, so a person decides",
+        _(
+            "suggestion: same amount and currency inside the window, from a known "
+            "payer; another candidate fits as well, so a person decides"
+        ),
+    ),
+    (
+        r"suggestion: same amount and currency inside the window, from a payer "
+        r"not known to be the customer; another candidate fits as well, so a "
+        r"person decides",
+        _(
+            "suggestion: same amount and currency inside the window, from a payer "
+            "not known to be the customer; another candidate fits as well, so a "
+            "person decides"
+        ),
+    ),
     # exception details
+    (
+        r"(?P<line>.+?) pays (?P<name>.+?) a second time",
+        _("%(line)s pays %(name)s a second time"),
+    ),
+    (
+        r"(?P<line>.+?) pays (?P<name>.+?) again: the same (?P<words>.+?) as an "
+        r"earlier payment",
+        _("%(line)s pays %(name)s again: the same %(words)s as an earlier payment"),
+    ),
+    (
+        r"(?P<line>.+?): the bank's original amount × rate does not give the "
+        r"amount and fee, beyond rounding",
+        _(
+            "%(line)s: the bank's original amount × rate does not give the amount "
+            "and fee, beyond rounding"
+        ),
+    ),
+    (
+        r"(?P<name>.+?) gives back (?P<parent>.+?), whose payment was not found",
+        _("%(name)s gives back %(parent)s, whose payment was not found"),
+    ),
+    (
+        r"(?P<name>.+?): (?P<paid>.+?) of (?P<asked>.+?) received",
+        _("%(name)s: %(paid)s of %(asked)s received"),
+    ),
     (
         r"(?P<name>.+?): no expected item explains (?P<amount>.+?)",
         _("%(name)s: no expected item explains %(amount)s"),
@@ -151,10 +273,10 @@ SHAPES = [
         r"(?P<day>\S+) is outside the window (?P<low>\S+) to (?P<high>\S+)",
         _("%(day)s is outside the window %(low)s to %(high)s"),
     ),
-    (r"already matched with (?P<names>.+?)", _("already matched with %(names)s")),
-    (r"a repeat payment of (?P<name>.+?)", _("a repeat payment of %(name)s")),
+    (r"already matched with (?P<names>[^;]+?)", _("already matched with %(names)s")),
+    (r"a repeat payment of (?P<name>[^;]+?)", _("a repeat payment of %(name)s")),
     (
-        r"the item is already matched with (?P<names>.+?)",
+        r"the item is already matched with (?P<names>[^;]+?)",
         _("the item is already matched with %(names)s"),
     ),
 ]
@@ -171,6 +293,9 @@ def _sentence(text: str) -> str | None:
             parts = found.groupdict()
             if "words" in parts:
                 parts["words"] = TOKEN_WORDS.get(parts["words"], parts["words"])
+            for key in _NAME_KEYS:
+                if key in parts:
+                    parts[key] = _named(NAME_WORDS.get(parts[key], parts[key]))
             if "who" in parts:
                 parts["who"] = RELATION_WORDS.get(parts["who"], parts["who"])
             return str(words) % parts
@@ -178,7 +303,7 @@ def _sentence(text: str) -> str | None:
     if issued:
         head = _sentence(issued["head"]) or issued["head"]
         return f"{head} " + str(_("KHQR code %(code)s was issued for %(item)s.")) % {
-            "code": issued["code"],
+            "code": _named(issued["code"]),
             "item": issued["item"],
         }
     return None
@@ -189,9 +314,13 @@ def reason_words(text: str) -> str:
     text = str(text or "")
     if (get_language() or "en").startswith("en"):
         return text  # the engine's own words: nothing to read back
+    parts = text.split("; ")
+    # a list of reasons is read part by part when every part has a shape, so a
+    # loose shape ("amount over by …") does not swallow the reasons after it
+    worded = [_sentence(part) for part in parts]
+    if len(parts) > 1 and all(worded):
+        return "; ".join(worded)
     whole = _sentence(text)
     if whole is not None:
         return whole
-    if "; " in text:
-        return "; ".join(_sentence(part) or part for part in text.split("; "))
-    return text
+    return "; ".join(w or part for w, part in zip(worded, parts, strict=True))

@@ -20,6 +20,7 @@ from reconciliation.invoice_forms import (
     InvoiceForm,
     InvoiceUploadForm,
 )
+from reconciliation.invoice_import_words import invoice_row_words
 from reconciliation.models import Invoice
 from reconciliation.services.invoices import invoice_create, invoices_import
 
@@ -69,7 +70,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
             )
         except TonleError as exc:
             field = exc.field if exc.field in form.fields else None
-            form.add_error(field, error_words(exc))
+            form.add_error(field, invoice_row_words(exc.message))
         else:
             messages.success(
                 request,
@@ -105,7 +106,13 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "invoices/refused.html",
-            {"filename": upload.name, "errors": result.errors},
+            {
+                "filename": upload.name,
+                "errors": [
+                    {**error, "message": invoice_row_words(error["message"])}
+                    for error in result.errors
+                ],
+            },
             status=400,
         )
     messages.success(

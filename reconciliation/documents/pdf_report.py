@@ -41,7 +41,9 @@ from reconciliation.documents.data import (
 )
 from reconciliation.documents.language import translated
 from reconciliation.documents.words import DEFINITIONS, KM
+from reconciliation.models import MatchStatus
 from reconciliation.reason_words import reason_words
+from reconciliation.rule_words import rule_words
 from statements.documents.pdf_statement import (
     FONT,
     FONT_BOLD,
@@ -196,12 +198,13 @@ class MatchRows(Flowable):
         canvas.line(0, y - 3, PAGE[0] - 2 * MARGIN, y - 3)
         y -= ROW_HEIGHT * 1.3
         text.setFont(FONT, ROW_SIZE)
+        status_cell, rule_cell = _row_words()
         for row in self.rows:
             c = row.currency
             put(0, y, f"#{row.pk}")
             put(36, y, f"{row.day:%Y-%m-%d}")
-            put(82, y, row.status)
-            put(126, y, fit(f"{row.tier} {row.rule}", 94, ROW_SIZE))
+            put(82, y, status_cell(row.status))
+            put(126, y, rule_cell(row.tier, row.rule))
             put(222, y, fit(row.expected, 150, ROW_SIZE))
             put(376, y, fit(row.posted, 150, ROW_SIZE))
             put(600, y, f"{_money(row.expected_amount, c)} {c}", right=True)
@@ -220,6 +223,33 @@ class MatchRows(Flowable):
             y -= ROW_HEIGHT
         canvas.drawText(text)
         shaped.finish()
+
+
+def _row_words():
+    """How a match row's status and tier · rule read: the codes in the English
+    report (as it always printed them), words in a translated one. Each cell is
+    fitted once per distinct value, not once per row."""
+    if not translated("Tier · rule"):
+        return (lambda status: status), (
+            lambda tier, rule: fit(f"{tier} {rule}", 94, ROW_SIZE)
+        )
+    statuses = {code: str(label) for code, label in MatchStatus.choices}
+    status_cells: dict[str, str] = {}
+    rule_cells: dict[tuple[int, str], str] = {}
+
+    def status_cell(status: str) -> str:
+        if status not in status_cells:
+            words = statuses.get(status, status)
+            status_cells[status] = fit(words, 42, ROW_SIZE)
+        return status_cells[status]
+
+    def rule_cell(tier: int, rule: str) -> str:
+        if (tier, rule) not in rule_cells:
+            words = f"{tier} · {rule_words(rule)}"
+            rule_cells[tier, rule] = fit(words, 94, ROW_SIZE)
+        return rule_cells[tier, rule]
+
+    return status_cell, rule_cell
 
 
 def _ascii(text: str) -> str:

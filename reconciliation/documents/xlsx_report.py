@@ -21,7 +21,7 @@ from reconciliation.documents.data import (
     BankReconciliation,
     ReportData,
 )
-from reconciliation.documents.language import words
+from reconciliation.documents.language import translated, words
 from reconciliation.documents.words import DEFINITIONS, KM
 from reconciliation.models import DifferenceKind, MatchStatus
 from reconciliation.reason_words import reason_words
@@ -277,7 +277,16 @@ def _exceptions(workbook, data: ReportData) -> None:
         s.row(
             exception.pk, exception.day, s.text(exception.get_reason_display()),
             exception.currency, s.money(exception.amount, exception.currency),
-            exception.status, exception.resolution,
+            *_exception_state(exception),
             s.text(reason_words(exception.detail)),
             s.text(exception.resolution_note), s.text(resolved),
         )  # fmt: skip
+
+
+def _exception_state(exception) -> tuple[str, str]:
+    """Status and resolution: the codes in the English workbook (as it always
+    had them), their words in a translated one."""
+    if not translated("Status"):
+        return exception.status, exception.resolution
+    resolution = exception.get_resolution_display() if exception.resolution else ""
+    return str(exception.get_status_display()), str(resolution)

@@ -2,6 +2,7 @@ import re
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from merchants.audit_actions import action_words as _action_words
 from merchants.audit_actions import detail_label
@@ -61,3 +62,24 @@ def pair_words(text) -> str:
         "rule": _rule_words(found["rule"]),
         "status": str(status).lower(),
     }
+
+
+_GONE = {
+    "inv": gettext_lazy("Invoice #%(pk)s, no longer here"),
+    "pr": gettext_lazy("KHQR code #%(pk)s, no longer here"),
+    "rf": gettext_lazy("Refund #%(pk)s, no longer here"),
+    "ln": gettext_lazy("Ledger line #%(pk)s, no longer here"),
+    "bk": gettext_lazy("Bakong payment #%(pk)s, no longer here"),
+    "ps": gettext_lazy("Bakong payment #%(pk)s, no longer here"),
+}
+
+
+@register.filter
+def gone_words(engine_id) -> str:
+    """An engine id (inv:12) whose record is gone since the run, in words: the
+    person never sees the engine's own ids."""
+    prefix, _sep, pk = str(engine_id or "").partition(":")
+    words = _GONE.get(prefix)
+    if words is None or not pk.isdigit():
+        return _("a record no longer here")
+    return str(words) % {"pk": pk}

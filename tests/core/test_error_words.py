@@ -88,3 +88,48 @@ def test_the_api_keeps_the_english_message_and_its_field(api_client):
     assert response.status_code == 400
     assert response.json()["message"].startswith("amount: ")
     assert response.json()["message"].isascii()
+
+
+@pytest.mark.parametrize(
+    ("message", "msgid", "values"),
+    [
+        (
+            "gave up: feed: the token endpoint refused the credentials (401)",
+            "The bank's feed refused the credentials (%(status)s).",
+            {"status": "401"},
+        ),
+        (
+            "will retry: feed: statement answered 503: upstream down",
+            "The bank's feed answered %(status)s: %(body)s",
+            {"status": "503", "body": "upstream down"},
+        ),
+    ],
+)
+def test_a_feed_failure_on_the_connections_page_is_worded(message, msgid, values):
+    with translation.override("km"):
+        words = error_words(message)
+    assert khmer(msgid) % values in words
+    assert "refused" not in words and "answered" not in words
+
+
+def test_a_connection_set_up_error_is_worded_with_its_values():
+    error = InvalidInput("provider: 'fax' is not one of bakong, statement_feed")
+    with translation.override("km"):
+        words = error_words(error)
+    assert words == khmer("%(value)s is not one of %(choices)s.") % {
+        "value": "'fax'",
+        "choices": "bakong, statement_feed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [("expected: invoice 42 not found", "Invoice"), ("match 42: not found", "Match")],
+)
+def test_a_look_up_miss_is_worded_with_the_kind_in_words(message, kind):
+    with translation.override("km"):
+        words = error_words(message)
+    assert words == khmer("%(kind)s #%(pk)s was not found.") % {
+        "kind": khmer(kind),
+        "pk": "42",
+    }

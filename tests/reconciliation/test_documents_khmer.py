@@ -100,3 +100,42 @@ def test_the_command_writes_the_language_asked_for(merchant, tmp_path):
     assert "Bank reconciliation statements" in _pdf_text(out)  # en by default
     assert first["difference"] == second["difference"]
     assert first["matched"] == second["matched"]
+
+
+def test_the_khmer_pdf_reports_match_rows_in_words_not_codes(merchant, tmp_path):
+    from reconciliation.models import Match, MatchStatus
+    from reconciliation.rule_words import RULE_WORDS
+
+    english = _pdf_text(_report(merchant, "pdf", tmp_path / "en.pdf").path)
+    text = _pdf_text(_report(merchant, "pdf", tmp_path / "km.pdf", lang="km").path)
+    matches = list(
+        Match.objects.filter(merchant=merchant).exclude(status=MatchStatus.REJECTED)
+    )
+    assert matches
+    labels = dict(MatchStatus.choices)
+    for match in matches:
+        # the English report keeps the codes it always printed
+        assert match.rule in english
+        # the Khmer one prints the status and the rule in words, found by search
+        assert khmer(str(labels[match.status])) in text, match.status
+        rule = khmer(str(RULE_WORDS[match.rule]))
+        assert rule[:8] in text, match.rule
+        assert f"{match.tier} {match.rule}" not in text
+
+
+def test_the_khmer_xlsx_names_each_exceptions_status_in_words(merchant, tmp_path):
+    from reconciliation.models import ReconciliationException
+
+    statuses = set(
+        ReconciliationException.objects.filter(merchant=merchant).values_list(
+            "status", flat=True
+        )
+    )
+    assert statuses
+    en_words, _ = _cells(_report(merchant, "xlsx", tmp_path / "e.xlsx").path)
+    km_words, _ = _cells(_report(merchant, "xlsx", tmp_path / "k.xlsx", lang="km").path)
+    labels = {"open": "Open", "resolved": "Resolved", "carried": "Carried forward"}
+    for status in statuses:
+        assert status in en_words  # the English workbook keeps its codes
+        assert khmer(labels[status]) in km_words, status
+        assert status not in km_words
