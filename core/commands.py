@@ -3,20 +3,34 @@ failure exits non-zero with {"error": CODE, "message": TEXT} (the DESIGN contrac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from core.exceptions import TonleError
 
 
 class JsonCommand(BaseCommand):
+    # a command whose documents people read sets this: it then takes `--lang` and
+    # runs in that language (its output for machines stays English)
+    language_help: str | None = None
+
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        if self.language_help:
+            parser.add_argument(
+                "--lang",
+                choices=[code for code, _name in settings.LANGUAGES],
+                default="en",
+                help=f"{self.language_help} (default en)",
+            )
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:  # pragma: no cover
@@ -30,8 +44,12 @@ class JsonCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         as_json = options.get("json", False)
+        language = options.get("lang")
         try:
-            result = self.run(**options)
+            with (
+                translation.override(language) if language else contextlib.nullcontext()
+            ):
+                result = self.run(**options)
         except TonleError as exc:
             self._fail(exc.code, exc.message, as_json)
         except ValidationError as exc:

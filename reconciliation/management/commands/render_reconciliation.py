@@ -1,6 +1,3 @@
-from django.conf import settings
-from django.utils import translation
-
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput
 from core.money import amount_to_wire
@@ -10,6 +7,7 @@ from reconciliation.documents import FORMATS, render_reconciliation
 
 
 class Command(JsonCommand):
+    language_help = "the language of the document's headings and words"
     help = (
         "Write a merchant's reconciliation report for a period as PDF or XLSX; "
         '"difference" is, per currency, the sum of the bank reconciliation '
@@ -22,12 +20,6 @@ class Command(JsonCommand):
         parser.add_argument("--to", dest="date_to", required=True)
         parser.add_argument("--format", dest="fmt", required=True)
         parser.add_argument("--out", required=True)
-        parser.add_argument(
-            "--lang",
-            choices=[code for code, _name in settings.LANGUAGES],
-            default="en",
-            help="the language of the document's headings and words (default en)",
-        )
 
     def run(self, **options):
         if options["fmt"] not in FORMATS:
@@ -36,14 +28,13 @@ class Command(JsonCommand):
                 field="format",
             )
         merchant = merchant_by_id(merchant_id=options["merchant"])
-        with translation.override(options["lang"]):
-            result = render_reconciliation(
-                merchant=merchant,
-                date_from=date_parse(options["date_from"], field="from"),
-                date_to=date_parse(options["date_to"], field="to"),
-                fmt=options["fmt"],
-                out=options["out"],
-            )
+        result = render_reconciliation(
+            merchant=merchant,
+            date_from=date_parse(options["date_from"], field="from"),
+            date_to=date_parse(options["date_to"], field="to"),
+            fmt=options["fmt"],
+            out=options["out"],
+        )
         return {
             "path": str(result.path),
             "matched": result.matched,

@@ -1,6 +1,3 @@
-from django.conf import settings
-from django.utils import translation
-
 from core.commands import JsonCommand
 from core.exceptions import InvalidInput
 from core.money import amount_to_wire
@@ -10,6 +7,7 @@ from statements.documents import FORMATS, render_statement
 
 
 class Command(JsonCommand):
+    language_help = "the language of the document's headings and words"
     help = "Write one account's statement for a period as PDF, XLSX or CSV."
 
     def add_arguments(self, parser):
@@ -18,12 +16,6 @@ class Command(JsonCommand):
         parser.add_argument("--to", dest="date_to", required=True)
         parser.add_argument("--format", dest="fmt", required=True)
         parser.add_argument("--out", required=True)
-        parser.add_argument(
-            "--lang",
-            choices=[code for code, _name in settings.LANGUAGES],
-            default="en",
-            help="the language of the document's headings and words (default en)",
-        )
 
     def run(self, **options):
         if options["fmt"] not in FORMATS:
@@ -32,14 +24,13 @@ class Command(JsonCommand):
                 field="format",
             )
         account = account_by_id(account_id=options["account"])
-        with translation.override(options["lang"]):
-            result = render_statement(
-                account=account,
-                date_from=date_parse(options["date_from"], field="from"),
-                date_to=date_parse(options["date_to"], field="to"),
-                fmt=options["fmt"],
-                out=options["out"],
-            )
+        result = render_statement(
+            account=account,
+            date_from=date_parse(options["date_from"], field="from"),
+            date_to=date_parse(options["date_to"], field="to"),
+            fmt=options["fmt"],
+            out=options["out"],
+        )
         return {
             "path": str(result.path),
             "lines": result.lines,

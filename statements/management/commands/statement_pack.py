@@ -1,6 +1,3 @@
-from django.conf import settings
-from django.utils import translation
-
 from core.commands import JsonCommand
 from core.periods import date_parse
 from merchants.selectors import merchant_by_id
@@ -8,6 +5,7 @@ from statements.services.packs import statement_pack_build
 
 
 class Command(JsonCommand):
+    language_help = "the language of the pack's documents and README"
     help = (
         "Write a merchant's statement pack for auditors: per account PDF, XLSX and "
         "CSV statements, a README and manifest.json with SHA-256 checksums."
@@ -18,22 +16,15 @@ class Command(JsonCommand):
         parser.add_argument("--from", dest="date_from", required=True)
         parser.add_argument("--to", dest="date_to", required=True)
         parser.add_argument("--out", required=True)
-        parser.add_argument(
-            "--lang",
-            choices=[code for code, _name in settings.LANGUAGES],
-            default="en",
-            help="the language of the pack's documents and README (default en)",
-        )
 
     def run(self, **options):
         merchant = merchant_by_id(merchant_id=options["merchant"])
-        with translation.override(options["lang"]):
-            result = statement_pack_build(
-                merchant=merchant,
-                date_from=date_parse(options["date_from"], field="from"),
-                date_to=date_parse(options["date_to"], field="to"),
-                out=options["out"],
-            )
+        result = statement_pack_build(
+            merchant=merchant,
+            date_from=date_parse(options["date_from"], field="from"),
+            date_to=date_parse(options["date_to"], field="to"),
+            out=options["out"],
+        )
         return {"path": str(result.path), "files": result.files}
 
     def describe(self, result):
