@@ -35,6 +35,8 @@ REQUIRED = (
     "due_date",
 )
 OPTIONAL = ("customer_account", "reference")
+# the invoice CSV of DESIGN.md, in its order
+COLUMNS = (*REQUIRED, *OPTIONAL)
 LIMITS = {
     "invoice_number": 64,
     "customer": 200,

@@ -21,21 +21,12 @@ from django.utils import timezone
 
 from merchants.models import Account, Merchant
 from reconciliation.models import ExchangeRate, Invoice, ReconciliationRun
+from reconciliation.services.invoices import COLUMNS as INVOICE_COLUMNS
 from reconciliation.services.invoices import invoices_import
 from reconciliation.services.rates import exchange_rates_import
 from reconciliation.services.runs import reconciliation_run_start
 from statements.models import Transaction
 
-HEADER = [
-    "invoice_number",
-    "customer",
-    "amount",
-    "currency",
-    "issue_date",
-    "due_date",
-    "customer_account",
-    "reference",
-]
 FEE = {"USD": Decimal("0.50"), "KHR": Decimal("1000")}
 
 
@@ -132,7 +123,7 @@ def _invoices_csv(accounts: list[Account], today: dt.date) -> bytes:
         )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(HEADER)
+    writer.writerow(INVOICE_COLUMNS)
     seen: set[str] = set()
     for row in rows:  # one invoice per number, as an accounting tool keeps them
         if row[0] not in seen:

@@ -20,6 +20,7 @@ from core.exceptions import TransientError
 from core.signing import signature_header
 from payments.models import InboundEvent
 from payments.services import webhooks_in
+from reconciliation.services.invoices import COLUMNS as INVOICE_COLUMNS
 from tests.factories import AccountFactory, ConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,16 +72,7 @@ QR_FIELDS = [
     "expires_in_seconds",
     "order_id",
 ]
-INVOICE_FIELDS = [
-    "invoice_number",
-    "customer",
-    "amount",
-    "currency",
-    "issue_date",
-    "due_date",
-    "customer_account",
-    "reference",
-]
+INVOICE_FIELDS = list(INVOICE_COLUMNS)
 
 
 VALID_QR = {"amount": "5.00", "currency": "USD", "order_id": "A-1"}
