@@ -3,12 +3,14 @@ or fill it without touching the shared Redis on 6379."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
 import subprocess
 import time
 
+import pytest
 import redis
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -61,3 +63,16 @@ class PrivateRedis:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port)
+
+
+@contextlib.contextmanager
+def private_redis_running(tmp_path):
+    """A started PrivateRedis for the block, killed after it."""
+    if REDIS_SERVER is None:
+        pytest.fail("redis-server is missing (apt-get install redis-server)")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

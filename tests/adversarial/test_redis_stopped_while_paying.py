@@ -19,7 +19,7 @@ from django.utils import timezone
 from config.celery import app
 from payments.models import PaymentRequest, PaymentStatus
 from payments.services.polling import payments_sweep
-from tests.adversarial.private_redis import REDIS_SERVER, PrivateRedis
+from tests.adversarial.private_redis import PrivateRedis, private_redis_running
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
 
@@ -59,20 +59,16 @@ def _point_celery_at(url: str | None, saved: dict) -> None:
 
 @pytest.fixture
 def private_redis(tmp_path, settings):
-    if REDIS_SERVER is None:
-        pytest.fail("redis-server is missing (apt-get install redis-server)")
-    server = PrivateRedis(tmp_path)
-    server.start()
     saved: dict = {}
     settings.API_RATE_LIMIT_PER_MINUTE = 100_000
     settings.BAKONG_BASE_URL = "http://127.0.0.1:9"  # no deeplink look-ups
     cache.clear()
-    _point_celery_at(server.url, saved)
-    try:
-        yield server
-    finally:
-        _point_celery_at(None, saved)
-        server.kill()
+    with private_redis_running(tmp_path) as server:
+        _point_celery_at(server.url, saved)
+        try:
+            yield server
+        finally:
+            _point_celery_at(None, saved)
 
 
 def _queued_checks(server: PrivateRedis) -> Counter:

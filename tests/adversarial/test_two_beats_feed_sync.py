@@ -12,7 +12,7 @@ import pytest
 
 from statements import tasks
 from statements.services import feed_sync
-from tests.adversarial.private_redis import REDIS_SERVER, PrivateRedis
+from tests.adversarial.private_redis import private_redis_running
 from tests.factories import AccountFactory, ConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,20 +20,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def redis_cache(tmp_path, settings):
-    if REDIS_SERVER is None:
-        pytest.fail("redis-server is missing (apt-get install redis-server)")
-    server = PrivateRedis(tmp_path)
-    server.start()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": server.url,
+    with private_redis_running(tmp_path) as server:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": server.url,
+            }
         }
-    }
-    try:
         yield server
-    finally:
-        server.kill()
 
 
 def test_two_beats_syncing_one_feed_at_once_ask_the_bank_once(
