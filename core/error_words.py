@@ -169,6 +169,54 @@ SHAPES = [
         r"answered (?P<status>\d+) with a body that is not JSON",
         _("The bank's feed answered %(status)s with a body that is not JSON."),
     ),
+    # a feed's line or answer that could not be read (the value as the bank sent it)
+    (
+        r"(?P<name>[a-z_]+) (?P<value>.+) is not a date",
+        _("%(name)s %(value)s is not a date."),
+    ),
+    (
+        r"(?P<name>[a-z_]+) (?P<value>.+) is not a number",
+        _("%(name)s %(value)s is not a number."),
+    ),
+    (
+        r"(?P<name>[a-z_]+) (?P<value>.+) is not ISO 8601",
+        _("%(name)s %(value)s is not a date and time (ISO 8601)."),
+    ),
+    (
+        r"(?P<name>[a-z_]+) (?P<value>.+) has no UTC offset",
+        _("%(name)s %(value)s has no UTC offset."),
+    ),
+    (
+        r"(?P<name>[a-z_]+) (?P<value>.+) is out of range",
+        _("%(name)s %(value)s is out of range."),
+    ),
+    (
+        r"(?P<ccy>[A-Z]{3}) line in a (?P<currency>[A-Z]{3}) account",
+        _("A %(ccy)s line in a %(currency)s account."),
+    ),
+    (
+        r"the bank reports (?P<ccy>\S+) for a (?P<currency>\S+) account",
+        _("The bank reports %(ccy)s for a %(currency)s account."),
+    ),
+    (
+        r"the bank's (?P<name>opening|closing) balance (?P<value>.+) is out of range",
+        _("The bank's %(name)s balance %(value)s is out of range."),
+    ),
+    (r"(?P<count>\d+) lines refused in all", _("%(count)s lines refused in all.")),
+    (
+        r"stopped after (?P<pages>\d+) pages; the window may be incomplete",
+        _("Stopped after %(pages)s pages: the window may be incomplete."),
+    ),
+    (
+        r"(?P<start>\S+)\.\.(?P<end>\S+): the bank reports closing (?P<closing>\S+) "
+        r"(?P<currency>\S+) but opening (?P<opening>\S+) \+ the (?P<count>\d+) "
+        r"lines = (?P<computed>\S+) \(difference (?P<difference>\S+)\)",
+        _(
+            "%(start)s..%(end)s: the bank reports a closing balance of %(closing)s "
+            "%(currency)s, but the opening %(opening)s plus the %(count)s lines make "
+            "%(computed)s (difference %(difference)s)."
+        ),
+    ),
     # connections: consent and statement feed syncs
     (
         r"consent for connection #(?P<pk>\d+) was revoked on (?P<day>.+)",
@@ -245,6 +293,17 @@ WRAPPERS = {
     "gave up: ": _("Gave up: %(why)s"),
     "balances not read: ": _("Balances not read: %(why)s"),
 }
+# sentences that wrap another with the line (the bank's id) it was about
+_ABOUT_A_LINE = [
+    (
+        re.compile(r"line (?P<txn>\S+) refused: (?P<why>.+)\Z", re.S),
+        _("Line %(txn)s refused: %(why)s"),
+    ),
+    (
+        re.compile(r"item (?P<txn>\S+) (?P<why>[a-z_]+ .+)\Z", re.S),
+        _("Line %(txn)s: %(why)s"),
+    ),
+]
 _COMPILED = [(re.compile(shape + r"\Z", re.S), words) for shape, words in SHAPES]
 
 
@@ -254,8 +313,26 @@ def _without_field(text: str) -> str:
 
 
 def error_words(error) -> str:
-    """A TonleError (or its message) as a page shows it, in the active language."""
+    """A TonleError (or its message) as a page shows it, in the active language.
+    A sync's warnings are joined by "; ": each is worded on its own (a sentence
+    with "; " inside it is tried whole first)."""
     text = str(getattr(error, "message", error) or "")
+    worded = _one(text)
+    if worded != text or "; " not in text:
+        return worded
+    parts, out, start = text.split("; "), [], 0
+    while start < len(parts):
+        for end in range(len(parts), start, -1):
+            chunk = "; ".join(parts[start:end])
+            words = _one(chunk)
+            if words != chunk or end == start + 1:
+                out.append(words)
+                start = end
+                break
+    return "; ".join(out)
+
+
+def _one(text: str) -> str:
     whole = gettext(text)
     if whole != text:
         return whole
@@ -267,6 +344,10 @@ def error_words(error) -> str:
     for head, words in WRAPPERS.items():
         if rest.startswith(head):
             return str(words) % {"why": error_words(rest.removeprefix(head))}
+    for shape, words in _ABOUT_A_LINE:
+        found = shape.match(rest)
+        if found:
+            return str(words) % {"txn": found["txn"], "why": error_words(found["why"])}
     for shape, words in _COMPILED:
         found = shape.match(rest)
         if found:

@@ -40,6 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext_noop
 from django.views.decorators.debug import sensitive_variables
 
 from core.exceptions import PermanentError, Unauthorized
@@ -145,10 +146,10 @@ def _instant(value: Any, name: str) -> dt.datetime:
 def parse_item(raw: dict[str, Any]) -> FeedItem:
     """One feed item as a typed line; a malformed one is a protocol error."""
     if not isinstance(raw, dict):
-        raise FeedProtocolError("feed: an item is not an object")
+        raise FeedProtocolError(gettext_noop("feed: an item is not an object"))
     txn_id = str(raw.get("txn_id") or "").strip()
     if not txn_id:
-        raise FeedProtocolError("feed: an item has no txn_id")
+        raise FeedProtocolError(gettext_noop("feed: an item has no txn_id"))
     value_date = raw.get("value_date")
     try:
         value_date = dt.date.fromisoformat(value_date) if value_date else None
@@ -252,11 +253,15 @@ class StatementFeedClient(HttpClient):
             )
         data = self._json(response)
         if not isinstance(data, dict) or not data.get("access_token"):
-            raise FeedProtocolError("feed: token answer has no access_token")
+            raise FeedProtocolError(
+                gettext_noop("feed: token answer has no access_token")
+            )
         try:
             seconds = int(data.get("expires_in") or 1800)
         except (TypeError, ValueError):
-            raise FeedProtocolError("feed: expires_in is not a number") from None
+            raise FeedProtocolError(
+                gettext_noop("feed: expires_in is not a number")
+            ) from None
         token = FeedToken(
             access_token=str(data["access_token"]),
             expires_at=self.clock() + dt.timedelta(seconds=seconds),
@@ -319,12 +324,16 @@ class StatementFeedClient(HttpClient):
             )
         data = self._json(response)
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-            raise FeedProtocolError("feed: statement answer has no items list")
+            raise FeedProtocolError(
+                gettext_noop("feed: statement answer has no items list")
+            )
         try:
             got_page = int(data.get("page") or page)
             pages = int(data.get("pages") or 0)
         except (TypeError, ValueError):
-            raise FeedProtocolError("feed: page/pages are not numbers") from None
+            raise FeedProtocolError(
+                gettext_noop("feed: page/pages are not numbers")
+            ) from None
         return StatementPage(
             opening_balance=_optional_decimal(
                 data.get("opening_balance"), "opening_balance"
@@ -369,7 +378,9 @@ class StatementFeedClient(HttpClient):
             )
         data = self._json(response)
         if not isinstance(data, dict):
-            raise FeedProtocolError("feed: balance answer is not an object")
+            raise FeedProtocolError(
+                gettext_noop("feed: balance answer is not an object")
+            )
         as_of = data.get("as_of")
         return AccountBalance(
             current_balance=_optional_decimal(

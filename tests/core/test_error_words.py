@@ -11,6 +11,7 @@ from django.utils import translation
 
 from core.error_words import error_words
 from core.exceptions import Conflict, InvalidInput
+from statements.clients.feed import FeedProtocolError, parse_item
 from tests.core.khmer import in_khmer, khmer
 from tests.reconciliation.review_makers import proposals
 
@@ -133,3 +134,46 @@ def test_a_look_up_miss_is_worded_with_the_kind_in_words(message, kind):
         "kind": khmer(kind),
         "pk": "42",
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "msgid"),
+    [
+        ("amount", "12x", "%(name)s %(value)s is not a number."),
+        ("value_date", "2026-13-01", "%(name)s %(value)s is not a date."),
+        ("posted_at", "2026-03-01T10:00:00", "%(name)s %(value)s has no UTC offset."),
+        (
+            "posted_at",
+            "yesterday",
+            "%(name)s %(value)s is not a date and time (ISO 8601).",
+        ),
+    ],
+)
+def test_a_feed_line_the_client_cannot_read_is_worded_with_its_bank_id(
+    field, value, msgid
+):
+    # given a feed item the real client refuses
+    item = {
+        "txn_id": "FT-9",
+        "posted_at": "2026-03-01T10:00:00+07:00",
+        "amount": "1.00",
+        "ccy": "USD",
+    } | {field: value}
+    with pytest.raises(FeedProtocolError) as caught:
+        parse_item(item)
+    # when a sync that gave up on it is read in Khmer
+    with translation.override("km"):
+        words = error_words(f"not synced: {caught.value.message}")
+    # then the line's id and the bank's value are kept, the words are Khmer
+    why = khmer(msgid) % {"name": field, "value": repr(value)}
+    line = khmer("Line %(txn)s: %(why)s") % {"txn": "FT-9", "why": why}
+    assert words == khmer("Not synced: %(why)s") % {"why": line}
+
+
+def test_a_fixed_feed_sentence_is_translated_whole():
+    with pytest.raises(FeedProtocolError) as caught:
+        parse_item({"amount": "1.00"})
+    with translation.override("km"):
+        words = error_words(caught.value.message)
+    assert words == khmer("feed: an item has no txn_id")
+    assert "txn_id" in words and "item" not in words

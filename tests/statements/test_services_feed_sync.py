@@ -5,11 +5,13 @@ add up, channel filters, backfill windows, re-sync no-op, push confirmation."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from core.error_words import error_words
 from core.exceptions import TransientError
 from core.http import RateLimited
 from merchants.models import Account, Connection
@@ -22,6 +24,7 @@ from statements.services.feed_sync import (
     sync_windows,
 )
 from statements.services.push import transaction_posted_apply
+from tests.core.khmer import khmer
 from tests.factories import AccountFactory, ConnectionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -532,3 +535,29 @@ def test_feed_lines_keep_biller_category_and_fx_beyond_rounding_is_flagged(conne
     for bill in bills:
         stored = Transaction.objects.get(external_id=bill["txn_id"])
         assert stored.biller_category == bill["biller_category"] != ""
+
+
+def test_a_sync_s_warnings_read_in_khmer_word_each_one(
+    connection, small_pages, monkeypatch
+):
+    # given a feed that lies about its pages and whose balances do not add up
+    monkeypatch.setattr(feed_sync, "MAX_PAGES", 2)
+    sandbox.switches_set(pages_lie="more", balance_offset="5.00")
+    # when it is synced and its message read on a Khmer page
+    statement_feed_sync(
+        connection_id=connection.pk, date_from=MARCH[0], date_to=MARCH[1]
+    )
+    connection.refresh_from_db()
+    with translation.override("km"):
+        words = error_words(connection.last_sync_message)
+    # then each warning is in Khmer, the figures as the bank sent them
+    assert "; " in connection.last_sync_message
+    assert (
+        khmer("Stopped after %(pages)s pages: the window may be incomplete.")
+        % {"pages": "2"}
+        in words
+    )
+    closing = re.search(r"reports closing (\S+) USD", connection.last_sync_message)
+    assert closing and f"{closing[1]} USD" in words
+    for english in ("stopped", "reports", "opening", "lines ="):
+        assert english not in words
