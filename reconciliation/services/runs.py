@@ -121,6 +121,7 @@ def reconciliation_run_start(
         if not dry_run:
             _matches_replace(merchant, run, loaded, result, date_from, date_to)
             _exceptions_save(merchant, run, loaded, result, date_from, date_to)
+        _foreign_keys_check()
         counts = _counts(result)
         finished = time.monotonic()
         ReconciliationRun.objects.filter(pk=run.pk).update(
@@ -149,6 +150,15 @@ def reconciliation_run_start(
         extra={"run": run.pk, "merchant": merchant.pk, "seconds": str(run.seconds)},
     )
     return RunOutcome(run=run, result=result, loaded=loaded)
+
+
+def _foreign_keys_check() -> None:
+    """PostgreSQL checks each written row's foreign keys (deferred, they wait for
+    the commit): checked here, they count in the save they belong to (0.4 s of
+    the invoice month, 4-5 s at 100,000 lines) rather than after the timings."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _seconds(value: float) -> str:
