@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -190,6 +191,21 @@ def test_the_load_dates_codes_payments_and_refunds_by_their_local_day(merchant, 
     assert loaded.days[f"rf:{refund.pk}"] == dt.date(2026, 11, 2)
     assert loaded.days[f"bk:{stamped.pk}"] == dt.date(2026, 11, 3)
     assert loaded.days[f"bk:{unstamped.pk}"] == dt.date(2026, 11, 2)
+
+
+@pytest.mark.django_db
+def test_a_run_leaves_its_callers_foreign_keys_checked_at_commit(merchant, bank):
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL defers foreign keys to the commit")
+    # given a run inside the caller's transaction (it checks its own rows early)
+    _run(merchant)
+    # when the caller then writes a row whose parent is not there yet
+    with transaction.atomic():
+        MatchItem.objects.create(
+            match_id=10**12, kind="line", transaction_id=10**12, amount=0
+        )
+        # then it is accepted until the commit, as before the run
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
