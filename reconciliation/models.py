@@ -122,6 +122,15 @@ class Tolerances(models.Model):
         return f"tolerances of {self.merchant}"
 
 
+def _set(field: str, name: str) -> models.Index:
+    """An index of a mostly empty foreign key over the rows that set it: a run
+    writes tens of thousands of rows, and each NULL entry is index work that no
+    lookup (`field = x`, the PROTECT check, a join) ever reads."""
+    return models.Index(
+        fields=[field], name=name, condition=Q(**{f"{field}__isnull": False})
+    )
+
+
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
@@ -195,8 +204,12 @@ class Match(models.Model):
     """Expected items and posted money the engine (or a person) put together,
     with the rule, the reason and who decided."""
 
+    # db_index=False: the two indexes below lead with the merchant
     merchant = models.ForeignKey(
-        "merchants.Merchant", on_delete=models.PROTECT, related_name="recon_matches"
+        "merchants.Merchant",
+        on_delete=models.PROTECT,
+        related_name="recon_matches",
+        db_index=False,
     )
     run = models.ForeignKey(
         ReconciliationRun,
@@ -223,6 +236,7 @@ class Match(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # a partial index below
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -237,6 +251,7 @@ class Match(models.Model):
                 fields=["merchant", "status", "-score"], name="match_queue_idx"
             ),
             models.Index(fields=["merchant", "day"], name="match_day_idx"),
+            _set("decided_by", "match_decided_by_idx"),
         ]
 
     def __str__(self) -> str:
@@ -256,12 +271,15 @@ class MatchItem(models.Model):
 
     match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(max_length=8, choices=ItemKind.choices)
+    # One of the five is set: each has a partial index (below), so a run's
+    # hundred thousand items do not write four NULL entries each.
     payment_request = models.ForeignKey(
         "payments.PaymentRequest",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="recon_items",
+        db_index=False,
     )
     invoice = models.ForeignKey(
         Invoice,
@@ -269,6 +287,7 @@ class MatchItem(models.Model):
         null=True,
         blank=True,
         related_name="recon_items",
+        db_index=False,
     )
     refund = models.ForeignKey(
         "payments.Refund",
@@ -276,6 +295,7 @@ class MatchItem(models.Model):
         null=True,
         blank=True,
         related_name="recon_items",
+        db_index=False,
     )
     transaction = models.ForeignKey(
         "statements.Transaction",
@@ -283,6 +303,7 @@ class MatchItem(models.Model):
         null=True,
         blank=True,
         related_name="recon_items",
+        db_index=False,
     )
     bakong_transaction = models.ForeignKey(
         "payments.BakongTransaction",
@@ -290,6 +311,7 @@ class MatchItem(models.Model):
         null=True,
         blank=True,
         related_name="recon_items",
+        db_index=False,
     )
     amount = AmountField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -306,6 +328,13 @@ class MatchItem(models.Model):
                 ),
                 name="match_item_points_at_its_kind",
             ),
+        ]
+        indexes = [
+            _set("payment_request", "match_item_code_idx"),
+            _set("invoice", "match_item_invoice_idx"),
+            _set("refund", "match_item_refund_idx"),
+            _set("transaction", "match_item_line_idx"),
+            _set("bakong_transaction", "match_item_bakong_idx"),
         ]
 
     def __str__(self) -> str:
@@ -348,8 +377,12 @@ class ReconciliationException(models.Model):
     (reason, the ids it is about): a re-run finds it again instead of adding
     another."""
 
+    # db_index=False: the unique (merchant, key) leads with the merchant
     merchant = models.ForeignKey(
-        "merchants.Merchant", on_delete=models.PROTECT, related_name="recon_exceptions"
+        "merchants.Merchant",
+        on_delete=models.PROTECT,
+        related_name="recon_exceptions",
+        db_index=False,
     )
     run = models.ForeignKey(
         ReconciliationRun, on_delete=models.PROTECT, related_name="exceptions"
@@ -376,6 +409,7 @@ class ReconciliationException(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # a partial index below
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -394,6 +428,7 @@ class ReconciliationException(models.Model):
             models.Index(
                 fields=["merchant", "status", "reason"], name="recon_exception_idx"
             ),
+            _set("resolved_by", "recon_exception_resolver_idx"),
         ]
 
     def __str__(self) -> str:

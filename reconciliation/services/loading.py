@@ -16,11 +16,13 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     Case,
+    DateTimeField,
     ExpressionWrapper,
     F,
     Q,
     When,
 )
+from django.db.models.functions import Coalesce, TruncDate
 
 from core.money import to_minor
 from merchants.models import Merchant
@@ -242,25 +244,24 @@ def _lines(merchant, date_from, date_to, days) -> list[Posted]:
     return out
 
 
-def _local_day(
-    instant: dt.datetime | None, fallback: dt.datetime, zone: dt.tzinfo
-) -> dt.date:
-    """The zone is looked up once per load by the caller: the current-timezone
-    lookup costs more than the conversion, at hundreds of thousands of rows."""
-    return (instant or fallback).astimezone(zone).date()
-
-
-def _zone() -> dt.tzinfo:
+def _local_day(*instants: str | Case) -> TruncDate:
+    """The local day of the first instant set, computed by the database: a
+    timestamp read into Python costs more than the row it is on (psycopg parses
+    timestamptz in Python for Django), at hundreds of thousands of rows."""
     from django.utils import timezone
 
-    return timezone.get_current_timezone()
+    instant = (
+        Coalesce(*instants, output_field=DateTimeField())
+        if len(instants) > 1
+        else instants[0]
+    )
+    return TruncDate(instant, tzinfo=timezone.get_current_timezone())
 
 
 def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
     """Verified Bakong payments no ledger line carries yet (the bank that holds
     the receiving account has not reported them)."""
     start, end = _bounds(date_from, date_to)
-    zone = _zone()
     rows = (
         BakongTransaction.objects.for_merchant(merchant)
         .filter(ledger_line__isnull=True)
@@ -272,7 +273,10 @@ def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
                 received_at__lt=end,
             )
         )
-        .annotate(amount_minor=_raw("amount"))
+        .annotate(
+            amount_minor=_raw("amount"),
+            day=_local_day("created_at_bakong", "received_at"),
+        )
         .values_list(
             "pk",
             "hash",
@@ -280,16 +284,14 @@ def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
             "external_ref",
             "amount_minor",
             "currency",
-            "created_at_bakong",
-            "received_at",
+            "day",
             "from_account_id",
         )
         .order_by()
         .iterator(chunk_size=5000)
     )
     out = []
-    for pk, hash_, md5, ref, amount, currency, at, received, payer in rows:
-        day = _local_day(at, received, zone)
+    for pk, hash_, md5, ref, amount, currency, day, payer in rows:
         row = bakong_posted(
             pk=pk,
             hash=hash_,
@@ -318,7 +320,6 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
-    zone = _zone()
     payments: dict[int, list[tuple]] = {}
     static: list[tuple] = []
     for (
@@ -329,8 +330,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
         ref,
         amount,
         currency,
-        at,
-        received,
+        day,
         is_static,
     ) in (
         BakongTransaction.objects.for_merchant(merchant)
@@ -339,7 +339,9 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             payment_request__created_at__lt=end,
         )
         .annotate(
-            amount_minor=_raw("amount"), code_amount=_raw("payment_request__amount")
+            amount_minor=_raw("amount"),
+            code_amount=_raw("payment_request__amount"),
+            day=_local_day("created_at_bakong", "received_at"),
         )
         .values_list(
             "payment_request_id",
@@ -349,29 +351,28 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "external_ref",
             "amount_minor",
             "currency",
-            "created_at_bakong",
-            "received_at",
+            "day",
             "code_amount",
         )
         .order_by()
         .iterator(chunk_size=5000)
     ):
         if is_static is None:
-            static.append(
-                (request_pk, bt_pk, hash_, md5, amount, currency, at, received)
-            )
+            static.append((request_pk, bt_pk, hash_, md5, amount, currency, day))
             continue
         payments.setdefault(request_pk, []).append(
             (hash_, md5, ref, _minor(amount), currency)
         )
     out = []
-    for pk, md5, order, bill, amount, currency, created, expires, late, accepted_at in (
+    for pk, md5, order, bill, amount, currency, created_day, expires_day, late in (
         PaymentRequest.objects.for_merchant(merchant)
         .filter(created_at__gte=start, created_at__lt=end, amount__isnull=False)
         .annotate(
             amount_minor=_raw("amount"),
             late=_LATE_UNSETTLED,
-            accepted_at=_ACCEPTED_PAID_AT,
+            created_day=_local_day("created_at"),
+            # the window runs to the accepted late payment's day, else expiry
+            expires_day=_local_day(_ACCEPTED_PAID_AT, "expires_at", "created_at"),
         )
         .values_list(
             "pk",
@@ -380,15 +381,13 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             "bill_number",
             "amount_minor",
             "currency",
-            "created_at",
-            "expires_at",
+            "created_day",
+            "expires_day",
             "late",
-            "accepted_at",
         )
         .order_by()
         .iterator(chunk_size=5000)
     ):
-        created_day = _local_day(created, created, zone)
         row = khqr_expected(
             pk=pk,
             md5=md5,
@@ -397,14 +396,13 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             amount_minor=_minor(amount),
             currency=currency,
             created_day=created_day.toordinal(),
-            expires_day=_local_day(accepted_at or expires, created, zone).toordinal(),
+            expires_day=expires_day.toordinal(),
             payments=payments.get(pk, ()),
             flags=("late",) if late else (),
         )
         days[row.id] = created_day
         out.append(row)
-    for _request, bt_pk, hash_, _md5, amount, currency, at, received in static:
-        day = _local_day(at, received, zone)
+    for _request, bt_pk, hash_, _md5, amount, currency, day in static:
         row = Expected(
             id=f"ps:{bt_pk}",  # a static code's payment: see static_code_payment
             kind="khqr",
@@ -459,25 +457,23 @@ def _invoices(merchant, since, date_to, days) -> list[Expected]:
 
 def _refunds(merchant, since, date_to, days) -> list[Expected]:
     start, end = _bounds(since, date_to)
-    zone = _zone()
     out = []
-    for pk, reference, amount, currency, created, payer, request_pk in (
+    for pk, reference, amount, currency, day, payer, request_pk in (
         Refund.objects.for_merchant(merchant)
         .filter(created_at__gte=start, created_at__lt=end)
-        .annotate(amount_minor=_raw("amount"))
+        .annotate(amount_minor=_raw("amount"), day=_local_day("created_at"))
         .values_list(
             "pk",
             "bank_reference",
             "amount_minor",
             "currency",
-            "created_at",
+            "day",
             "payment_request__payer_account",
             "payment_request_id",
         )
         .order_by()
         .iterator(chunk_size=5000)
     ):
-        day = _local_day(created, created, zone)
         row = refund_expected(
             pk=pk,
             bank_reference=reference,

@@ -9,12 +9,15 @@ exception the run no longer finds is cleared.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -56,6 +59,22 @@ class RunOutcome:
     loaded: Loaded
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector walks every live object on each full pass, and a
+    run holds hundreds of thousands of rows (in no cycle: a collection after a
+    run finds a handful): its passes were a quarter of a run's CPU. It runs
+    again when the run ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def reconciliation_run_start(
     *,
     merchant: Merchant,
@@ -102,6 +121,7 @@ def reconciliation_run_start(
         if not dry_run:
             _matches_replace(merchant, run, loaded, result, date_from, date_to)
             _exceptions_save(merchant, run, loaded, result, date_from, date_to)
+        _foreign_keys_check()
         counts = _counts(result)
         finished = time.monotonic()
         ReconciliationRun.objects.filter(pk=run.pk).update(
@@ -130,6 +150,18 @@ def reconciliation_run_start(
         extra={"run": run.pk, "merchant": merchant.pk, "seconds": str(run.seconds)},
     )
     return RunOutcome(run=run, result=result, loaded=loaded)
+
+
+def _foreign_keys_check() -> None:
+    """PostgreSQL checks each written row's foreign keys (deferred, they wait for
+    the commit): checked here, they count in the save they belong to (0.4 s of
+    the invoice month, 4-5 s at 100,000 lines) rather than after the timings.
+    Then deferred again (every deferrable constraint here is initially
+    deferred), so a caller's own transaction goes on as it began."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _seconds(value: float) -> str:

@@ -10,11 +10,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
 from merchants.models import AuditEvent
 from payments.clients.bakong_types import BakongTransactionInfo
+from payments.models import BakongTransaction, Refund
 from payments.services.flag_settlement import flagged_payment_settle
 from payments.services.settlement import bakong_transaction_apply
 from reconciliation.models import (
@@ -25,7 +27,7 @@ from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
 )
-from reconciliation.services.loading import engine_id
+from reconciliation.services.loading import engine_id, rows_load
 from reconciliation.services.runs import reconciliation_run_start
 from statements.models import FeedSyncRun
 from tests.factories import AccountFactory, ConnectionFactory
@@ -144,6 +146,66 @@ def _late_code(merchant, wallet):
     request.refresh_from_db()
     assert request.flag == "late"
     return request
+
+
+@pytest.mark.django_db
+def test_the_load_dates_codes_payments_and_refunds_by_their_local_day(merchant, wallet):
+    # given a code issued, a payment made (one with Bakong's time, one only with
+    # ours) and a refund sent at 00:30 in Phnom Penh: the day before in UTC
+    just_after_midnight = dt.datetime(2026, 11, 2, 0, 30, tzinfo=PP)
+    with freeze_time(just_after_midnight):
+        request = payment_request_make(
+            merchant=merchant, amount="12.50", account=wallet, expires_in=24 * 3600
+        )
+        refund = Refund.objects.create(
+            merchant=merchant,
+            payment_request=request,
+            amount=Decimal("1.00"),
+            currency="USD",
+            bank_reference="RF-1",
+        )
+        stamped, unstamped = (
+            BakongTransaction.objects.create(
+                merchant=merchant,
+                hash=letter * 64,
+                short_hash=letter * 8,
+                amount=Decimal("3.00"),
+                currency="USD",
+                outcome="matched",
+                created_at_bakong=at,
+            )
+            for letter, at in (
+                ("d", dt.datetime(2026, 11, 3, 0, 30, tzinfo=PP)),
+                ("e", None),
+            )
+        )
+    # when
+    loaded = rows_load(merchant=merchant, date_from=NOV_1, date_to=NOV_30)
+    # then each is on its local day, and the code's window ends on its expiry's
+    assert loaded.days[f"pr:{request.pk}"] == dt.date(2026, 11, 2)
+    code = next(e for e in loaded.expected if e.id == f"pr:{request.pk}")
+    assert (code.date_from, code.date_to) == (
+        dt.date(2026, 11, 2).toordinal(),
+        dt.date(2026, 11, 3).toordinal(),
+    )
+    assert loaded.days[f"rf:{refund.pk}"] == dt.date(2026, 11, 2)
+    assert loaded.days[f"bk:{stamped.pk}"] == dt.date(2026, 11, 3)
+    assert loaded.days[f"bk:{unstamped.pk}"] == dt.date(2026, 11, 2)
+
+
+@pytest.mark.django_db
+def test_a_run_leaves_its_callers_foreign_keys_checked_at_commit(merchant, bank):
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL defers foreign keys to the commit")
+    # given a run inside the caller's transaction (it checks its own rows early)
+    _run(merchant)
+    # when the caller then writes a row whose parent is not there yet
+    with transaction.atomic():
+        MatchItem.objects.create(
+            match_id=10**12, kind="line", transaction_id=10**12, amount=0
+        )
+        # then it is accepted until the commit, as before the run
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
