@@ -24,9 +24,10 @@ def _amount(minor: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def files_write(scenario, folder: Path) -> tuple[Path, Path]:
+def files_write(scenario, folder: Path, *, period=None) -> tuple[Path, Path]:
     """The scenario's invoices and ledger lines as the two files people hand in:
-    Tonle's invoice CSV and the canonical statement CSV."""
+    Tonle's invoice CSV and the canonical statement CSV (only the lines inside
+    `period`, a (first, last) pair of dates, when given: what a run reads)."""
     from reconciliation.services.invoices import COLUMNS as INVOICE_COLUMNS
     from statements.canonical import CANONICAL_COLUMNS
 
@@ -53,6 +54,8 @@ def files_write(scenario, folder: Path) -> tuple[Path, Path]:
         )
         writer.writeheader()
         for n, ln in enumerate(scenario.lines):
+            if period and not period[0] <= ln["day"] <= period[1]:
+                continue
             writer.writerow(
                 {
                     "txn_id": ln["external_id"] or f"line-{n}",
