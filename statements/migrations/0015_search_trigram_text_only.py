@@ -11,7 +11,8 @@ database's CPU 2.45 -> 2.15 s, WAL 215 -> 197 MB; the free-text search uses the
 same plan, that arm by the B-tree.
 
 The new index is built under a temporary name, then takes the old one's name, so
-that `DROP INDEX txn_search_trgm_idx` still drops the search's trigram index.
+that `DROP INDEX txn_search_trgm_idx` still drops the search's trigram index (a
+ledger without it, dropped to import faster, is left without either index).
 Each step is CONCURRENTLY (the migration is not atomic): a live ledger keeps
 taking imports and searches meanwhile.
 """
@@ -40,8 +41,19 @@ def _swap(schema_editor, columns: str) -> None:
     run(f"ALTER INDEX {BUILDING} RENAME TO {INDEX}")
 
 
+def _searched(schema_editor) -> bool:
+    """Whether the ledger has the search's trigram index (or this migration's
+    half-built one): a deployment that dropped it to import faster keeps it so."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s) IS NOT NULL OR to_regclass(%s) IS NOT NULL",
+            [INDEX, BUILDING],
+        )
+        return cursor.fetchone()[0]
+
+
 def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
+    if schema_editor.connection.vendor != "postgresql" or not _searched(schema_editor):
         return
     schema_editor.execute(
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ACCOUNT_INDEX} "
@@ -56,7 +68,8 @@ def forward(apps, schema_editor):
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    _swap(schema_editor, f"{TEXTS}, counterparty_account gin_trgm_ops")
+    if _searched(schema_editor):
+        _swap(schema_editor, f"{TEXTS}, counterparty_account gin_trgm_ops")
     schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {ACCOUNT_INDEX}")
 
 
