@@ -170,7 +170,8 @@ def main() -> None:
         f"    CPU: this process {process_cpu:.2f} s"
         + (f", its database backend {server_cpu:.2f} s" if server_cpu else "")
         + (
-            f"; WAL {wal[0] / 1_048_576:.0f} MB, {wal[1]:,} full-page images"
+            f"; WAL (whole server) {wal[0] / 1_048_576:.0f} MB, "
+            f"{wal[1]:,} full-page images"
             if wal
             else ""
         )
@@ -223,8 +224,9 @@ def _server_cpu(connection) -> float:
 
 
 def _wal(connection) -> tuple[int, int]:
-    """PostgreSQL's WAL bytes and full-page images written so far (cluster-wide:
-    nothing else writes to this scratch server meanwhile), () elsewhere."""
+    """PostgreSQL's WAL bytes and full-page images written so far, by the whole
+    server (other databases' writers included: on a shared server the figure is
+    an upper bound), () elsewhere."""
     if connection.vendor != "postgresql":
         return ()
     with connection.cursor() as cursor:
