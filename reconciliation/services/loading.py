@@ -32,9 +32,11 @@ from payments.models import (
     PaymentStatus,
     Refund,
 )
-from reconciliation.engine import Expected, FxLeg, Posted, Settings, Tolerances
+from reconciliation.engine import Expected, Posted, Settings, Tolerances
 from reconciliation.engine.build import (
+    Shared,
     bakong_posted,
+    fx_leg,
     invoice_expected,
     khqr_expected,
     line_posted,
@@ -118,12 +120,15 @@ def rows_load(
 ) -> Loaded:
     """Everything one run of [date_from, date_to] reads."""
     days: dict[str, dt.date] = {}
-    posted = _lines(merchant, date_from, date_to, days)
-    posted += _unposted_bakong(merchant, date_from, date_to, days)
+    # one object per distinct value for both sides (engine.build); dropped when
+    # the load returns
+    shared = Shared()
+    posted = _lines(merchant, date_from, date_to, days, shared)
+    posted += _unposted_bakong(merchant, date_from, date_to, days, shared)
     since = date_from - dt.timedelta(days=LOOKBACK_DAYS)
-    expected = _codes(merchant, since, date_to, days)
-    expected += _invoices(merchant, since, date_to, days)
-    expected += _refunds(merchant, since, date_to, days)
+    expected = _codes(merchant, since, date_to, days, shared)
+    expected += _invoices(merchant, since, date_to, days, shared)
+    expected += _refunds(merchant, since, date_to, days, shared)
     locked, rejected = _decided(merchant, since, date_from, date_to)
     settings = Settings(
         tolerances=tolerances or tolerances_for(merchant=merchant),
@@ -167,7 +172,7 @@ _ACCEPTED_PAID_AT = Case(
 )
 
 
-def _lines(merchant, date_from, date_to, days) -> list[Posted]:
+def _lines(merchant, date_from, date_to, days, shared) -> list[Posted]:
     rows = (
         Transaction.objects.for_merchant(merchant)
         .filter(value_date__gte=date_from, value_date__lte=date_to)
@@ -221,7 +226,13 @@ def _lines(merchant, date_from, date_to, days) -> list[Posted]:
     ) in rows.iterator(chunk_size=5000):
         fx = None
         if original is not None and original_currency and fx_rate is not None:
-            fx = FxLeg(original, original_currency, str(fx_rate), fee or 0)
+            fx = fx_leg(
+                original_minor=original,
+                original_currency=original_currency,
+                rate=str(fx_rate),
+                fee_minor=fee or 0,
+                shared=shared,
+            )
         row = line_posted(
             pk=pk,
             external_id=external_id,
@@ -236,8 +247,9 @@ def _lines(merchant, date_from, date_to, days) -> list[Posted]:
             linked=(linked_hash, linked_md5, linked_ref) if linked_hash else None,
             fx=fx,
             fx_mismatch=fx_mismatch,
+            shared=shared,
         )
-        days[row.id] = value_date
+        days[row.id] = shared[value_date]
         out.append(row)
     return out
 
@@ -256,7 +268,7 @@ def _zone() -> dt.tzinfo:
     return timezone.get_current_timezone()
 
 
-def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
+def _unposted_bakong(merchant, date_from, date_to, days, shared) -> list[Posted]:
     """Verified Bakong payments no ledger line carries yet (the bank that holds
     the receiving account has not reported them)."""
     start, end = _bounds(date_from, date_to)
@@ -299,8 +311,9 @@ def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
             currency=currency,
             day=day.toordinal(),
             payer_account=payer,
+            shared=shared,
         )
-        days[row.id] = day
+        days[row.id] = shared[day]
         out.append(row)
     return out
 
@@ -314,7 +327,7 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
-def _codes(merchant, since, date_to, days) -> list[Expected]:
+def _codes(merchant, since, date_to, days, shared) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
@@ -400,20 +413,21 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             expires_day=_local_day(accepted_at or expires, created, zone).toordinal(),
             payments=payments.get(pk, ()),
             flags=("late",) if late else (),
+            shared=shared,
         )
-        days[row.id] = created_day
+        days[row.id] = shared[created_day]
         out.append(row)
     for _request, bt_pk, hash_, _md5, amount, currency, at, received in static:
-        day = _local_day(at, received, zone)
+        day = shared[_local_day(at, received, zone)]
         row = Expected(
             id=f"ps:{bt_pk}",  # a static code's payment: see static_code_payment
             kind="khqr",
             ref_keys=(),
-            amount_minor=_minor(amount),
-            currency=currency,
-            date_from=day.toordinal(),
-            date_to=day.toordinal(),
-            identity=(hash_token(hash_),),
+            amount_minor=shared[_minor(amount)],
+            currency=shared[currency],
+            date_from=shared[day.toordinal()],
+            date_to=shared[day.toordinal()],
+            identity=(shared[hash_token(hash_)],),
             label=f"static code payment {hash_[:8]}",
         )
         days[row.id] = day
@@ -421,7 +435,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
     return out
 
 
-def _invoices(merchant, since, date_to, days) -> list[Expected]:
+def _invoices(merchant, since, date_to, days, shared) -> list[Expected]:
     out = []
     for pk, number, customer, account, ref, amount, currency, issued, due in (
         Invoice.objects.for_merchant(merchant)
@@ -451,13 +465,14 @@ def _invoices(merchant, since, date_to, days) -> list[Expected]:
             currency=currency,
             issue_day=issued.toordinal(),
             due_day=due.toordinal(),
+            shared=shared,
         )
-        days[row.id] = due
+        days[row.id] = shared[due]
         out.append(row)
     return out
 
 
-def _refunds(merchant, since, date_to, days) -> list[Expected]:
+def _refunds(merchant, since, date_to, days, shared) -> list[Expected]:
     start, end = _bounds(since, date_to)
     zone = _zone()
     out = []
@@ -486,8 +501,9 @@ def _refunds(merchant, since, date_to, days) -> list[Expected]:
             day=day.toordinal(),
             payer_account=payer,
             refunds_pk=request_pk,
+            shared=shared,
         )
-        days[row.id] = day
+        days[row.id] = shared[day]
         out.append(row)
     return out
 
