@@ -9,6 +9,7 @@ Reads are `values_list` queries, a few per run, never one per row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -129,7 +130,7 @@ def rows_load(
     expected = _codes(merchant, since, date_to, days, shared)
     expected += _invoices(merchant, since, date_to, days, shared)
     expected += _refunds(merchant, since, date_to, days, shared)
-    locked, rejected = _decided(merchant, since, date_from, date_to)
+    locked, rejected = _decided(merchant, since, date_from, date_to, days)
     settings = Settings(
         tolerances=tolerances or tolerances_for(merchant=merchant),
         aliases=dict(
@@ -543,11 +544,17 @@ def engine_id(kind: str, payment_request, invoice, refund, transaction, bakong) 
 
 
 def _decided(
-    merchant: Merchant, since: dt.date, date_from: dt.date, date_to: dt.date
+    merchant: Merchant,
+    since: dt.date,
+    date_from: dt.date,
+    date_to: dt.date,
+    loaded: Container[str],
 ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     """Ids held by what people decided (confirmed matches, matches of signed-off
     months, and matches a run keeps outside this period), and the pairs
-    accountants rejected."""
+    accountants rejected. Only the `loaded` ids are kept: the engine sets a
+    locked row aside, and the other ids (a hundred thousand at scale, of
+    earlier months) name no row of this run."""
     # a run replaces only its own period's engine matches; every other match it
     # leaves standing (last month's, read again through the lookback) holds its
     # items, or they would be called unpaid or matched a second time
@@ -564,17 +571,21 @@ def _decided(
         holding |= Q(day__gte=month, day__lt=_next_month(month))
     locked: set[str] = set()
     rejected_by_match: dict[int, tuple[list[str], list[str]]] = {}
-    for match_id, status, kind, pr, inv, rf, ln, bk in MatchItem.objects.filter(
-        match__in=near.filter(holding | Q(status=MatchStatus.REJECTED))
-    ).values_list(
-        "match_id",
-        "match__status",
-        "kind",
-        "payment_request_id",
-        "invoice_id",
-        "refund_id",
-        "transaction_id",
-        "bakong_transaction_id",
+    for match_id, status, kind, pr, inv, rf, ln, bk in (
+        MatchItem.objects.filter(
+            match__in=near.filter(holding | Q(status=MatchStatus.REJECTED))
+        )
+        .values_list(
+            "match_id",
+            "match__status",
+            "kind",
+            "payment_request_id",
+            "invoice_id",
+            "refund_id",
+            "transaction_id",
+            "bakong_transaction_id",
+        )
+        .iterator(chunk_size=5000)
     ):
         key = engine_id(kind, pr, inv, rf, ln, bk if kind != "khqr" else None)
         if kind == "khqr" and bk is not None:
@@ -582,7 +593,7 @@ def _decided(
         if status == MatchStatus.REJECTED:
             sides = rejected_by_match.setdefault(match_id, ([], []))
             sides[0 if kind in ("khqr", "invoice", "refund") else 1].append(key)
-        else:
+        elif key in loaded:
             locked.add(key)
     rejected = {(e, p) for es, ps in rejected_by_match.values() for e in es for p in ps}
     return frozenset(locked), frozenset(rejected)

@@ -25,7 +25,7 @@ from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
 )
-from reconciliation.services.loading import engine_id
+from reconciliation.services.loading import engine_id, rows_load
 from reconciliation.services.runs import reconciliation_run_start
 from statements.models import FeedSyncRun
 from tests.factories import AccountFactory, ConnectionFactory
@@ -247,6 +247,20 @@ def test_next_months_run_keeps_this_months_engine_matches_and_their_items(
     assert MatchItem.objects.filter(transaction=paid).count() == 1
     december = MatchItem.objects.get(invoice=december_invoice).match
     assert december.day == dt.date(2026, 12, 3)
+
+
+@pytest.mark.django_db
+def test_a_load_holds_only_the_locked_rows_it_read(merchant, bank):
+    # given November's invoice and its line, matched by November's run
+    invoice = _invoice(merchant, "INV-1", "30.00", due=28)
+    line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
+    _run(merchant)
+    # when December is loaded: its lookback reads the invoice, not November's lines
+    loaded = rows_load(
+        merchant=merchant, date_from=dt.date(2026, 12, 1), date_to=dt.date(2026, 12, 31)
+    )
+    # then the invoice is held, and the line, no row of this run, is not named
+    assert loaded.settings.locked == {f"inv:{invoice.pk}"}
 
 
 @pytest.mark.django_db
