@@ -84,7 +84,10 @@ class _Unpickler(pickle.Unpickler):
     def load_rows(self, kind) -> list:
         rows = []
         for _ in range(self.load()):
-            rows += map(kind._make, zip(*self.load(), strict=True))
+            columns = self.load()
+            rows += map(kind._make, zip(*columns, strict=True))
+            for column in columns:
+                column.clear()  # the memo holds the list to the end of the load
         return rows
 
 
