@@ -36,8 +36,8 @@ class Shared(dict):
 
 
 def _tokens(tokens: Iterable[str], shared: Shared) -> tuple[str, ...]:
-    """The non-empty tokens in order, each once, each shared."""
-    return tuple(shared[t] for t in dict.fromkeys(tokens) if t)
+    """The non-empty tokens in order, each shared."""
+    return tuple([shared[t] for t in tokens if t])
 
 
 def khqr_expected(
@@ -70,7 +70,7 @@ def khqr_expected(
         currency=shared[currency],
         date_from=shared[created_day],
         date_to=shared[expires_day],
-        identity=_tokens(identity, shared),  # md5 first
+        identity=_tokens(dict.fromkeys(identity), shared),  # md5 first
         flags=flags,
     )
 
