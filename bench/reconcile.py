@@ -45,9 +45,9 @@ def _resident_mb() -> int:
 # "rows alone" is the rows: as many objects, as many shared. Pickle keeps one
 # object per shared str and tuple, but writes each int anew (the build shares
 # its amounts and days) and keeps every row's argument tuple in its memo to the
-# end of the load (~300 MB at a million, left free inside the allocator). So
-# ints travel by their place among the distinct int objects, and rows as
-# columns, in chunks, made back into rows a chunk at a time.
+# end of the load (~290 MB at a million, half of it left free in the
+# allocator). So ints travel by their place among the distinct int objects, and
+# rows as columns, in chunks, made back into rows a chunk at a time.
 _CHUNK = 50_000
 _PLACES = 2**32
 
