@@ -9,6 +9,7 @@ Reads are `values_list` queries, a few per run, never one per row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -34,9 +35,11 @@ from payments.models import (
     PaymentStatus,
     Refund,
 )
-from reconciliation.engine import Expected, FxLeg, Posted, Settings, Tolerances
+from reconciliation.engine import Expected, Posted, Settings, Tolerances
 from reconciliation.engine.build import (
+    Shared,
     bakong_posted,
+    fx_leg,
     invoice_expected,
     khqr_expected,
     line_posted,
@@ -120,13 +123,16 @@ def rows_load(
 ) -> Loaded:
     """Everything one run of [date_from, date_to] reads."""
     days: dict[str, dt.date] = {}
-    posted = _lines(merchant, date_from, date_to, days)
-    posted += _unposted_bakong(merchant, date_from, date_to, days)
+    # one object per distinct value for both sides (engine.build); dropped when
+    # the load returns
+    shared = Shared()
+    posted = _lines(merchant, date_from, date_to, days, shared)
+    posted += _unposted_bakong(merchant, date_from, date_to, days, shared)
     since = date_from - dt.timedelta(days=LOOKBACK_DAYS)
-    expected = _codes(merchant, since, date_to, days)
-    expected += _invoices(merchant, since, date_to, days)
-    expected += _refunds(merchant, since, date_to, days)
-    locked, rejected = _decided(merchant, since, date_from, date_to)
+    expected = _codes(merchant, since, date_to, days, shared)
+    expected += _invoices(merchant, since, date_to, days, shared)
+    expected += _refunds(merchant, since, date_to, days, shared)
+    locked, rejected = _decided(merchant, since, date_from, date_to, days)
     settings = Settings(
         tolerances=tolerances or tolerances_for(merchant=merchant),
         aliases=dict(
@@ -169,7 +175,7 @@ _ACCEPTED_PAID_AT = Case(
 )
 
 
-def _lines(merchant, date_from, date_to, days) -> list[Posted]:
+def _lines(merchant, date_from, date_to, days, shared) -> list[Posted]:
     rows = (
         Transaction.objects.for_merchant(merchant)
         .filter(value_date__gte=date_from, value_date__lte=date_to)
@@ -223,7 +229,13 @@ def _lines(merchant, date_from, date_to, days) -> list[Posted]:
     ) in rows.iterator(chunk_size=5000):
         fx = None
         if original is not None and original_currency and fx_rate is not None:
-            fx = FxLeg(original, original_currency, str(fx_rate), fee or 0)
+            fx = fx_leg(
+                original_minor=original,
+                original_currency=original_currency,
+                rate=str(fx_rate),
+                fee_minor=fee or 0,
+                shared=shared,
+            )
         row = line_posted(
             pk=pk,
             external_id=external_id,
@@ -238,8 +250,9 @@ def _lines(merchant, date_from, date_to, days) -> list[Posted]:
             linked=(linked_hash, linked_md5, linked_ref) if linked_hash else None,
             fx=fx,
             fx_mismatch=fx_mismatch,
+            shared=shared,
         )
-        days[row.id] = value_date
+        days[row.id] = shared[value_date]
         out.append(row)
     return out
 
@@ -258,7 +271,7 @@ def _local_day(*instants: str | Case) -> TruncDate:
     return TruncDate(instant, tzinfo=timezone.get_current_timezone())
 
 
-def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
+def _unposted_bakong(merchant, date_from, date_to, days, shared) -> list[Posted]:
     """Verified Bakong payments no ledger line carries yet (the bank that holds
     the receiving account has not reported them)."""
     start, end = _bounds(date_from, date_to)
@@ -301,8 +314,9 @@ def _unposted_bakong(merchant, date_from, date_to, days) -> list[Posted]:
             currency=currency,
             day=day.toordinal(),
             payer_account=payer,
+            shared=shared,
         )
-        days[row.id] = day
+        days[row.id] = shared[day]
         out.append(row)
     return out
 
@@ -316,7 +330,7 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
-def _codes(merchant, since, date_to, days) -> list[Expected]:
+def _codes(merchant, since, date_to, days, shared) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
@@ -399,19 +413,21 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
             expires_day=expires_day.toordinal(),
             payments=payments.get(pk, ()),
             flags=("late",) if late else (),
+            shared=shared,
         )
-        days[row.id] = created_day
+        days[row.id] = shared[created_day]
         out.append(row)
-    for _request, bt_pk, hash_, _md5, amount, currency, day in static:
+    for _request, bt_pk, hash_, _md5, amount, currency, local_day in static:
+        day = shared[local_day]
         row = Expected(
             id=f"ps:{bt_pk}",  # a static code's payment: see static_code_payment
             kind="khqr",
             ref_keys=(),
-            amount_minor=_minor(amount),
-            currency=currency,
-            date_from=day.toordinal(),
-            date_to=day.toordinal(),
-            identity=(hash_token(hash_),),
+            amount_minor=shared[_minor(amount)],
+            currency=shared[currency],
+            date_from=shared[day.toordinal()],
+            date_to=shared[day.toordinal()],
+            identity=(shared[hash_token(hash_)],),
             label=f"static code payment {hash_[:8]}",
         )
         days[row.id] = day
@@ -419,7 +435,7 @@ def _codes(merchant, since, date_to, days) -> list[Expected]:
     return out
 
 
-def _invoices(merchant, since, date_to, days) -> list[Expected]:
+def _invoices(merchant, since, date_to, days, shared) -> list[Expected]:
     out = []
     for pk, number, customer, account, ref, amount, currency, issued, due in (
         Invoice.objects.for_merchant(merchant)
@@ -449,13 +465,14 @@ def _invoices(merchant, since, date_to, days) -> list[Expected]:
             currency=currency,
             issue_day=issued.toordinal(),
             due_day=due.toordinal(),
+            shared=shared,
         )
-        days[row.id] = due
+        days[row.id] = shared[due]
         out.append(row)
     return out
 
 
-def _refunds(merchant, since, date_to, days) -> list[Expected]:
+def _refunds(merchant, since, date_to, days, shared) -> list[Expected]:
     start, end = _bounds(since, date_to)
     out = []
     for pk, reference, amount, currency, day, payer, request_pk in (
@@ -482,8 +499,9 @@ def _refunds(merchant, since, date_to, days) -> list[Expected]:
             day=day.toordinal(),
             payer_account=payer,
             refunds_pk=request_pk,
+            shared=shared,
         )
-        days[row.id] = day
+        days[row.id] = shared[day]
         out.append(row)
     return out
 
@@ -523,11 +541,17 @@ def engine_id(kind: str, payment_request, invoice, refund, transaction, bakong) 
 
 
 def _decided(
-    merchant: Merchant, since: dt.date, date_from: dt.date, date_to: dt.date
+    merchant: Merchant,
+    since: dt.date,
+    date_from: dt.date,
+    date_to: dt.date,
+    loaded: Container[str],
 ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     """Ids held by what people decided (confirmed matches, matches of signed-off
     months, and matches a run keeps outside this period), and the pairs
-    accountants rejected."""
+    accountants rejected. Only the `loaded` ids are kept: the engine sets a
+    locked row aside, and the other ids (a hundred thousand at scale, of
+    earlier months) name no row of this run."""
     # a run replaces only its own period's engine matches; every other match it
     # leaves standing (last month's, read again through the lookback) holds its
     # items, or they would be called unpaid or matched a second time
@@ -544,17 +568,21 @@ def _decided(
         holding |= Q(day__gte=month, day__lt=_next_month(month))
     locked: set[str] = set()
     rejected_by_match: dict[int, tuple[list[str], list[str]]] = {}
-    for match_id, status, kind, pr, inv, rf, ln, bk in MatchItem.objects.filter(
-        match__in=near.filter(holding | Q(status=MatchStatus.REJECTED))
-    ).values_list(
-        "match_id",
-        "match__status",
-        "kind",
-        "payment_request_id",
-        "invoice_id",
-        "refund_id",
-        "transaction_id",
-        "bakong_transaction_id",
+    for match_id, status, kind, pr, inv, rf, ln, bk in (
+        MatchItem.objects.filter(
+            match__in=near.filter(holding | Q(status=MatchStatus.REJECTED))
+        )
+        .values_list(
+            "match_id",
+            "match__status",
+            "kind",
+            "payment_request_id",
+            "invoice_id",
+            "refund_id",
+            "transaction_id",
+            "bakong_transaction_id",
+        )
+        .iterator(chunk_size=5000)
     ):
         key = engine_id(kind, pr, inv, rf, ln, bk if kind != "khqr" else None)
         if kind == "khqr" and bk is not None:
@@ -562,7 +590,7 @@ def _decided(
         if status == MatchStatus.REJECTED:
             sides = rejected_by_match.setdefault(match_id, ([], []))
             sides[0 if kind in ("khqr", "invoice", "refund") else 1].append(key)
-        else:
+        elif key in loaded:
             locked.add(key)
     rejected = {(e, p) for es, ps in rejected_by_match.values() for e in es for p in ps}
     return frozenset(locked), frozenset(rejected)

@@ -20,9 +20,11 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
-from reconciliation.engine import FxLeg, Settings
+from reconciliation.engine import Settings
 from reconciliation.engine.build import (
+    Shared,
     bakong_posted,
+    fx_leg,
     invoice_expected,
     khqr_expected,
     line_posted,
@@ -558,6 +560,7 @@ def _noise(m: _Maker, count: int) -> None:
 
 def engine_rows(s: Scenario) -> tuple[list, list]:
     """The scenario as the services would hand it to the engine."""
+    shared = Shared()  # both sides: a pair's tokens are one object
     by_request: dict[int, list[dict]] = {}
     for bt in s.bakong:
         by_request.setdefault(bt["request_pk"], []).append(bt)
@@ -582,6 +585,7 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
                 for b in by_request.get(r["pk"], ())
             ],
             flags=r["flags"],
+            shared=shared,
         )
         for r in s.payment_requests
     ]
@@ -596,6 +600,7 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
             currency=i["currency"],
             issue_day=i["issue"].toordinal(),
             due_day=i["due"].toordinal(),
+            shared=shared,
         )
         for i in s.invoices
     ]
@@ -608,6 +613,7 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
             day=r["day"].toordinal(),
             payer_account=r["payer_account"],
             refunds_pk=r["request_pk"],
+            shared=shared,
         )
         for r in s.refunds
     ]
@@ -620,10 +626,11 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
             linked = (b["hash"], b["md5"], b["external_ref"])
         fx = None
         if ln["fx"]:
-            fx = FxLeg(
+            fx = fx_leg(
                 original_minor=ln["fx"]["original_minor"],
                 original_currency=ln["fx"]["original_currency"],
                 rate=ln["fx"]["rate"],
+                shared=shared,
             )
         posted.append(
             line_posted(
@@ -640,6 +647,7 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
                 linked=linked,
                 fx=fx,
                 fx_mismatch=ln["fx_mismatch"],
+                shared=shared,
             )
         )
     posted += [
@@ -652,6 +660,7 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
             currency=b["currency"],
             day=b["day"].toordinal(),
             payer_account=b["payer_account"],
+            shared=shared,
         )
         for b in s.bakong
         if not b["has_line"]

@@ -56,3 +56,20 @@ def test_the_exceptions_the_month_holds_are_found(scored, reason):
 def test_every_match_says_why(scored):
     _, result, _ = scored
     assert all(m.reason and m.rule and 0 < m.score <= 100 for m in result.matches)
+
+
+def test_one_build_holds_one_object_per_token_and_per_day_on_both_sides():
+    # given a month's records, made into rows as the services make them
+    expected, posted = engine_rows(month(invoices=60, sales=120, seed=3))
+    # then a token on both sides of a pair is one object ...
+    first = {}
+    for row in [*expected, *posted]:
+        for token in row.identity:
+            first.setdefault(token, token)
+    on_both = [t for p in posted for t in p.identity if t in first]
+    assert len(on_both) > 100
+    assert all(first[t] is t for t in on_both)
+    # ... and so is each day
+    days = [d for e in expected for d in (e.date_from, e.date_to)]
+    days += [p.day for p in posted]
+    assert len({id(d) for d in days}) == len(set(days))

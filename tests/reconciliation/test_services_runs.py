@@ -312,6 +312,20 @@ def test_next_months_run_keeps_this_months_engine_matches_and_their_items(
 
 
 @pytest.mark.django_db
+def test_a_load_holds_only_the_locked_rows_it_read(merchant, bank):
+    # given November's invoice and its line, matched by November's run
+    invoice = _invoice(merchant, "INV-1", "30.00", due=28)
+    line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
+    _run(merchant)
+    # when December is loaded: its lookback reads the invoice, not November's lines
+    loaded = rows_load(
+        merchant=merchant, date_from=dt.date(2026, 12, 1), date_to=dt.date(2026, 12, 31)
+    )
+    # then the invoice is held, and the line, no row of this run, is not named
+    assert loaded.settings.locked == {f"inv:{invoice.pk}"}
+
+
+@pytest.mark.django_db
 def test_a_signed_off_month_keeps_its_matches(merchant, bank):
     _invoice(merchant, "INV-1", "30.00")
     line(bank, _on(4), "30.00", reference="INV-1", external_id="T1")
