@@ -9,7 +9,13 @@ from __future__ import annotations
 from operator import itemgetter
 
 from core.money import CURRENCIES
-from reconciliation.engine.refs import account_key, party_key, ref_keys, text_keys
+from reconciliation.engine.refs import (
+    account_key,
+    party_key,
+    ref_keys,
+    ref_keys_many,
+    text_keys,
+)
 from reconciliation.engine.rows import (
     KHQR,
     Expected,
@@ -108,6 +114,18 @@ class Pool:
                 else tuple(dict.fromkeys(k for r in refs for k in ref_keys(r)))
             )
         return found
+
+    def keys_of(self, indexes: list[int]) -> dict[int, tuple[str, ...]]:
+        """keys(i) of many items at once (most have one reference: those are
+        cleaned together); the cache keys() reads."""
+        E, kept = self.E, self._keys
+        single = [i for i in indexes if i not in kept and len(E[i].ref_keys) == 1]
+        texts = [E[i].ref_keys[0] for i in single]
+        kept.update(zip(single, ref_keys_many(texts), strict=True))
+        for i in indexes:
+            if i not in kept:
+                self.keys(i)
+        return kept
 
     def line_numbers(self, j: int) -> list[str]:
         """The keys of a line's text that hold a digit: where a typo can hide."""

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from itertools import compress
+
 from reconciliation.engine.identity import hash_tokens, short_token
 from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.refs import text_keys, typo_of
+from reconciliation.engine.refs import text_keys_many, typo_of
 from reconciliation.engine.rows import AUTO, INVOICE, KHQR, PROPOSED
 
 _TOKEN_WORDS = {
@@ -219,12 +221,17 @@ def chain_invoices(pool: Pool) -> None:
                     codes.setdefault(key, []).append(number)
     if not codes:
         return
-    for i, e in enumerate(pool.E):
-        if e.kind != INVOICE or not pool.e_open[i]:
-            continue
-        hits = {n for key in pool.keys(i) for n in codes.get(key, ())}
+    e_open = pool.e_open
+    invoices = [i for i, e in enumerate(E) if e.kind == INVOICE and e_open[i]]
+    keys_of, coded = pool.keys_of(invoices), codes.keys()
+    for i in invoices:
+        keys = keys_of[i]
+        if coded.isdisjoint(keys):
+            continue  # most invoices were not paid by a code
+        hits = {n for key in keys for n in codes.get(key, ())}
         if len(hits) != 1:
             continue
+        e = E[i]
         number = hits.pop()
         expected = pool.m_expected[number]
         code = expected[0]
@@ -252,44 +259,54 @@ def reference(pool: Pool) -> None:
     """Collect every item reference found in an open line's text (kept for the
     group and cross-currency tiers and the explanations), then settle the
     one-to-one hits in tiers 2 and 3."""
-    by_key: dict[str, list[int]] = {}
-    e_open = pool.e_open
-    for i in range(len(pool.E)):
-        if e_open[i]:
-            for key in pool.keys(i):
-                by_key.setdefault(key, []).append(i)
-    if not by_key:
+    E, e_open = pool.E, pool.e_open
+    items = list(compress(range(len(E)), e_open))
+    keys_of = pool.keys_of(items)
+    # by direction of the money: a line only ever names items of its own
+    by_key_in: dict[str, list[int]] = {}
+    by_key_out: dict[str, list[int]] = {}
+    for i in items:
+        by_key = by_key_in if E[i].amount_minor > 0 else by_key_out
+        for key in keys_of[i]:
+            by_key.setdefault(key, []).append(i)
+    if not by_key_in and not by_key_out:
         return
     hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e
-    p_open, kept = pool.p_open, pool._text_keys
-    E, rejected = pool.E, pool.rejected
-    for j, p in enumerate(pool.P):
-        if not p_open[j] or not p.ref_text:
-            continue
-        found: list[int] = []
-        keys = kept.get(j)
-        if keys is None:
-            keys = text_keys(p.ref_text)
-        incoming = p.amount_minor > 0
-        for key in keys:
-            for i in by_key.get(key, ()):
-                # pool.allowed, inline: money in the same direction, not rejected
-                if (
-                    i not in found
-                    and (E[i].amount_minor > 0) == incoming
-                    and (not rejected or (E[i].id, p.id) not in rejected)
-                ):
-                    found.append(i)
-        if found:
-            hits_p[j] = found
-            for i in found:
-                hits_e.setdefault(i, []).append(j)
-        else:
-            # most lines that name an item are settled by it and never asked
-            # again: keeping every line's keys was the tier's largest memory
-            kept[j] = keys
+    P, p_open, kept = pool.P, pool.p_open, pool._text_keys
+    rejected = pool.rejected
+    lines = [j for j in compress(range(len(P)), p_open) if P[j].ref_text]
+    for start in range(0, len(lines), _CHUNK):
+        chunk = lines[start : start + _CHUNK]
+        texts = text_keys_many([P[j].ref_text for j in chunk])
+        for j, keys in zip(chunk, texts, strict=True):
+            p = P[j]
+            by_key = by_key_in if p.amount_minor > 0 else by_key_out
+            if by_key.keys().isdisjoint(keys):
+                # most lines that name an item are settled by it and never
+                # asked again: keeping every line's keys was the tier's
+                # largest memory
+                kept[j] = keys
+                continue
+            found: list[int] = []
+            for key in keys:
+                for i in by_key.get(key, ()):
+                    # pool.allowed, inline: not rejected (the direction is the
+                    # index's)
+                    if i not in found and (
+                        not rejected or (E[i].id, p.id) not in rejected
+                    ):
+                        found.append(i)
+            if found:
+                hits_p[j] = found
+                for i in found:
+                    hits_e.setdefault(i, []).append(j)
+            else:
+                kept[j] = keys
     _one_to_one(pool, exact=True)
     _one_to_one(pool, exact=False)
+
+
+_CHUNK = 4096  # lines whose texts are cleaned at once: fast, and little memory
 
 
 def _one_to_one(pool: Pool, *, exact: bool) -> None:
