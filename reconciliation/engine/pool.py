@@ -26,6 +26,7 @@ from reconciliation.engine.rows import (
 )
 
 _by_id = itemgetter(0)  # the same input in any order gives the same answer
+_new_row = tuple.__new__  # a named tuple from a tuple of its fields, in C
 
 
 class Pool:
@@ -306,6 +307,7 @@ class Pool:
         self.ref_hits_p, self.ref_hits_e = {}, {}
         self._paid_by, self._paid_clash = {}, {}
         out = []
+        add = out.append
         for number in range(len(m_meta)):
             expected, posted = m_expected[number], m_posted[number]
             tier, rule, score, reason, status, diff = m_meta[number]
@@ -316,21 +318,25 @@ class Pool:
                     diff = P[posted[0]].amount_minor - first.amount_minor
                 else:
                     diff = _received(self, expected, posted)
-            out.append(
-                Match(
-                    (E[expected[0]].id,)
-                    if len(expected) == 1
-                    else tuple(E[i].id for i in expected),
-                    (P[posted[0]].id,)
-                    if len(posted) == 1
-                    else tuple(P[j].id for j in posted),
-                    tier,
-                    rule,
-                    score,
-                    reason,
-                    status,
-                    diff,
-                    first.currency,
+            # Match(...) without its Python __new__: a million rows
+            add(
+                _new_row(
+                    Match,
+                    (
+                        (first.id,)
+                        if len(expected) == 1
+                        else tuple(E[i].id for i in expected),
+                        (P[posted[0]].id,)
+                        if len(posted) == 1
+                        else tuple(P[j].id for j in posted),
+                        tier,
+                        rule,
+                        score,
+                        reason,
+                        status,
+                        diff,
+                        first.currency,
+                    ),
                 )
             )
         return tuple(out)
