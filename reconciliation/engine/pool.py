@@ -6,7 +6,8 @@ side); what is open is a bytearray, so a tier's inner loop costs an index."""
 
 from __future__ import annotations
 
-from operator import itemgetter
+from itertools import compress
+from operator import attrgetter, itemgetter
 
 from core.money import CURRENCIES
 from reconciliation.engine.refs import (
@@ -27,6 +28,7 @@ from reconciliation.engine.rows import (
 
 _by_id = itemgetter(0)  # the same input in any order gives the same answer
 _new_row = tuple.__new__  # a named tuple from a tuple of its fields, in C
+_KIND = attrgetter("kind")
 
 
 class Pool:
@@ -207,18 +209,22 @@ class Pool:
         """Remember which item each payer account paid in the matches so far
         that named their item (tiers 1 to 3): that account's customer is then
         known. Names are compared only when the account is asked about."""
-        E, P = self.E, self.P
+        E, P, e_match = self.E, self.P, self.e_match
+        m_meta, m_expected, m_posted = self.m_meta, self.m_expected, self.m_posted
         paid_by, clash = self._paid_by, self._paid_clash
-        for meta, expected, posted in zip(
-            self.m_meta, self.m_expected, self.m_posted, strict=True
-        ):
-            if meta[0] > 3 or len(expected) != 1:
+        # from the items' side (not codes, with a customer, matched), then in
+        # match order: most matches are codes paid by their md5
+        named = [
+            (e_match[i], i)
+            for i in compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E)))
+            if e_match[i] >= 0 and E[i].counterparty
+        ]
+        named.sort()
+        for number, i in named:
+            if m_meta[number][0] > 3 or len(m_expected[number]) != 1:
                 continue
-            i = expected[0]
             e = E[i]
-            if e.kind == KHQR or not e.counterparty:
-                continue
-            for j in posted:
+            for j in m_posted[number]:
                 if P[j].counterparty_account:
                     acct = self.p_acct(j)
                     first = paid_by.setdefault(acct, i)

@@ -397,43 +397,56 @@ def amount_date(pool: Pool) -> None:
     Items are indexed by (currency, amount) and by (currency, amount, customer)
     and (currency, amount, customer account), so knowing the payer is a look-up,
     not a comparison with every item of that amount."""
-    E, P, e_open = pool.E, pool.P, pool.e_open
+    E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
+    party, account_of = pool._party_key, pool._account_key
     by_amount: dict[tuple[str, int], list[int]] = {}
     by_party: dict[tuple[str, int, str], list[int]] = {}
     by_account: dict[tuple[str, int, str], list[int]] = {}
-    for i, e in enumerate(E):
+    for i in compress(range(len(E)), e_open):
+        e = E[i]
         # a code has no customer to know yet: only its own identity pays it
-        if not e_open[i] or e.kind == KHQR:
+        if e.kind == KHQR:
             continue
-        amount = (e.currency, e.amount_minor)
-        by_amount.setdefault(amount, []).append(i)
+        currency, asked = e.currency, e.amount_minor
+        by_amount.setdefault((currency, asked), []).append(i)
         if e.counterparty:
-            by_party.setdefault((*amount, pool.e_party(i)), []).append(i)
+            key = (currency, asked, party(e.counterparty))
+            by_party.setdefault(key, []).append(i)
         if e.counterparty_account:
-            by_account.setdefault((*amount, pool.e_acct(i)), []).append(i)
+            key = (currency, asked, account_of(e.counterparty_account))
+            by_account.setdefault(key, []).append(i)
     if not by_amount:
         return
     pool.learn_payers()
     chosen: dict[int, tuple[int, int, str]] = {}  # item -> (line, rank, relation)
     contested: set[int] = set()
     lo, hi, rejected = pool.lo, pool.hi, pool.rejected
-    order = sorted(
-        (j for j in range(len(P)) if pool.p_open[j]),
-        key=lambda j: (P[j].day, P[j].id),
-    )
+    aliases, paid_customer = pool.settings.aliases, pool.paid_customer
+    hits_p = pool.ref_hits_p  # a line that names no item needs no test of them
+    # by (day, id): P is in id order, and the sort is stable
+    order = list(compress(range(len(P)), p_open))
+    order.sort(key=lambda j: P[j].day)
     for j in order:
         p = P[j]
-        amount = (p.currency, p.amount_minor)
+        currency, paid_amount = p.currency, p.amount_minor
+        amount = (currency, paid_amount)
         if amount not in by_amount:
             continue
         day = p.day
-        name, alias, account, paid = pool.payer(j)
+        # pool.payer, inline
+        name = party(p.counterparty)
+        alias = aliases.get(name, "") if name else ""
+        account = account_of(p.counterparty_account)
+        paid = paid_customer(account) if account else ""
         known: dict[int, tuple[int, str]] = {}
         for relation, found in (
-            ("alias", by_party.get((*amount, alias)) if alias else None),
-            ("account", by_account.get((*amount, account)) if account else None),
-            ("name", by_party.get((*amount, name)) if name else None),
-            ("history", by_party.get((*amount, paid)) if paid else None),
+            ("alias", by_party.get((currency, paid_amount, alias)) if alias else None),
+            (
+                "account",
+                by_account.get((currency, paid_amount, account)) if account else None,
+            ),
+            ("name", by_party.get((currency, paid_amount, name)) if name else None),
+            ("history", by_party.get((currency, paid_amount, paid)) if paid else None),
         ):
             for i in found or ():
                 if i not in known and e_open[i] and lo[i] <= day <= hi[i]:
@@ -444,7 +457,11 @@ def amount_date(pool: Pool) -> None:
                 i for i in by_amount[amount] if e_open[i] and lo[i] <= day <= hi[i]
             ]
             # a line naming an item it could pay is no slip for another one
-            if items and len(items) <= TYPO_CANDIDATES and not _names_a_fit(pool, j):
+            if (
+                items
+                and len(items) <= TYPO_CANDIDATES
+                and (j not in hits_p or not _names_a_fit(pool, j))
+            ):
                 # no payer known: a reference one slip from one item's will do
                 known = {
                     i: (_RELATION_SCORE["typo"], "typo")
@@ -453,7 +470,7 @@ def amount_date(pool: Pool) -> None:
                 }
         if rejected:
             known = {i: v for i, v in known.items() if (E[i].id, p.id) not in rejected}
-        if not known or _named_exactly(pool, j):
+        if not known or (j in hits_p and _named_exactly(pool, j)):
             continue  # a line naming an item of this amount is not a guess
         ranked = sorted(
             ((score, i, rel) for i, (score, rel) in known.items()),
