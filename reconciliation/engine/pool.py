@@ -212,8 +212,9 @@ class Pool:
         E, P, e_match = self.E, self.P, self.e_match
         m_meta, m_expected, m_posted = self.m_meta, self.m_expected, self.m_posted
         paid_by, clash = self._paid_by, self._paid_clash
-        # from the items' side (not codes, with a customer, matched), then in
-        # match order: most matches are codes paid by their md5
+        # from the items' side (not codes, with a customer, matched; an item is
+        # in one match at most), then in match order: most matches are codes
+        # paid by their md5
         named = [
             (e_match[i], i)
             for i in compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E)))

@@ -34,7 +34,7 @@ _ONE_KEY = str.maketrans(
 _ZEROS_AFTER_NON_DIGIT = re.compile(r"(?<![0-9])0+(?=[0-9])")
 _NON_DIGITS = re.compile(r"[^0-9]+")
 # many texts are cleaned as one string cut at this character (a C pass each,
-# not a call per text); a text that holds it is done alone
+# not a call per text); a batch with a text that holds it goes text by text
 _CUT = "\x1e"
 _NON_DIGITS_OR_CUT = re.compile(r"[^0-9\x1e]+")
 
