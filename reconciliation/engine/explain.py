@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
+from itertools import compress
+from operator import attrgetter
 
 from reconciliation.engine.pool import Pool, money
 from reconciliation.engine.rows import INVOICE, KHQR, REFUND, Unmatched
 
 NEAREST = 3
+_KIND, _AMOUNT, _CURRENCY = (
+    attrgetter("kind"),
+    attrgetter("amount_minor"),
+    attrgetter("currency"),
+)
 
 
 def closing_findings(pool: Pool) -> None:
@@ -73,16 +80,18 @@ def unmatched(pool: Pool) -> list[Unmatched]:
     debit (when debits are not exceptions) say nothing more."""
     debits_too = pool.settings.debits_are_exceptions
     E, P = pool.E, pool.P
-    items = [i for i in range(len(E)) if pool.e_open[i] and E[i].kind != KHQR]
+    e_open, p_open = pool.e_open, pool.p_open
+    items = [i for i in compress(range(len(E)), e_open) if E[i].kind != KHQR]
     lines = [
         j
-        for j in range(len(P))
-        if pool.p_open[j]
-        and (P[j].amount_minor > 0 or debits_too or j in pool.ref_hits_p)
+        for j in compress(range(len(P)), p_open)
+        if P[j].amount_minor > 0 or debits_too or j in pool.ref_hits_p
     ]
     posted_by_currency = _by_amount(P, range(len(P))) if items else {}
     expected_by_currency = (
-        _by_amount(E, (i for i in range(len(E)) if E[i].kind != KHQR)) if lines else {}
+        _by_amount(E, compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E))))
+        if lines
+        else {}
     )
     explained: dict[str, tuple[tuple[str, str], ...]] = {}
     for i in items:
@@ -105,13 +114,10 @@ def unmatched(pool: Pool) -> list[Unmatched]:
         )
     out = [
         Unmatched(e.id, "expected", explained.get(e.id, ()))
-        for i, e in enumerate(E)
-        if pool.e_open[i]
+        for e in compress(E, e_open)
     ]
     out += [
-        Unmatched(p.id, "posted", explained.get(p.id, ()))
-        for j, p in enumerate(P)
-        if pool.p_open[j]
+        Unmatched(p.id, "posted", explained.get(p.id, ())) for p in compress(P, p_open)
     ]
     return out
 
@@ -196,14 +202,14 @@ def _by_amount(rows, indexes) -> dict[str, tuple[list[int], list[int]]]:
     """Per currency: the rows' amounts in order, and their positions (ties in
     position order). Built with comprehensions and one keyed sort per currency:
     this runs over every row of both sides."""
-    amounts = [row.amount_minor for row in rows]
-    currencies = [row.currency for row in rows]
+    amounts = list(map(_AMOUNT, rows))
     indexes = list(indexes)
+    currencies = list(map(_CURRENCY, map(rows.__getitem__, indexes)))
     out = {}
-    for currency in dict.fromkeys(map(currencies.__getitem__, indexes)):
-        positions = [k for k in indexes if currencies[k] == currency]
+    for currency in dict.fromkeys(currencies):
+        positions = list(compress(indexes, map(currency.__eq__, currencies)))
         positions.sort(key=amounts.__getitem__)  # stable: ties stay in order
-        out[currency] = ([amounts[k] for k in positions], positions)
+        out[currency] = (list(map(amounts.__getitem__, positions)), positions)
     return out
 
 

@@ -6,10 +6,17 @@ side); what is open is a bytearray, so a tier's inner loop costs an index."""
 
 from __future__ import annotations
 
-from operator import itemgetter
+from itertools import compress
+from operator import attrgetter, itemgetter
 
 from core.money import CURRENCIES
-from reconciliation.engine.refs import account_key, party_key, ref_keys, text_keys
+from reconciliation.engine.refs import (
+    account_key,
+    party_key,
+    ref_keys,
+    ref_keys_many,
+    text_keys,
+)
 from reconciliation.engine.rows import (
     KHQR,
     Expected,
@@ -20,6 +27,8 @@ from reconciliation.engine.rows import (
 )
 
 _by_id = itemgetter(0)  # the same input in any order gives the same answer
+_new_row = tuple.__new__  # a named tuple from a tuple of its fields, in C
+_KIND = attrgetter("kind")
 
 
 class Pool:
@@ -109,6 +118,18 @@ class Pool:
             )
         return found
 
+    def keys_of(self, indexes: list[int]) -> dict[int, tuple[str, ...]]:
+        """keys(i) of many items at once (most have one reference: those are
+        cleaned together); the cache keys() reads."""
+        E, kept = self.E, self._keys
+        single = [i for i in indexes if i not in kept and len(E[i].ref_keys) == 1]
+        texts = [E[i].ref_keys[0] for i in single]
+        kept.update(zip(single, ref_keys_many(texts), strict=True))
+        for i in indexes:
+            if i not in kept:
+                self.keys(i)
+        return kept
+
     def line_numbers(self, j: int) -> list[str]:
         """The keys of a line's text that hold a digit: where a typo can hide."""
         return [k for k in self.line_keys(j) if not k.isalpha()]
@@ -188,18 +209,23 @@ class Pool:
         """Remember which item each payer account paid in the matches so far
         that named their item (tiers 1 to 3): that account's customer is then
         known. Names are compared only when the account is asked about."""
-        E, P = self.E, self.P
+        E, P, e_match = self.E, self.P, self.e_match
+        m_meta, m_expected, m_posted = self.m_meta, self.m_expected, self.m_posted
         paid_by, clash = self._paid_by, self._paid_clash
-        for meta, expected, posted in zip(
-            self.m_meta, self.m_expected, self.m_posted, strict=True
-        ):
-            if meta[0] > 3 or len(expected) != 1:
+        # from the items' side (not codes, with a customer, matched; an item is
+        # in one match at most), then in match order: most matches are codes
+        # paid by their md5
+        named = [
+            (e_match[i], i)
+            for i in compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E)))
+            if e_match[i] >= 0 and E[i].counterparty
+        ]
+        named.sort()
+        for number, i in named:
+            if m_meta[number][0] > 3 or len(m_expected[number]) != 1:
                 continue
-            i = expected[0]
             e = E[i]
-            if e.kind == KHQR or not e.counterparty:
-                continue
-            for j in posted:
+            for j in m_posted[number]:
                 if P[j].counterparty_account:
                     acct = self.p_acct(j)
                     first = paid_by.setdefault(acct, i)
@@ -288,6 +314,7 @@ class Pool:
         self.ref_hits_p, self.ref_hits_e = {}, {}
         self._paid_by, self._paid_clash = {}, {}
         out = []
+        add = out.append
         for number in range(len(m_meta)):
             expected, posted = m_expected[number], m_posted[number]
             tier, rule, score, reason, status, diff = m_meta[number]
@@ -298,21 +325,25 @@ class Pool:
                     diff = P[posted[0]].amount_minor - first.amount_minor
                 else:
                     diff = _received(self, expected, posted)
-            out.append(
-                Match(
-                    (E[expected[0]].id,)
-                    if len(expected) == 1
-                    else tuple(E[i].id for i in expected),
-                    (P[posted[0]].id,)
-                    if len(posted) == 1
-                    else tuple(P[j].id for j in posted),
-                    tier,
-                    rule,
-                    score,
-                    reason,
-                    status,
-                    diff,
-                    first.currency,
+            # Match(...) without its Python __new__: a million rows
+            add(
+                _new_row(
+                    Match,
+                    (
+                        (first.id,)
+                        if len(expected) == 1
+                        else tuple(E[i].id for i in expected),
+                        (P[posted[0]].id,)
+                        if len(posted) == 1
+                        else tuple(P[j].id for j in posted),
+                        tier,
+                        rule,
+                        score,
+                        reason,
+                        status,
+                        diff,
+                        first.currency,
+                    ),
                 )
             )
         return tuple(out)

@@ -33,6 +33,10 @@ _ONE_KEY = str.maketrans(
 )
 _ZEROS_AFTER_NON_DIGIT = re.compile(r"(?<![0-9])0+(?=[0-9])")
 _NON_DIGITS = re.compile(r"[^0-9]+")
+# many texts are cleaned as one string cut at this character (a C pass each,
+# not a call per text); a batch with a text that holds it goes text by text
+_CUT = "\x1e"
+_NON_DIGITS_OR_CUT = re.compile(r"[^0-9\x1e]+")
 
 
 def _clean(word: str) -> str:
@@ -75,6 +79,41 @@ def ref_keys(text: str) -> tuple[str, ...]:
     return (key,)
 
 
+def ref_keys_many(texts: list[str]) -> list[tuple[str, ...]]:
+    """[ref_keys(t) for t in texts], with the cleaning done once for all."""
+    joined = _CUT.join(texts)
+    if not texts or joined.count(_CUT) != len(texts) - 1:
+        return [ref_keys(text) for text in texts]
+    plain = _ZEROS_AFTER_NON_DIGIT.sub("", joined.upper().translate(_ONE_KEY))
+    plain = plain.replace(_MARK, "")
+    if not plain.isascii():
+        return [ref_keys(text) for text in texts]
+    out: list[tuple[str, ...]] = []
+    add = out.append
+    for key, digits in zip(
+        plain.split(_CUT), _NON_DIGITS_OR_CUT.sub("", plain).split(_CUT), strict=True
+    ):
+        size = len(key)
+        if size < MIN_KEY:
+            add(())
+        elif len(digits) == size:  # all digits (ASCII)
+            add((key,) if size >= MIN_DIGITS_ONLY else ())
+        elif len(digits) >= MIN_DIGITS_ALONE:
+            add((key, digits))
+        else:
+            add((key,))
+    return out
+
+
+def text_keys_many(texts: list[str]) -> list[list[str]]:
+    """[text_keys(t) for t in texts], with the cleaning done once for all."""
+    joined = _CUT.join(texts)
+    if not texts or joined.count(_CUT) != len(texts) - 1:
+        return [text_keys(text) for text in texts]
+    plain = _ZEROS_AFTER_NON_DIGIT.sub("", joined.upper().translate(_WORDS))
+    return [_words_keys(one) for one in plain.split(_CUT)]
+
+
 def text_keys(text: str) -> list[str]:
     """Every key a bank line's free text may carry, in order: each word, and a
     short letters-only word or a number joined with the numbers after it
@@ -84,25 +123,38 @@ def text_keys(text: str) -> list[str]:
     plain = text.upper().translate(_WORDS)
     if "0" in plain:  # one pass for the whole text, not one per word
         plain = _ZEROS_AFTER_NON_DIGIT.sub("", plain)
+    return _words_keys(plain)
+
+
+def _words_keys(plain: str) -> list[str]:
+    """text_keys of a text already upper-cased, translated and zero-stripped.
+    (The glue mark is whitespace to split(): glued digit runs are two words.)"""
     keys: list[str] = []
+    add = keys.append
     run = ""
     for word in plain.split():
-        if _MARK in word:
-            word = word.replace(_MARK, "")
-            if not word:
-                continue
-        if run and word[0].isdigit():
+        size = len(word)
+        if word.isdigit():
+            if run:
+                run += word
+                add(run)
+                if len(run) > _RUN_MAX:
+                    run = ""
+            else:
+                run = word
+            if size >= MIN_DIGITS_ONLY:
+                add(word)
+        elif run and word[0].isdigit():
             run += word
-            keys.append(run)
+            add(run)
             if len(run) > _RUN_MAX:
                 run = ""
-        elif word.isdigit() or (len(word) <= _PREFIX_MAX and word.isalpha()):
-            run = word
+            if size >= MIN_KEY:
+                add(word)
         else:
-            run = ""
-        size = len(word)
-        if size >= MIN_DIGITS_ONLY or (size >= MIN_KEY and not word.isdigit()):
-            keys.append(word)
+            run = word if size <= _PREFIX_MAX and word.isalpha() else ""
+            if size >= MIN_KEY:
+                add(word)
     return keys
 
 

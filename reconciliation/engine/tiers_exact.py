@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from itertools import compress
+
 from reconciliation.engine.identity import hash_tokens, short_token
 from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.refs import text_keys, typo_of
+from reconciliation.engine.refs import text_keys_many, typo_of
 from reconciliation.engine.rows import AUTO, INVOICE, KHQR, PROPOSED
 
 _TOKEN_WORDS = {
@@ -219,12 +221,17 @@ def chain_invoices(pool: Pool) -> None:
                     codes.setdefault(key, []).append(number)
     if not codes:
         return
-    for i, e in enumerate(pool.E):
-        if e.kind != INVOICE or not pool.e_open[i]:
-            continue
-        hits = {n for key in pool.keys(i) for n in codes.get(key, ())}
+    e_open = pool.e_open
+    invoices = [i for i, e in enumerate(E) if e.kind == INVOICE and e_open[i]]
+    keys_of, coded = pool.keys_of(invoices), codes.keys()
+    for i in invoices:
+        keys = keys_of[i]
+        if coded.isdisjoint(keys):
+            continue  # most invoices were not paid by a code
+        hits = {n for key in keys for n in codes.get(key, ())}
         if len(hits) != 1:
             continue
+        e = E[i]
         number = hits.pop()
         expected = pool.m_expected[number]
         code = expected[0]
@@ -252,44 +259,54 @@ def reference(pool: Pool) -> None:
     """Collect every item reference found in an open line's text (kept for the
     group and cross-currency tiers and the explanations), then settle the
     one-to-one hits in tiers 2 and 3."""
-    by_key: dict[str, list[int]] = {}
-    e_open = pool.e_open
-    for i in range(len(pool.E)):
-        if e_open[i]:
-            for key in pool.keys(i):
-                by_key.setdefault(key, []).append(i)
-    if not by_key:
+    E, e_open = pool.E, pool.e_open
+    items = list(compress(range(len(E)), e_open))
+    keys_of = pool.keys_of(items)
+    # by direction of the money: a line only ever names items of its own
+    by_key_in: dict[str, list[int]] = {}
+    by_key_out: dict[str, list[int]] = {}
+    for i in items:
+        by_key = by_key_in if E[i].amount_minor > 0 else by_key_out
+        for key in keys_of[i]:
+            by_key.setdefault(key, []).append(i)
+    if not by_key_in and not by_key_out:
         return
     hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e
-    p_open, kept = pool.p_open, pool._text_keys
-    E, rejected = pool.E, pool.rejected
-    for j, p in enumerate(pool.P):
-        if not p_open[j] or not p.ref_text:
-            continue
-        found: list[int] = []
-        keys = kept.get(j)
-        if keys is None:
-            keys = text_keys(p.ref_text)
-        incoming = p.amount_minor > 0
-        for key in keys:
-            for i in by_key.get(key, ()):
-                # pool.allowed, inline: money in the same direction, not rejected
-                if (
-                    i not in found
-                    and (E[i].amount_minor > 0) == incoming
-                    and (not rejected or (E[i].id, p.id) not in rejected)
-                ):
-                    found.append(i)
-        if found:
-            hits_p[j] = found
-            for i in found:
-                hits_e.setdefault(i, []).append(j)
-        else:
-            # most lines that name an item are settled by it and never asked
-            # again: keeping every line's keys was the tier's largest memory
-            kept[j] = keys
+    P, p_open, kept = pool.P, pool.p_open, pool._text_keys
+    rejected = pool.rejected
+    lines = [j for j in compress(range(len(P)), p_open) if P[j].ref_text]
+    for start in range(0, len(lines), _CHUNK):
+        chunk = lines[start : start + _CHUNK]
+        texts = text_keys_many([P[j].ref_text for j in chunk])
+        for j, keys in zip(chunk, texts, strict=True):
+            p = P[j]
+            by_key = by_key_in if p.amount_minor > 0 else by_key_out
+            if by_key.keys().isdisjoint(keys):
+                # most lines that name an item are settled by it and never
+                # asked again: keeping every line's keys was the tier's
+                # largest memory
+                kept[j] = keys
+                continue
+            found: list[int] = []
+            for key in keys:
+                for i in by_key.get(key, ()):
+                    # pool.allowed, inline: not rejected (the direction is the
+                    # index's)
+                    if i not in found and (
+                        not rejected or (E[i].id, p.id) not in rejected
+                    ):
+                        found.append(i)
+            if found:
+                hits_p[j] = found
+                for i in found:
+                    hits_e.setdefault(i, []).append(j)
+            else:
+                kept[j] = keys
     _one_to_one(pool, exact=True)
     _one_to_one(pool, exact=False)
+
+
+_CHUNK = 4096  # lines whose texts are cleaned at once: fast, and little memory
 
 
 def _one_to_one(pool: Pool, *, exact: bool) -> None:
@@ -380,43 +397,56 @@ def amount_date(pool: Pool) -> None:
     Items are indexed by (currency, amount) and by (currency, amount, customer)
     and (currency, amount, customer account), so knowing the payer is a look-up,
     not a comparison with every item of that amount."""
-    E, P, e_open = pool.E, pool.P, pool.e_open
+    E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
+    party, account_of = pool._party_key, pool._account_key
     by_amount: dict[tuple[str, int], list[int]] = {}
     by_party: dict[tuple[str, int, str], list[int]] = {}
     by_account: dict[tuple[str, int, str], list[int]] = {}
-    for i, e in enumerate(E):
+    for i in compress(range(len(E)), e_open):
+        e = E[i]
         # a code has no customer to know yet: only its own identity pays it
-        if not e_open[i] or e.kind == KHQR:
+        if e.kind == KHQR:
             continue
-        amount = (e.currency, e.amount_minor)
-        by_amount.setdefault(amount, []).append(i)
+        currency, asked = e.currency, e.amount_minor
+        by_amount.setdefault((currency, asked), []).append(i)
         if e.counterparty:
-            by_party.setdefault((*amount, pool.e_party(i)), []).append(i)
+            key = (currency, asked, party(e.counterparty))
+            by_party.setdefault(key, []).append(i)
         if e.counterparty_account:
-            by_account.setdefault((*amount, pool.e_acct(i)), []).append(i)
+            key = (currency, asked, account_of(e.counterparty_account))
+            by_account.setdefault(key, []).append(i)
     if not by_amount:
         return
     pool.learn_payers()
     chosen: dict[int, tuple[int, int, str]] = {}  # item -> (line, rank, relation)
     contested: set[int] = set()
     lo, hi, rejected = pool.lo, pool.hi, pool.rejected
-    order = sorted(
-        (j for j in range(len(P)) if pool.p_open[j]),
-        key=lambda j: (P[j].day, P[j].id),
-    )
+    aliases, paid_customer = pool.settings.aliases, pool.paid_customer
+    hits_p = pool.ref_hits_p  # a line that names no item needs no test of them
+    # by (day, id): P is in id order, and the sort is stable
+    order = list(compress(range(len(P)), p_open))
+    order.sort(key=lambda j: P[j].day)
     for j in order:
         p = P[j]
-        amount = (p.currency, p.amount_minor)
+        currency, paid_amount = p.currency, p.amount_minor
+        amount = (currency, paid_amount)
         if amount not in by_amount:
             continue
         day = p.day
-        name, alias, account, paid = pool.payer(j)
+        # pool.payer, inline
+        name = party(p.counterparty)
+        alias = aliases.get(name, "") if name else ""
+        account = account_of(p.counterparty_account)
+        paid = paid_customer(account) if account else ""
         known: dict[int, tuple[int, str]] = {}
         for relation, found in (
-            ("alias", by_party.get((*amount, alias)) if alias else None),
-            ("account", by_account.get((*amount, account)) if account else None),
-            ("name", by_party.get((*amount, name)) if name else None),
-            ("history", by_party.get((*amount, paid)) if paid else None),
+            ("alias", by_party.get((currency, paid_amount, alias)) if alias else None),
+            (
+                "account",
+                by_account.get((currency, paid_amount, account)) if account else None,
+            ),
+            ("name", by_party.get((currency, paid_amount, name)) if name else None),
+            ("history", by_party.get((currency, paid_amount, paid)) if paid else None),
         ):
             for i in found or ():
                 if i not in known and e_open[i] and lo[i] <= day <= hi[i]:
@@ -427,7 +457,11 @@ def amount_date(pool: Pool) -> None:
                 i for i in by_amount[amount] if e_open[i] and lo[i] <= day <= hi[i]
             ]
             # a line naming an item it could pay is no slip for another one
-            if items and len(items) <= TYPO_CANDIDATES and not _names_a_fit(pool, j):
+            if (
+                items
+                and len(items) <= TYPO_CANDIDATES
+                and (j not in hits_p or not _names_a_fit(pool, j))
+            ):
                 # no payer known: a reference one slip from one item's will do
                 known = {
                     i: (_RELATION_SCORE["typo"], "typo")
@@ -436,7 +470,7 @@ def amount_date(pool: Pool) -> None:
                 }
         if rejected:
             known = {i: v for i, v in known.items() if (E[i].id, p.id) not in rejected}
-        if not known or _named_exactly(pool, j):
+        if not known or (j in hits_p and _named_exactly(pool, j)):
             continue  # a line naming an item of this amount is not a guess
         ranked = sorted(
             ((score, i, rel) for i, (score, rel) in known.items()),

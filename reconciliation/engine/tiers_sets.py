@@ -13,9 +13,9 @@ import datetime as dt
 from bisect import bisect_right
 from decimal import Decimal
 from fractions import Fraction
+from itertools import compress
 
 from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.refs import account_key
 from reconciliation.engine.rows import KHQR, PROPOSED, Posted
 
 MAX_GROUP = 12  # subsets of at most 2^12 sums per question
@@ -227,92 +227,113 @@ def _customer_sums(pool: Pool) -> None:
     """Without references: one customer's open items that one of their payments
     adds up to exactly, or their payments that add up to one item."""
     aliases = pool.settings.aliases
-    items_of: dict[str, list[int]] = {}
-    for i, e in enumerate(pool.E):
-        if pool.e_open[i]:
-            for key in (_party(pool.e_party(i)), _acct(e.counterparty_account)):
-                if key:
-                    items_of.setdefault(key, []).append(i)
-    lines_of: dict[str, list[int]] = {}
-    for j, p in enumerate(pool.P):
-        if not pool.p_open[j]:
-            continue
-        payer = pool.p_party(j)
-        for key in (
-            _party(aliases.get(payer, payer)),
-            _acct(p.counterparty_account),
-        ):
-            if key:
-                lines_of.setdefault(key, []).append(j)
-    if not items_of or not lines_of:
+    E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
+    party, account_of = pool._party_key, pool._account_key
+    # a customer is known by account number, then by name: the accounts are
+    # settled first, each kind in key order
+    items_by_account: dict[str, list[int]] = {}
+    items_by_name: dict[str, list[int]] = {}
+    for i in compress(range(len(E)), e_open):
+        e = E[i]
+        name = party(e.counterparty)
+        if name:
+            items_by_name.setdefault(name, []).append(i)
+        account = account_of(e.counterparty_account)
+        if account:
+            items_by_account.setdefault(account, []).append(i)
+    lines_by_account: dict[str, list[int]] = {}
+    lines_by_name: dict[str, list[int]] = {}
+    for j in compress(range(len(P)), p_open):
+        p = P[j]
+        payer = party(p.counterparty)
+        name = aliases.get(payer, payer)
+        if name:
+            lines_by_name.setdefault(name, []).append(j)
+        account = account_of(p.counterparty_account)
+        if account:
+            lines_by_account.setdefault(account, []).append(j)
+    if not (items_by_name or items_by_account) or not (
+        lines_by_name or lines_by_account
+    ):
         return
-    for key in sorted(lines_of.keys() & items_of.keys()):
-        for j in lines_of[key]:
-            if not pool.p_open[j]:
-                continue
-            items = [
-                i
-                for i in items_of[key]
-                if pool.e_open[i]
-                and pool.E[i].currency == pool.P[j].currency
-                and pool.in_window(i, j)
-                and pool.allowed(i, j)
-            ]
-            picked = unique_subset(
-                [pool.E[i].amount_minor for i in items], pool.P[j].amount_minor
-            )
-            if picked is None:
-                continue
-            chosen = [items[k] for k in picked]
-            pool.match(
-                chosen,
-                [j],
-                tier=5,
-                rule="group.customer",
-                score=70,
-                reason=f"One payment from the customer adds up exactly to "
-                f"{', '.join(pool.e_name(i) for i in chosen)}.",
-                status=PROPOSED,
-            )
-        for i in items_of[key]:
-            if not pool.e_open[i]:
-                continue
-            lines = sorted(
-                (
-                    j
-                    for j in lines_of[key]
-                    if pool.p_open[j]
-                    and pool.P[j].currency == pool.E[i].currency
-                    and pool.in_window(i, j)
-                    and pool.allowed(i, j)
-                ),
-                key=lambda j: (pool.P[j].day, pool.P[j].id),
-            )
-            picked = unique_subset(
-                [pool.P[j].amount_minor for j in lines], pool.E[i].amount_minor
-            )
-            if picked is None:
-                continue
-            chosen = [lines[k] for k in picked]
-            pool.match(
-                [i],
-                chosen,
-                tier=5,
-                rule="group.customer_instalments",
-                score=70,
-                reason=f"{len(chosen)} payments from the customer add up exactly "
-                f"to {pool.e_name(i)}.",
-                status=PROPOSED,
-            )
+    lo, hi, rejected = pool.lo, pool.hi, pool.rejected
+    for lines_of, items_of in (
+        (lines_by_account, items_by_account),
+        (lines_by_name, items_by_name),
+    ):
+        for key in sorted(lines_of.keys() & items_of.keys()):
+            _customer_sums_of(pool, lines_of[key], items_of[key], lo, hi, rejected)
 
 
-def _party(key: str) -> str:
-    return f"name:{key}" if key else ""
-
-
-def _acct(number: str) -> str:
-    key = account_key(number)
-    return f"acct:{key}" if key else ""
+def _customer_sums_of(
+    pool: Pool,
+    lines_of: list[int],
+    items_of: list[int],
+    lo: list[int],
+    hi: list[int],
+    rejected: frozenset[tuple[str, str]],
+) -> None:
+    E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
+    for j in lines_of:
+        if not p_open[j]:
+            continue
+        p = P[j]
+        currency, day, incoming = p.currency, p.day, p.amount_minor > 0
+        # pool.in_window and pool.allowed, inline
+        items = [
+            i
+            for i in items_of
+            if e_open[i]
+            and E[i].currency == currency
+            and lo[i] <= day <= hi[i]
+            and (E[i].amount_minor > 0) == incoming
+            and (not rejected or (E[i].id, p.id) not in rejected)
+        ]
+        picked = unique_subset([E[i].amount_minor for i in items], p.amount_minor)
+        if picked is None:
+            continue
+        chosen = [items[k] for k in picked]
+        pool.match(
+            chosen,
+            [j],
+            tier=5,
+            rule="group.customer",
+            score=70,
+            reason=f"One payment from the customer adds up exactly to "
+            f"{', '.join(pool.e_name(i) for i in chosen)}.",
+            status=PROPOSED,
+        )
+    for i in items_of:
+        if not e_open[i]:
+            continue
+        e = E[i]
+        currency, low, high, incoming = e.currency, lo[i], hi[i], e.amount_minor > 0
+        lines = sorted(
+            (
+                j
+                for j in lines_of
+                if p_open[j]
+                and P[j].currency == currency
+                and low <= P[j].day <= high
+                and (P[j].amount_minor > 0) == incoming
+                and (not rejected or (e.id, P[j].id) not in rejected)
+            ),
+            key=lambda j: (P[j].day, P[j].id),
+        )
+        picked = unique_subset([P[j].amount_minor for j in lines], e.amount_minor)
+        if picked is None:
+            continue
+        chosen = [lines[k] for k in picked]
+        pool.match(
+            [i],
+            chosen,
+            tier=5,
+            rule="group.customer_instalments",
+            score=70,
+            reason=f"{len(chosen)} payments from the customer add up exactly "
+            f"to {pool.e_name(i)}.",
+            status=PROPOSED,
+        )
 
 
 def _exact(pool: Pool, items: list[int], lines: list[int]) -> bool:
