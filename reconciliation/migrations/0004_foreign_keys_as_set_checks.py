@@ -38,30 +38,45 @@ KEYS = {
 def _written_check(table: str) -> list[str]:
     # A key is sound when as many rows were found (and locked) as distinct
     # values were written: one pass over the referenced table per key, and a
-    # row deleted meanwhile is not found once its delete commits.
-    checks = "\n".join(
-        f"""IF (SELECT count(*) FROM (SELECT 1 FROM {ref} r
-                WHERE r.id IN (SELECT n.{column} FROM written n)
-                FOR KEY SHARE) locked)
-            <> (SELECT count(DISTINCT n.{column}) FROM written n) THEN
-          RAISE EXCEPTION '{table}.{column} names no {ref} row'
-            USING ERRCODE = 'foreign_key_violation';
-        END IF;"""
-        for column, ref in KEYS[table]
+    # row deleted meanwhile is not found once its delete commits. An update
+    # checks (and locks) only the keys it changed, as a FOREIGN KEY does: a
+    # match's status change takes no lock on its merchant.
+    def checks(rows: str) -> str:
+        return "\n".join(
+            f"""IF (SELECT count(*) FROM (SELECT 1 FROM {ref} r
+                    WHERE r.id IN (SELECT n.{column} FROM {rows.format(column)})
+                    FOR KEY SHARE) locked)
+                <> (SELECT count(DISTINCT n.{column})
+                      FROM {rows.format(column)}) THEN
+              RAISE EXCEPTION '{table}.{column} names no {ref} row'
+                USING ERRCODE = 'foreign_key_violation';
+            END IF;"""
+            for column, ref in KEYS[table]
+        )
+
+    changed = (
+        "written n WHERE NOT EXISTS (SELECT 1 FROM previous o"
+        " WHERE o.id = n.id AND o.{0} IS NOT DISTINCT FROM n.{0})"
     )
     return [
         f"""CREATE FUNCTION {table}_keys_check() RETURNS trigger AS $$
            BEGIN
-             {checks}
+             {checks("written n")}
              RETURN NULL;
            END; $$ LANGUAGE plpgsql""",
-        *(
-            f"""CREATE TRIGGER {table}_keys_{op.lower()}
-               AFTER {op} ON {table}
-               REFERENCING NEW TABLE AS written
-               FOR EACH STATEMENT EXECUTE FUNCTION {table}_keys_check()"""
-            for op in ("INSERT", "UPDATE")
-        ),
+        f"""CREATE TRIGGER {table}_keys_insert
+           AFTER INSERT ON {table}
+           REFERENCING NEW TABLE AS written
+           FOR EACH STATEMENT EXECUTE FUNCTION {table}_keys_check()""",
+        f"""CREATE FUNCTION {table}_keys_change_check() RETURNS trigger AS $$
+           BEGIN
+             {checks(changed)}
+             RETURN NULL;
+           END; $$ LANGUAGE plpgsql""",
+        f"""CREATE TRIGGER {table}_keys_update
+           AFTER UPDATE ON {table}
+           REFERENCING OLD TABLE AS previous NEW TABLE AS written
+           FOR EACH STATEMENT EXECUTE FUNCTION {table}_keys_change_check()""",
     ]
 
 
@@ -120,6 +135,7 @@ POSTGRES_REVERSE = [
         for table in KEYS
         for sql in (
             f"DROP TRIGGER IF EXISTS {table}_keys_update ON {table}",
+            f"DROP FUNCTION IF EXISTS {table}_keys_change_check()",
             f"DROP TRIGGER IF EXISTS {table}_keys_insert ON {table}",
             f"DROP FUNCTION IF EXISTS {table}_keys_check()",
         )

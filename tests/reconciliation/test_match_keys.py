@@ -238,3 +238,33 @@ def test_a_named_row_cannot_be_deleted_while_a_writer_inserts_its_item(
     finally:
         other.close()
     assert MatchItem.objects.filter(invoice=second).exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_update_that_keeps_the_keys_takes_no_lock_on_the_rows_they_name(
+    merchant, rows, matched
+):
+    # given another connection holding the merchant and the run FOR UPDATE
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            for table, pk in (
+                ("merchants_merchant", merchant.pk),
+                ("reconciliation_reconciliationrun", rows["run"].pk),
+            ):
+                cursor.execute(
+                    f'SELECT 1 FROM "{table}" WHERE id = %s FOR UPDATE',  # noqa: S608
+                    [pk],
+                )
+            # when a match's status and its items' amounts change
+            with transaction.atomic(), connection.cursor() as mine:
+                mine.execute("SET LOCAL lock_timeout = '300ms'")
+                Match.objects.filter(pk=matched.pk).update(status="rejected")
+                matched.items.update(amount=Decimal("24.00"))
+            # then neither waited for the other connection's locks
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert Match.objects.get().status == "rejected"
