@@ -210,6 +210,7 @@ class Match(models.Model):
         on_delete=models.PROTECT,
         related_name="recon_matches",
         db_index=False,
+        db_constraint=False,  # a PostgreSQL trigger: reconciliation migration 0004
     )
     run = models.ForeignKey(
         ReconciliationRun,
@@ -217,6 +218,7 @@ class Match(models.Model):
         related_name="matches",
         null=True,
         blank=True,
+        db_constraint=False,
     )
     tier = models.PositiveSmallIntegerField()  # 0: matched by hand
     rule = models.CharField(max_length=48)
@@ -269,7 +271,11 @@ class ItemKind(models.TextChoices):
 class MatchItem(models.Model):
     """One side of a match: an expected item or a posted amount."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="items")
+    # The keys are PostgreSQL triggers checking a statement's items as one set
+    # (reconciliation migration 0004), not a constraint checking each row.
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, related_name="items", db_constraint=False
+    )
     kind = models.CharField(max_length=8, choices=ItemKind.choices)
     # One of the five is set: each has a partial index (below), so a run's
     # hundred thousand items do not write four NULL entries each.
@@ -280,6 +286,7 @@ class MatchItem(models.Model):
         blank=True,
         related_name="recon_items",
         db_index=False,
+        db_constraint=False,
     )
     invoice = models.ForeignKey(
         Invoice,
@@ -288,6 +295,7 @@ class MatchItem(models.Model):
         blank=True,
         related_name="recon_items",
         db_index=False,
+        db_constraint=False,
     )
     refund = models.ForeignKey(
         "payments.Refund",
@@ -296,6 +304,7 @@ class MatchItem(models.Model):
         blank=True,
         related_name="recon_items",
         db_index=False,
+        db_constraint=False,
     )
     transaction = models.ForeignKey(
         "statements.Transaction",
@@ -304,6 +313,7 @@ class MatchItem(models.Model):
         blank=True,
         related_name="recon_items",
         db_index=False,
+        db_constraint=False,
     )
     bakong_transaction = models.ForeignKey(
         "payments.BakongTransaction",
@@ -312,6 +322,7 @@ class MatchItem(models.Model):
         blank=True,
         related_name="recon_items",
         db_index=False,
+        db_constraint=False,
     )
     amount = AmountField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)

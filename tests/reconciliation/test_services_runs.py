@@ -199,10 +199,12 @@ def test_a_run_leaves_its_callers_foreign_keys_checked_at_commit(merchant, bank)
         pytest.skip("only PostgreSQL defers foreign keys to the commit")
     # given a run inside the caller's transaction (it checks its own rows early)
     _run(merchant)
-    # when the caller then writes a row whose parent is not there yet
+    # when the caller then writes a row whose parent is not there yet (a run's:
+    # a match's and an item's keys are triggers checked at each statement,
+    # reconciliation migration 0004)
     with transaction.atomic():
-        MatchItem.objects.create(
-            match_id=10**12, kind="line", transaction_id=10**12, amount=0
+        ReconciliationRun.objects.create(
+            merchant_id=10**12, period_from=_on(1).date(), period_to=_on(30).date()
         )
         # then it is accepted until the commit, as before the run
         transaction.set_rollback(True)
