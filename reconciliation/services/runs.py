@@ -383,7 +383,15 @@ def _exceptions_save(
 ) -> None:
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
-    nearest = {u.id: [list(n) for n in u.nearest] for u in result.unmatched}
+    # the nearest candidates are stored for a finding of one row: only those are
+    # looked up (not a list copied for each of the run's unmatched rows)
+    alone = {
+        named[0]
+        for named in (f.posted_ids or f.expected_ids for f in result.findings)
+        if len(named) == 1
+    }
+    nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
+    del alone
     # key -> (reason, amount minor, currency, detail, day, expected, posted, nearest)
     found: dict[str, tuple] = {}
     for f in result.findings:
@@ -397,7 +405,7 @@ def _exceptions_save(
             dt.date.fromordinal(min(facts[i][2] for i in ids)),
             f.expected_ids,
             f.posted_ids,
-            nearest.get(ids[0], []) if len(ids) == 1 else [],
+            [list(n) for n in nearest.get(ids[0], ())] if len(ids) == 1 else [],
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
