@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import (
     BigIntegerField,
@@ -46,6 +47,7 @@ from reconciliation.engine.build import (
     refund_expected,
 )
 from reconciliation.engine.identity import hash_token
+from reconciliation.engine.rows import INVOICE
 from reconciliation.models import (
     CounterpartyAlias,
     ExchangeRate,
@@ -74,8 +76,25 @@ class Loaded:
     expected: list[Expected]
     posted: list[Posted]
     settings: Settings
-    # engine id -> the line's or item's day, for aging and the month of a match
-    days: dict[str, dt.date] = field(default_factory=dict)
+
+    @cached_property
+    def days(self) -> dict[str, dt.date]:
+        """Engine id -> the line's or item's day (see `row_day`); built when
+        asked, not held beside the rows through a run's match."""
+        return {
+            row.id: dt.date.fromordinal(row_day(row))
+            for rows in (self.expected, self.posted)
+            for row in rows
+        }
+
+
+def row_day(row: Expected | Posted) -> int:
+    """The day (an ordinal) that ages a row and dates its match: a line's or
+    Bakong payment's day, an invoice's due date, a code's creation day (a static
+    code's payment: its day), a refund's day."""
+    if isinstance(row, Posted):
+        return row.day
+    return row.date_to if row.kind == INVOICE else row.date_from
 
 
 def tolerances_for(*, merchant: Merchant) -> Tolerances:
@@ -122,17 +141,19 @@ def rows_load(
     as_of: dt.date | None = None,
 ) -> Loaded:
     """Everything one run of [date_from, date_to] reads."""
-    days: dict[str, dt.date] = {}
     # one object per distinct value for both sides (engine.build); dropped when
     # the load returns
     shared = Shared()
-    posted = _lines(merchant, date_from, date_to, days, shared)
-    posted += _unposted_bakong(merchant, date_from, date_to, days, shared)
+    posted = _lines(merchant, date_from, date_to, shared)
+    posted += _unposted_bakong(merchant, date_from, date_to, shared)
     since = date_from - dt.timedelta(days=LOOKBACK_DAYS)
-    expected = _codes(merchant, since, date_to, days, shared)
-    expected += _invoices(merchant, since, date_to, days, shared)
-    expected += _refunds(merchant, since, date_to, days, shared)
-    locked, rejected = _decided(merchant, since, date_from, date_to, days)
+    expected = _codes(merchant, since, date_to, shared)
+    expected += _invoices(merchant, since, date_to, shared)
+    expected += _refunds(merchant, since, date_to, shared)
+    ids = {row.id for row in expected}
+    ids.update(row.id for row in posted)
+    locked, rejected = _decided(merchant, since, date_from, date_to, ids)
+    del ids
     settings = Settings(
         tolerances=tolerances or tolerances_for(merchant=merchant),
         aliases=dict(
@@ -145,7 +166,7 @@ def rows_load(
         rates=_rates(date_from - dt.timedelta(days=LOOKBACK_DAYS), date_to),
         as_of=(as_of or date_to).toordinal(),
     )
-    return Loaded(expected=expected, posted=posted, settings=settings, days=days)
+    return Loaded(expected=expected, posted=posted, settings=settings)
 
 
 def _minor(value: int | None) -> int:
@@ -175,7 +196,7 @@ _ACCEPTED_PAID_AT = Case(
 )
 
 
-def _lines(merchant, date_from, date_to, days, shared) -> list[Posted]:
+def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
     rows = (
         Transaction.objects.for_merchant(merchant)
         .filter(value_date__gte=date_from, value_date__lte=date_to)
@@ -252,7 +273,6 @@ def _lines(merchant, date_from, date_to, days, shared) -> list[Posted]:
             fx_mismatch=fx_mismatch,
             shared=shared,
         )
-        days[row.id] = shared[value_date]
         out.append(row)
     return out
 
@@ -271,7 +291,7 @@ def _local_day(*instants: str | Case) -> TruncDate:
     return TruncDate(instant, tzinfo=timezone.get_current_timezone())
 
 
-def _unposted_bakong(merchant, date_from, date_to, days, shared) -> list[Posted]:
+def _unposted_bakong(merchant, date_from, date_to, shared) -> list[Posted]:
     """Verified Bakong payments no ledger line carries yet (the bank that holds
     the receiving account has not reported them)."""
     start, end = _bounds(date_from, date_to)
@@ -316,7 +336,6 @@ def _unposted_bakong(merchant, date_from, date_to, days, shared) -> list[Posted]
             payer_account=payer,
             shared=shared,
         )
-        days[row.id] = shared[day]
         out.append(row)
     return out
 
@@ -330,7 +349,7 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
-def _codes(merchant, since, date_to, days, shared) -> list[Expected]:
+def _codes(merchant, since, date_to, shared) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
@@ -415,7 +434,6 @@ def _codes(merchant, since, date_to, days, shared) -> list[Expected]:
             flags=("late",) if late else (),
             shared=shared,
         )
-        days[row.id] = shared[created_day]
         out.append(row)
     for _request, bt_pk, hash_, _md5, amount, currency, local_day in static:
         day = shared[local_day]
@@ -430,12 +448,11 @@ def _codes(merchant, since, date_to, days, shared) -> list[Expected]:
             identity=(shared[hash_token(hash_)],),
             label=f"static code payment {hash_[:8]}",
         )
-        days[row.id] = day
         out.append(row)
     return out
 
 
-def _invoices(merchant, since, date_to, days, shared) -> list[Expected]:
+def _invoices(merchant, since, date_to, shared) -> list[Expected]:
     out = []
     for pk, number, customer, account, ref, amount, currency, issued, due in (
         Invoice.objects.for_merchant(merchant)
@@ -467,12 +484,11 @@ def _invoices(merchant, since, date_to, days, shared) -> list[Expected]:
             due_day=due.toordinal(),
             shared=shared,
         )
-        days[row.id] = shared[due]
         out.append(row)
     return out
 
 
-def _refunds(merchant, since, date_to, days, shared) -> list[Expected]:
+def _refunds(merchant, since, date_to, shared) -> list[Expected]:
     start, end = _bounds(since, date_to)
     out = []
     for pk, reference, amount, currency, day, payer, request_pk in (
@@ -501,7 +517,6 @@ def _refunds(merchant, since, date_to, days, shared) -> list[Expected]:
             refunds_pk=request_pk,
             shared=shared,
         )
-        days[row.id] = shared[day]
         out.append(row)
     return out
 

@@ -43,7 +43,7 @@ from reconciliation.models import (
     RunStatus,
 )
 from reconciliation.services.balance_gaps import balance_gaps
-from reconciliation.services.loading import Loaded, rows_load
+from reconciliation.services.loading import Loaded, row_day, rows_load
 from reconciliation.services.rows_write import ids_allocate, rows_insert, rows_upsert
 
 logger = logging.getLogger("tonle.reconciliation")
@@ -56,7 +56,6 @@ BATCH = 2000
 class RunOutcome:
     run: ReconciliationRun
     result: Result
-    loaded: Loaded
 
 
 @contextlib.contextmanager
@@ -101,6 +100,11 @@ def reconciliation_run_start(
     load_done = time.monotonic()
     result = reconcile(loaded.expected, loaded.posted, loaded.settings)
     match_done = time.monotonic()
+    tolerances = loaded.settings.tolerances
+    expected_count, posted_count = len(loaded.expected), len(loaded.posted)
+    facts = _facts(loaded, result)
+    # the rows are most of a run's memory: the save works in the room they leave
+    del loaded
     with transaction.atomic():
         # One merchant's runs write one after the other (two beats, or the night's
         # run and a person's): each replaces what the one before decided, as a
@@ -111,16 +115,16 @@ def reconciliation_run_start(
             merchant=merchant,
             period_from=date_from,
             period_to=date_to,
-            parameters=_parameters(loaded.settings.tolerances),
+            parameters=_parameters(tolerances),
             dry_run=dry_run,
             trigger=trigger,
             started_by=actor if getattr(actor, "is_authenticated", False) else None,
-            expected_count=len(loaded.expected),
-            posted_count=len(loaded.posted),
+            expected_count=expected_count,
+            posted_count=posted_count,
         )
         if not dry_run:
-            _matches_replace(merchant, run, loaded, result, date_from, date_to)
-            _exceptions_save(merchant, run, loaded, result, date_from, date_to)
+            _matches_replace(merchant, run, facts, result, date_from, date_to)
+            _exceptions_save(merchant, run, facts, result, date_from, date_to)
         _foreign_keys_check()
         counts = _counts(result)
         finished = time.monotonic()
@@ -149,7 +153,21 @@ def reconciliation_run_start(
         "reconciliation.run.done",
         extra={"run": run.pk, "merchant": merchant.pk, "seconds": str(run.seconds)},
     )
-    return RunOutcome(run=run, result=result, loaded=loaded)
+    return RunOutcome(run=run, result=result)
+
+
+def _facts(loaded: Loaded, result: Result) -> dict[str, tuple[int, str, int]]:
+    """Engine id -> (amount minor, currency, day ordinal) of each row the save
+    names: a match's items, and the rows that date a finding. A few tuples
+    instead of the run's rows, which can then go before the save."""
+    named = {i for m in result.matches for i in (*m.expected_ids, *m.posted_ids)}
+    named.update(i for f in result.findings for i in (f.posted_ids or f.expected_ids))
+    return {
+        row.id: (row.amount_minor, row.currency, row_day(row))
+        for rows in (loaded.expected, loaded.posted)
+        for row in rows
+        if row.id in named
+    }
 
 
 def _foreign_keys_check() -> None:
@@ -205,7 +223,7 @@ def _signed_months(merchant: Merchant) -> set[dt.date]:
 def _matches_replace(
     merchant: Merchant,
     run: ReconciliationRun,
-    loaded: Loaded,
+    facts: dict[str, tuple[int, str, int]],
     result: Result,
     date_from: dt.date,
     date_to: dt.date,
@@ -226,9 +244,6 @@ def _matches_replace(
     stale._raw_delete(stale.db)
     if not result.matches:
         return
-    days = loaded.days
-    amounts = {row.id: (row.amount_minor, row.currency) for row in loaded.expected}
-    amounts.update({row.id: (row.amount_minor, row.currency) for row in loaded.posted})
     static = _static_codes(
         [i for m in result.matches for i in m.expected_ids if i.startswith("ps:")]
     )
@@ -252,7 +267,7 @@ def _matches_replace(
                 m.currency,
                 "",
                 "",
-                adapt_day(max(days[p] for p in m.posted_ids)),
+                adapt_day(dt.date.fromordinal(max(facts[p][2] for p in m.posted_ids))),
                 created,
             )
             for pk, m in zip(ids, result.matches, strict=True)
@@ -262,7 +277,7 @@ def _matches_replace(
         MatchItem,
         ITEM_COLUMNS,
         (
-            _item_row(pk, engine_id, amounts[engine_id], static)
+            _item_row(pk, engine_id, facts[engine_id], static)
             for pk, m in zip(ids, result.matches, strict=True)
             for engine_id in (*m.expected_ids, *m.posted_ids)
         ),
@@ -323,10 +338,10 @@ _KIND = {"pr": "khqr", "inv": "invoice", "rf": "refund", "ln": "line", "bk": "ba
 
 
 def _item_row(
-    match_pk: int, engine_id: str, amount: tuple[int, str], static: dict[int, int]
+    match_pk: int, engine_id: str, fact: tuple[int, str, int], static: dict[int, int]
 ) -> tuple:
     prefix, _, pk = engine_id.partition(":")
-    row = [match_pk, "", None, None, None, None, None, amount[0], amount[1]]
+    row = [match_pk, "", None, None, None, None, None, fact[0], fact[1]]
     if prefix == "ps":  # a static code's payment: its code and the payment
         row[1], row[2], row[6] = "khqr", static[int(pk)], int(pk)
     else:
@@ -363,14 +378,22 @@ def _json(value: Any) -> str:
 def _exceptions_save(
     merchant: Merchant,
     run: ReconciliationRun,
-    loaded: Loaded,
+    facts: dict[str, tuple[int, str, int]],
     result: Result,
     date_from: dt.date,
     date_to: dt.date,
 ) -> None:
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
-    nearest = {u.id: [list(n) for n in u.nearest] for u in result.unmatched}
+    # the nearest candidates are stored for a finding of one row: only those are
+    # looked up (not a list copied for each of the run's unmatched rows)
+    alone = {
+        named[0]
+        for named in (f.posted_ids or f.expected_ids for f in result.findings)
+        if len(named) == 1
+    }
+    nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
+    del alone
     # key -> (reason, amount minor, currency, detail, day, expected, posted, nearest)
     found: dict[str, tuple] = {}
     for f in result.findings:
@@ -381,10 +404,10 @@ def _exceptions_save(
             f.amount_minor,
             f.currency,
             f.detail,
-            min(loaded.days[i] for i in ids),
+            dt.date.fromordinal(min(facts[i][2] for i in ids)),
             f.expected_ids,
             f.posted_ids,
-            nearest.get(ids[0], []) if len(ids) == 1 else [],
+            [list(n) for n in nearest.get(ids[0], ())] if len(ids) == 1 else [],
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))

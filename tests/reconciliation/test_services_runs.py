@@ -194,6 +194,36 @@ def test_the_load_dates_codes_payments_and_refunds_by_their_local_day(merchant, 
 
 
 @pytest.mark.django_db
+def test_a_runs_exceptions_and_items_carry_their_rows_day_and_amount(merchant, bank):
+    # given an invoice unpaid since its due date, a line nobody expected, and an
+    # invoice paid by its line (the run saves them after its rows are let go)
+    _invoice(merchant, "INV-7", "70.00", due=9)
+    line(bank, _on(12), "33.00", reference="NOTHING", external_id="T33")
+    invoice = _invoice(merchant, "INV-8", "80.00", due=20)
+    line(bank, _on(17), "80.00", reference="INV-8", external_id="T80")
+    # when
+    _run(merchant)
+    # then an exception is dated by its row: the invoice by its due date, the
+    # line by its value date; the match's items carry their rows' amounts
+    days = dict(ReconciliationException.objects.values_list("reason", "day"))
+    assert days == {
+        "unpaid_item": dt.date(2026, 11, 9),
+        "unmatched_line": dt.date(2026, 11, 12),
+    }
+    match = Match.objects.get()
+    assert match.day == dt.date(2026, 11, 17)
+    items = {
+        (item.kind, item.amount, item.currency)
+        for item in MatchItem.objects.filter(match=match)
+    }
+    assert items == {
+        ("invoice", Decimal("80.00"), "USD"),
+        ("line", Decimal("80.00"), "USD"),
+    }
+    assert MatchItem.objects.get(match=match, kind="invoice").invoice == invoice
+
+
+@pytest.mark.django_db
 def test_a_run_leaves_its_callers_foreign_keys_checked_at_commit(merchant, bank):
     if connection.vendor != "postgresql":
         pytest.skip("only PostgreSQL defers foreign keys to the commit")
