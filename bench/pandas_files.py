@@ -5,7 +5,8 @@ amount-and-date window as bench/reconcile.py's pipeline.
 
 The other anchor (bench/reconcile.py, bench/reconcile_db.py) starts from frames
 already in memory; this one pays for reading the files, as Tonle pays for
-reading the database.
+reading the database. KHQR codes come in no file, so the anchor holds the
+invoices alone: it is the invoice month's anchor.
 """
 
 from __future__ import annotations
