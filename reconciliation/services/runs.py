@@ -9,15 +9,12 @@ exception the run no longer finds is cleared.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,6 +24,7 @@ from django.utils import timezone
 
 from core.exceptions import InvalidInput
 from core.money import from_minor, to_minor
+from core.pipeline import collector_paused
 from merchants.models import Merchant
 from merchants.services import audit_event_record
 from reconciliation.engine import Result, Tolerances, reconcile
@@ -58,22 +56,10 @@ class RunOutcome:
     result: Result
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector walks every live object on each full pass, and a
-    run holds hundreds of thousands of rows (in no cycle: a collection after a
-    run finds a handful): its passes were a quarter of a run's CPU. It runs
-    again when the run ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@_collector_paused()
+# Python's cycle collector walks every live object on each full pass, and a run
+# holds hundreds of thousands of rows (in no cycle): its passes were a quarter of
+# a run's CPU.
+@collector_paused()
 def reconciliation_run_start(
     *,
     merchant: Merchant,
