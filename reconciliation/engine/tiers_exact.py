@@ -302,20 +302,21 @@ def reference(pool: Pool) -> None:
                     hits_e.setdefault(i, []).append(j)
             else:
                 kept[j] = keys
-    _one_to_one(pool, exact=True)
-    _one_to_one(pool, exact=False)
+    _one_to_one(pool)
 
 
 _CHUNK = 4096  # lines whose texts are cleaned at once: fast, and little memory
 
 
-def _one_to_one(pool: Pool, *, exact: bool) -> None:
+def _one_to_one(pool: Pool) -> None:
     """Settle the pairs that name each other and are each other's only fit: the
-    same amount (tier 2), or a difference within the fee tolerance (tier 3). A
-    line may name other items too, or an item be named by other lines, as long
-    as those do not fit."""
-    fits_of_line: dict[int, list[int]] = {}
-    fits_of_item: dict[int, list[int]] = {}
+    same amount (tier 2), then among what is still open a difference within the
+    fee tolerance (tier 3). A line may name other items too, or an item be
+    named by other lines, as long as those do not fit. One pass over the hits
+    finds the fits of both: tier 3's are those of tier 2's pairs still open."""
+    exact_of_line: dict[int, list[int]] = {}
+    exact_of_item: dict[int, list[int]] = {}
+    near: list[tuple[int, int]] = []  # (line, item) within the tolerance
     E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
     fee_bp, floors = pool.tol.fee_bp, pool.tol.fee_floor_minor
     for j, items in pool.ref_hits_p.items():
@@ -329,14 +330,26 @@ def _one_to_one(pool: Pool, *, exact: bool) -> None:
                 continue
             asked = e.amount_minor
             gap = abs(paid - asked)
+            if gap == 0:
+                exact_of_line.setdefault(j, []).append(i)
+                exact_of_item.setdefault(i, []).append(j)
+                near.append((j, i))
             # pool.fee_tolerance, inline: this runs for every line that names one
-            if (
-                gap == 0
-                if exact
-                else gap <= max(abs(asked) * fee_bp // 10_000, floors.get(currency, 0))
-            ):
-                fits_of_line.setdefault(j, []).append(i)
-                fits_of_item.setdefault(i, []).append(j)
+            elif gap <= max(abs(asked) * fee_bp // 10_000, floors.get(currency, 0)):
+                near.append((j, i))
+    _settle(pool, exact_of_line, exact_of_item)
+    fits_of_line: dict[int, list[int]] = {}
+    fits_of_item: dict[int, list[int]] = {}
+    for j, i in near:
+        if p_open[j] and e_open[i]:
+            fits_of_line.setdefault(j, []).append(i)
+            fits_of_item.setdefault(i, []).append(j)
+    _settle(pool, fits_of_line, fits_of_item)
+
+
+def _settle(
+    pool: Pool, fits_of_line: dict[int, list[int]], fits_of_item: dict[int, list[int]]
+) -> None:
     for j in sorted(fits_of_line):
         items = fits_of_line[j]
         if len(items) == 1 and len(fits_of_item[items[0]]) == 1:
