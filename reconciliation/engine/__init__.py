@@ -86,7 +86,14 @@ def _run(pool: Pool) -> Result:
         sorted(pool.findings, key=lambda f: (f.reason, f.expected_ids, f.posted_ids))
     )
     pool.findings = []
-    left_open = tuple(unmatched(pool))
+    only = None
+    if pool.settings.explain_findings_only:
+        only = {
+            named[0]
+            for named in (f.posted_ids or f.expected_ids for f in findings)
+            if len(named) == 1
+        }
+    left_open = tuple(unmatched(pool, only=only))
     # last: it lets go of the pool's match columns that the explanations read
     return Result(
         matches=pool.hand_over_matches(), findings=findings, unmatched=left_open

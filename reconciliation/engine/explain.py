@@ -74,10 +74,11 @@ def closing_findings(pool: Pool) -> None:
             )
 
 
-def unmatched(pool: Pool) -> list[Unmatched]:
+def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
     """The open items and lines, each with up to three nearest candidates: the
     ones it names, then the nearest amounts. An unpaid code and an unexplained
-    debit (when debits are not exceptions) say nothing more."""
+    debit (when debits are not exceptions) say nothing more; nor, when `only`
+    names the rows to explain, does any other row."""
     debits_too = pool.settings.debits_are_exceptions
     E, P = pool.E, pool.P
     e_open, p_open = pool.e_open, pool.p_open
@@ -87,6 +88,9 @@ def unmatched(pool: Pool) -> list[Unmatched]:
         for j in compress(range(len(P)), p_open)
         if P[j].amount_minor > 0 or debits_too or j in pool.ref_hits_p
     ]
+    if only is not None:
+        items = [i for i in items if E[i].id in only]
+        lines = [j for j in lines if P[j].id in only]
     posted_by_currency = _by_amount(P, range(len(P))) if items else {}
     expected_by_currency = (
         _by_amount(E, compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E))))

@@ -96,6 +96,9 @@ class Settings:
     rates: Mapping[tuple[int, str, str], str] = field(default_factory=dict)
     as_of: int | None = None  # the day the run looks from (overdue is before it)
     debits_are_exceptions: bool = False  # an unexplained debit is an exception too
+    # explain (nearest candidates) only the rows a one-row finding names, as a run
+    # stores them; the other open rows are left with no candidates
+    explain_findings_only: bool = False
 
 
 class Match(NamedTuple):

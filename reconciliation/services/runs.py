@@ -9,6 +9,7 @@ exception the run no longer finds is cleared.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -84,7 +85,9 @@ def reconciliation_run_start(
         merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
     )
     load_done = time.monotonic()
-    result = reconcile(loaded.expected, loaded.posted, loaded.settings)
+    # a run stores the nearest candidates of its one-row exceptions only
+    settings = dataclasses.replace(loaded.settings, explain_findings_only=True)
+    result = reconcile(loaded.expected, loaded.posted, settings)
     match_done = time.monotonic()
     tolerances = loaded.settings.tolerances
     expected_count, posted_count = len(loaded.expected), len(loaded.posted)

@@ -3,6 +3,8 @@ answer key the generator wrote while making each event."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from reconciliation.engine import reconcile
@@ -73,3 +75,31 @@ def test_one_build_holds_one_object_per_token_and_per_day_on_both_sides():
     days = [d for e in expected for d in (e.date_from, e.date_to)]
     days += [p.day for p in posted]
     assert len({id(d) for d in days}) == len(set(days))
+
+
+def test_a_run_s_explanations_of_its_one_row_findings_are_those_of_a_full_one():
+    # given a month, reconciled with every open row explained and with only the
+    # rows that a one-row finding names (as a run stores them)
+    scenario = month(invoices=300, sales=600, seed=5)
+    expected, posted = engine_rows(scenario)
+    settings = scenario.settings()
+    full = reconcile(expected, posted, settings)
+    lean = reconcile(
+        expected, posted, dataclasses.replace(settings, explain_findings_only=True)
+    )
+    everything = {u.id: u.nearest for u in full.unmatched}
+    named = {
+        ids[0]
+        for ids in (f.posted_ids or f.expected_ids for f in full.findings)
+        if len(ids) == 1
+    } & everything.keys()
+    explained = {u.id: u.nearest for u in lean.unmatched}
+    # then the matches and findings are the same, the same rows are open, and a
+    # named row's nearest candidates are the same; the others have none
+    assert lean.matches == full.matches and lean.findings == full.findings
+    assert explained.keys() == everything.keys()
+    assert any(everything[i] for i in named)
+    assert {i: explained[i] for i in named} == {i: everything[i] for i in named}
+    others = everything.keys() - named
+    assert any(everything[i] for i in others)  # the full run explained some
+    assert not any(explained[i] for i in others)
