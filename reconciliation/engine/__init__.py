@@ -87,7 +87,9 @@ def _run(pool: Pool) -> Result:
     )
     pool.findings = []
     only = None
-    if pool.settings.explain_findings_only:
+    if pool.settings.explain_ids is not None:
+        only = set(pool.settings.explain_ids)
+    elif pool.settings.explain_findings_only:
         only = {
             named[0]
             for named in (f.posted_ids or f.expected_ids for f in findings)

@@ -97,8 +97,10 @@ class Settings:
     as_of: int | None = None  # the day the run looks from (overdue is before it)
     debits_are_exceptions: bool = False  # an unexplained debit is an exception too
     # explain (nearest candidates) only the rows a one-row finding names, as a run
-    # stores them; the other open rows are left with no candidates
+    # stores them, or only these ids (a page asking about one row); the other
+    # open rows are left with no candidates
     explain_findings_only: bool = False
+    explain_ids: frozenset[str] | None = None
 
 
 class Match(NamedTuple):

@@ -10,6 +10,7 @@ queries depends on the chain's length (at most MAX_ROUNDS), never on its width.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import operator
@@ -413,7 +414,10 @@ def _from_engine(merchant: Merchant, answer: WhyAnswer) -> None:
     loaded = rows_load(
         merchant=merchant, date_from=month, date_to=last - dt.timedelta(days=1)
     )
-    result = reconcile(loaded.expected, loaded.posted, loaded.settings)
+    # only the asked row is explained: the month's other open rows are not read
+    asked = frozenset({answer.engine_id})
+    settings = dataclasses.replace(loaded.settings, explain_ids=asked)
+    result = reconcile(loaded.expected, loaded.posted, settings)
     answer.seconds = time.monotonic() - start
     for entry in result.unmatched:
         if entry.id == answer.engine_id:

@@ -103,3 +103,19 @@ def test_a_run_s_explanations_of_its_one_row_findings_are_those_of_a_full_one():
     others = everything.keys() - named
     assert any(everything[i] for i in others)  # the full run explained some
     assert not any(explained[i] for i in others)
+
+
+def test_a_page_asking_about_one_row_gets_the_full_run_s_answer_for_it():
+    scenario = month(invoices=300, sales=600, seed=5)
+    expected, posted = engine_rows(scenario)
+    settings = scenario.settings()
+    full = reconcile(expected, posted, settings)
+    asked = next(u for u in full.unmatched if u.nearest)
+    lean = reconcile(
+        expected,
+        posted,
+        dataclasses.replace(settings, explain_ids=frozenset({asked.id})),
+    )
+    answers = {u.id: u.nearest for u in lean.unmatched}
+    assert answers[asked.id] == asked.nearest
+    assert [i for i, nearest in answers.items() if nearest] == [asked.id]
