@@ -39,7 +39,9 @@ def render_reconciliation(
 ) -> ReportResult:
     """Write the report; the file appears whole (written beside it, renamed)."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format: use one of {', '.join(FORMATS)}", field="format")
+        raise InvalidInput(
+            f"format: {fmt!r}; use one of {', '.join(FORMATS)}", field="format"
+        )
     if date_to < date_from:
         raise InvalidInput(
             f"to: the period ends ({date_to}) before it starts ({date_from})",

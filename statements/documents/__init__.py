@@ -45,7 +45,9 @@ def render_statement(
     `excel` makes a CSV Excel's kind (UTF-8 BOM, CRLF); the canonical CSV has
     neither."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format: use one of {', '.join(FORMATS)}", field="format")
+        raise InvalidInput(
+            f"format: {fmt!r}; use one of {', '.join(FORMATS)}", field="format"
+        )
     if date_to < date_from:
         raise InvalidInput(
             f"to: the period ends ({date_to}) before it starts ({date_from})",

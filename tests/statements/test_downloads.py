@@ -1,8 +1,11 @@
 """Every statements download: an RFC 6266 name built from a cleaned name, no-store."""
 
 import datetime as dt
+import io
+import json
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from statements.models import ImportBatch, PackStatus, StatementPack
@@ -107,7 +110,6 @@ def test_statement_excel_csv_has_a_bom_and_crlf_and_the_csv_keeps_the_contract(
     # when both are downloaded, and the command renders the canonical CSV
     excel = auditor_client.get(url, {**PERIOD, "format": "excel_csv"})
     plain = auditor_client.get(url, {**PERIOD, "format": "csv"})
-    from django.core.management import call_command
 
     out = tmp_path / "s.csv"
     call_command(
@@ -126,3 +128,19 @@ def test_statement_excel_csv_has_a_bom_and_crlf_and_the_csv_keeps_the_contract(
     assert plain_bytes == out.read_bytes()
     assert plain_bytes.startswith(b"txn_id,") and b"\r" not in plain_bytes
     assert excel_bytes[3:].replace(b"\r\n", b"\n") == plain_bytes
+
+
+def test_the_statement_command_refuses_a_bad_format_and_writes_nothing(
+    khr_account, tmp_path
+):
+    out, target = io.StringIO(), tmp_path / "s.docx"
+    with pytest.raises(SystemExit):
+        call_command(
+            "render_statement", "--account", str(khr_account.pk), "--from",
+            "2026-11-01", "--to", "2026-11-30", "--format", "docx", "--out",
+            str(target), "--json", stdout=out,
+        )  # fmt: skip
+    error = json.loads(out.getvalue())
+    assert error["error"] == "invalid_input"
+    assert error["message"] == "format: 'docx'; use one of pdf, xlsx, csv"
+    assert not target.exists()

@@ -1,9 +1,8 @@
 from core.commands import JsonCommand
-from core.exceptions import InvalidInput
 from core.money import amount_to_wire
 from core.periods import date_parse
 from merchants.selectors import merchant_by_id
-from reconciliation.documents import FORMATS, render_reconciliation
+from reconciliation.documents import render_reconciliation
 
 
 class Command(JsonCommand):
@@ -22,11 +21,6 @@ class Command(JsonCommand):
         parser.add_argument("--out", required=True)
 
     def run(self, **options):
-        if options["fmt"] not in FORMATS:
-            raise InvalidInput(
-                f"format: {options['fmt']!r}; use one of {', '.join(FORMATS)}",
-                field="format",
-            )
         merchant = merchant_by_id(merchant_id=options["merchant"])
         result = render_reconciliation(
             merchant=merchant,

@@ -1,9 +1,8 @@
 from core.commands import JsonCommand
-from core.exceptions import InvalidInput
 from core.money import amount_to_wire
 from core.periods import date_parse
 from merchants.selectors import account_by_id
-from statements.documents import FORMATS, render_statement
+from statements.documents import render_statement
 
 
 class Command(JsonCommand):
@@ -18,11 +17,6 @@ class Command(JsonCommand):
         parser.add_argument("--out", required=True)
 
     def run(self, **options):
-        if options["fmt"] not in FORMATS:
-            raise InvalidInput(
-                f"format: {options['fmt']!r}; use one of {', '.join(FORMATS)}",
-                field="format",
-            )
         account = account_by_id(account_id=options["account"])
         result = render_statement(
             account=account,
