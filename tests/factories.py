@@ -78,6 +78,20 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     )
 
 
+def signed_connection(
+    merchant: Merchant, *, provider: str, secret: str, **account
+) -> Connection:
+    """A merchant's connection that receives signed webhooks: a KHQR gateway on a
+    Bakong wallet, or a bank's statement feed (its pushes)."""
+    account.setdefault("provider", "bakong" if provider == "khqr_gateway" else "hattha")
+    return ConnectionFactory(
+        account=AccountFactory(merchant=merchant, **account),
+        merchant=merchant,
+        provider=provider,
+        credentials={"webhook_secret": secret},
+    )
+
+
 class TransactionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Transaction

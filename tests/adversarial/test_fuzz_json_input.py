@@ -21,7 +21,7 @@ from core.signing import signature_header
 from payments.models import InboundEvent
 from payments.services import webhooks_in
 from reconciliation.services.invoices import COLUMNS as INVOICE_COLUMNS
-from tests.factories import AccountFactory, ConnectionFactory
+from tests.factories import signed_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -151,17 +151,9 @@ def test_invoice_create_answers_any_json_in_the_error_shape(shop, body):
 
 @pytest.fixture
 def connections(merchant):
-    gateway = ConnectionFactory(
-        account=AccountFactory(merchant=merchant, provider="bakong"),
-        merchant=merchant,
-        provider="khqr_gateway",
-        credentials={"webhook_secret": SECRET},
-    )
-    feed = ConnectionFactory(
-        account=AccountFactory(merchant=merchant, provider="hattha", number="001"),
-        merchant=merchant,
-        provider="statement_feed",
-        credentials={"webhook_secret": SECRET},
+    gateway = signed_connection(merchant, provider="khqr_gateway", secret=SECRET)
+    feed = signed_connection(
+        merchant, provider="statement_feed", secret=SECRET, number="001"
     )
     return {"gateway": gateway, "feed": feed}
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.signing import body_signature_header, signature_header
 from payments.models import InboundEvent
 from statements.models import Transaction
-from tests.factories import AccountFactory, ConnectionFactory
+from tests.factories import signed_connection
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -33,12 +33,8 @@ DELIVERIES = 3
 
 @pytest.fixture
 def feed_connection(merchant):
-    account = AccountFactory(merchant=merchant, provider="hattha", number="0010000042")
-    return ConnectionFactory(
-        account=account,
-        merchant=merchant,
-        provider="statement_feed",
-        credentials={"webhook_secret": SECRET},
+    return signed_connection(
+        merchant, provider="statement_feed", secret=SECRET, number="0010000042"
     )
 
 

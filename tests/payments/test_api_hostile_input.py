@@ -10,7 +10,7 @@ from core.api.parsers import DecimalJSONParser
 from core.exceptions import PayloadTooLarge
 from core.signing import signature_header
 from payments.models import PaymentRequest
-from tests.factories import AccountFactory, ConnectionFactory
+from tests.factories import signed_connection
 
 API_ROUTES = ["/api/v1/qr", "/api/v1/transaction/check", "/api/v1/transaction/by-order"]
 MB = 1024 * 1024
@@ -135,12 +135,8 @@ def test_the_parser_stops_reading_at_the_limit_whatever_the_headers_say(settings
 
 @pytest.fixture
 def connection(merchant):
-    account = AccountFactory(merchant=merchant, provider="bakong", currency="USD")
-    return ConnectionFactory(
-        account=account,
-        merchant=merchant,
-        provider="khqr_gateway",
-        credentials={"webhook_secret": SECRET},
+    return signed_connection(
+        merchant, provider="khqr_gateway", secret=SECRET, currency="USD"
     )
 
 

@@ -17,7 +17,7 @@ from payments.models import (
 from payments.services.polling import payment_request_check
 from payments.services.webhooks_in import inbound_event_process
 from sandbox.bakong import pay
-from tests.factories import AccountFactory, ConnectionFactory
+from tests.factories import signed_connection
 from tests.payments.makers import payment_request_make
 
 SECRET = "gw-secret"
@@ -25,12 +25,8 @@ SECRET = "gw-secret"
 
 @pytest.fixture
 def connection(merchant):
-    account = AccountFactory(merchant=merchant, provider="bakong", currency="USD")
-    return ConnectionFactory(
-        account=account,
-        merchant=merchant,
-        provider="khqr_gateway",
-        credentials={"webhook_secret": SECRET},
+    return signed_connection(
+        merchant, provider="khqr_gateway", secret=SECRET, currency="USD"
     )
 
 
@@ -400,12 +396,8 @@ def _process(connection, event: dict, delivery: str = "dlv-1") -> InboundEvent:
 
 @pytest.fixture
 def connection_b(other_merchant):
-    account = AccountFactory(merchant=other_merchant, provider="bakong", currency="USD")
-    return ConnectionFactory(
-        account=account,
-        merchant=other_merchant,
-        provider="khqr_gateway",
-        credentials={"webhook_secret": SECRET},
+    return signed_connection(
+        other_merchant, provider="khqr_gateway", secret=SECRET, currency="USD"
     )
 
 

@@ -18,7 +18,7 @@ from core import signing
 from core.signing import body_signature_header, signature_header
 from payments.models import InboundEvent
 from payments.services import webhooks_in
-from tests.factories import AccountFactory, ConnectionFactory
+from tests.factories import signed_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -27,24 +27,14 @@ SECRET = "bank-push-secret-0123456789"
 
 @pytest.fixture
 def feed_connection(merchant):
-    account = AccountFactory(merchant=merchant, provider="hattha", number="0010000042")
-    return ConnectionFactory(
-        account=account,
-        merchant=merchant,
-        provider="statement_feed",
-        credentials={"webhook_secret": SECRET},
+    return signed_connection(
+        merchant, provider="statement_feed", secret=SECRET, number="0010000042"
     )
 
 
 @pytest.fixture
 def gateway_connection(merchant):
-    account = AccountFactory(merchant=merchant, provider="bakong")
-    return ConnectionFactory(
-        account=account,
-        merchant=merchant,
-        provider="khqr_gateway",
-        credentials={"webhook_secret": SECRET},
-    )
+    return signed_connection(merchant, provider="khqr_gateway", secret=SECRET)
 
 
 def _posted(connection, *, ref="REPAY-10293", occurred_at=None) -> bytes:
