@@ -285,7 +285,10 @@ def test_keys_made_before_scopes_keep_every_scope_and_no_expiry(merchant):
     # when the migration runs
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes("merchants"))
+    # (every app's leaves: going back to 0003 also unapplied the migrations of
+    # other apps that depend on later merchants migrations, and the tests run
+    # after this one need the whole schema)
+    executor.migrate(executor.loader.graph.leaf_nodes())
     # then
     key = ApiKey.objects.get(prefix="tonle_live_old")
     assert key.scopes == list(ApiScope.values)
