@@ -237,8 +237,8 @@ def _matches_replace(
         [i for m in result.matches for i in m.expected_ids if i.startswith("ps:")]
     )
     ids = ids_allocate(Match, len(result.matches))
-    adapt_day = connection.ops.adapt_datefield_value
     created = connection.ops.adapt_datetimefield_value(timezone.now())
+    day = _AdaptedDays()
     rows_insert(
         Match,
         MATCH_COLUMNS,
@@ -256,7 +256,11 @@ def _matches_replace(
                 m.currency,
                 "",
                 "",
-                adapt_day(dt.date.fromordinal(max(facts[p][2] for p in m.posted_ids))),
+                day[
+                    facts[m.posted_ids[0]][2]
+                    if len(m.posted_ids) == 1
+                    else max(facts[p][2] for p in m.posted_ids)
+                ],
                 created,
             )
             for pk, m in zip(ids, result.matches, strict=True)
@@ -271,6 +275,17 @@ def _matches_replace(
             for engine_id in (*m.expected_ids, *m.posted_ids)
         ),
     )
+
+
+class _AdaptedDays(dict):
+    """Day ordinal -> the date as the database takes it: a run's matches fall on
+    a few dozen days, each adapted once instead of once per match."""
+
+    def __missing__(self, ordinal: int) -> Any:
+        value = self[ordinal] = connection.ops.adapt_datefield_value(
+            dt.date.fromordinal(ordinal)
+        )
+        return value
 
 
 def _month_after(month: dt.date) -> dt.date:

@@ -1,8 +1,8 @@
 """A match's and its items' foreign keys, held by PostgreSQL triggers that check
-each statement's rows as one set (reconciliation migration 0004): a key naming no
-row is refused at insert and at update, a named row cannot be deleted (nor its id
-changed), whatever the client. Django's PROTECT and CASCADE hold the rules on
-both databases through the ORM."""
+each statement's rows as one set (reconciliation migrations 0004 and 0005): a key
+naming no row is refused at insert and at update, a named row cannot be deleted
+(nor its id changed), whatever the client. Django's PROTECT and CASCADE hold the
+rules on both databases through the ORM."""
 
 from __future__ import annotations
 
@@ -133,6 +133,48 @@ def test_an_item_naming_no_row_is_refused_at_insert_and_update(
     )
     held.refresh_from_db()
     assert getattr(held, f"{field}_id") == rows[field].pk
+
+
+def items_of(match: Match, field: str, pks: list[int]) -> list[MatchItem]:
+    return [
+        MatchItem(
+            match=match,
+            kind=KEYS[field][0],
+            amount=Decimal("25.00"),
+            currency="USD",
+            **{f"{field}_id": pk},
+        )
+        for pk in pks
+    ]
+
+
+@postgres_only
+@pytest.mark.parametrize("field", KEYS)
+def test_one_missing_key_among_many_rows_of_one_statement_is_refused(
+    merchant, rows, matched, field
+):
+    # given one statement writing items of every kind: the sound key twice over
+    # (the check counts distinct keys), and one item naming no row
+    sound = rows[field].pk
+    batch = [
+        *(i for f in KEYS for i in items_of(matched, f, [rows[f].pk, rows[f].pk])),
+        *items_of(matched, field, [sound + 1000]),
+    ]
+    # when / then
+    refused(lambda: MatchItem.objects.bulk_create(batch))
+    assert matched.items.count() == len(KEYS)
+
+
+@postgres_only
+def test_many_rows_of_one_statement_naming_sound_keys_are_written(
+    merchant, rows, matched
+):
+    # given items of every kind, each key named by several rows
+    batch = [i for f in KEYS for i in items_of(matched, f, [rows[f].pk] * 3)]
+    # when
+    MatchItem.objects.bulk_create(batch)
+    # then
+    assert matched.items.count() == len(KEYS) * 4
 
 
 @postgres_only
