@@ -407,6 +407,9 @@ class ReconciliationException(models.Model):
     expected_ids = models.JSONField(default=list, blank=True)
     posted_ids = models.JSONField(default=list, blank=True)
     nearest = models.JSONField(default=list, blank=True)
+    # the run explained the exception's one row: an empty `nearest` is then the
+    # answer (nothing came near), not a question left for the why page to run
+    explained = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=ExceptionStatus.choices, default=ExceptionStatus.OPEN
     )

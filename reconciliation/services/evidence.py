@@ -392,7 +392,7 @@ def why_unmatched(*, merchant: Merchant, kind: str, pk: int) -> WhyAnswer:
         if exception.status == "resolved" and answer.exception is not None:
             continue
         answer.exception = exception
-        if exception.nearest and [engine_id] in (
+        if (exception.explained or exception.nearest) and [engine_id] in (
             exception.expected_ids,
             exception.posted_ids,
         ):

@@ -331,6 +331,7 @@ EXCEPTION_COLUMNS = (
     "expected_ids",
     "posted_ids",
     "nearest",
+    "explained",
     "status",
     "resolution",
     "resolution_note",
@@ -398,7 +399,8 @@ def _exceptions_save(
     }
     nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
     del alone
-    # key -> (reason, amount minor, currency, detail, day, expected, posted, nearest)
+    # key -> (reason, amount minor, currency, detail, day, expected, posted,
+    # nearest, explained)
     found: dict[str, tuple] = {}
     for f in result.findings:
         ids = f.posted_ids or f.expected_ids
@@ -412,6 +414,7 @@ def _exceptions_save(
             f.expected_ids,
             f.posted_ids,
             [list(n) for n in nearest.get(ids[0], ())] if len(ids) == 1 else [],
+            len(ids) == 1 and ids[0] in nearest,
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
@@ -424,6 +427,7 @@ def _exceptions_save(
             (),
             (),
             [],
+            False,
         )
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
@@ -446,6 +450,7 @@ def _exceptions_save(
                 json.dumps(list(expected)),
                 json.dumps(list(posted)),
                 _json(near),
+                explained,
                 ExceptionStatus.OPEN,
                 "",
                 "",
@@ -461,10 +466,11 @@ def _exceptions_save(
                 expected,
                 posted,
                 near,
+                explained,
             ) in found.items()
         ),
         unique=("merchant", "key"),
-        update=("run", "amount", "detail", "nearest"),
+        update=("run", "amount", "detail", "nearest", "explained"),
         only_if=("status", ExceptionStatus.OPEN),
     )
     (

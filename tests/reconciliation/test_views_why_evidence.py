@@ -48,6 +48,46 @@ def test_why_of_an_exceptions_line_lists_its_nearest(viewer_client, merchant, ac
     assert "#" not in " ".join(n["why"] for n in nearest)
 
 
+def test_why_of_a_line_nothing_came_near_answers_from_the_run(
+    viewer_client, merchant, account, monkeypatch
+):
+    # given a credit nothing in its month is like, and a run that saw it
+    line = paid(account, 12, "999.00", reference="no ref", external_id="L-1")
+    run(merchant)
+    (exception,) = ReconciliationException.objects.filter(posted_ids=[f"ln:{line.pk}"])
+    assert exception.explained and exception.nearest == []
+
+    # when its why is asked, the month is not run again in memory
+    from reconciliation.services import evidence
+
+    def engine_run(*args, **kwargs):
+        raise AssertionError("the why page ran the engine")
+
+    monkeypatch.setattr(evidence, "reconcile", engine_run)
+    response = viewer_client.get(_why("line", line.pk))
+
+    # then the run's empty answer is the answer
+    assert response.context["answer"].source == "exception"
+    assert response.context["nearest"] == []
+    body = response.content.decode()
+    assert "No candidate of the same currency and sign came near" in body
+    assert "As the last run found it" in body
+
+
+def test_why_of_an_exception_no_run_explained_asks_the_engine(
+    viewer_client, merchant, account
+):
+    # given an exception from before runs said whether they explained its row
+    line = paid(account, 12, "999.00", reference="no ref", external_id="L-1")
+    run(merchant)
+    ReconciliationException.objects.update(explained=False)
+
+    response = viewer_client.get(_why("line", line.pk))
+
+    assert response.context["answer"].source == "engine"
+    assert response.context["nearest"] == []
+
+
 def test_why_of_a_matched_row_names_its_match(viewer_client, merchant, account):
     invoices, lines = month_with_proposals(merchant, account)
     run(merchant)
