@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reconciliation', '0004_foreign_keys_as_set_checks'),
+        ("reconciliation", "0005_key_checks_one_scan"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reconciliationexception',
-            name='explained',
+            model_name="reconciliationexception",
+            name="explained",
             field=models.BooleanField(default=False),
         ),
     ]
