@@ -224,7 +224,9 @@ def _unlinked_transactions(merchant_id: int, keys: set[str]) -> list[BakongTrans
     from whichever side is smaller (a file of 100,000 lines and a merchant with a
     handful of Bakong transactions, or the other way round)."""
     recorded = BakongTransaction.objects.filter(merchant_id=merchant_id)
-    if recorded.count() <= len(keys):
+    # counted only as far as the answer needs: a merchant's whole count was a
+    # parallel scan of the table (80 ms for 277,000 transactions) on every import
+    if recorded.order_by()[: len(keys) + 1].count() <= len(keys):
         return [
             bt
             for bt in recorded.filter(ledger_line__isnull=True).order_by("pk")

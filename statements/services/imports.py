@@ -58,6 +58,7 @@ from statements.services.ledger_rows import (
     LedgerCopy,
     LedgerIds,
     insert_ignoring_duplicates,
+    ledger_hashes_present,
     ledger_lines_present,
     row_shape,
     transaction_rows_insert,
@@ -866,10 +867,8 @@ class _LedgerMatch:
         if not hashes:
             return fresh
         self.before_query()
-        held = set(
-            Transaction.objects.filter(account=self.account, bakong_hash__in=hashes)
-            .exclude(import_batch=self.batch)
-            .values_list("bakong_hash", flat=True)
+        held = ledger_hashes_present(
+            self.account, hashes, excluding_batch_id=self.batch.pk
         )
         return [line for line in fresh if line.bakong_hash not in held]
 
