@@ -223,6 +223,21 @@ def _server_cpu(connection) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _server_waited(connection) -> float:
+    """Seconds the same backend was ready to run but waited for a CPU (the
+    scheduler's run delay, /proc/<pid>/schedstat), 0 when unknown: on shared
+    cores, with its CPU seconds, most of an import's wall time."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _wal(connection) -> tuple[int, int]:
     """PostgreSQL's WAL bytes and full-page images written so far, by the whole
     server (other databases' writers included: on a shared server the figure is

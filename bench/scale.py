@@ -327,7 +327,7 @@ def part_pdf() -> list[dict]:
 def part_import(lines: int) -> list[dict]:
     from django.db import connection, transaction
 
-    from bench.import_statement import _server_cpu, canonical_csv
+    from bench.import_statement import _server_cpu, _server_waited, canonical_csv
     from merchants.models import Account
     from statements.models import ImportBatch, Transaction
     from statements.services.imports import statement_file_import
@@ -344,6 +344,7 @@ def part_import(lines: int) -> list[dict]:
     )
     data = canonical_csv(lines, seed=f"s{stamp}")
     server_before = _server_cpu(connection)
+    waited_before = _server_waited(connection)
     process_before = time.process_time()
     started = time.perf_counter()
     result = statement_file_import(
@@ -352,6 +353,7 @@ def part_import(lines: int) -> list[dict]:
     seconds = time.perf_counter() - started
     process_cpu = time.process_time() - process_before
     server_cpu = _server_cpu(connection) - server_before
+    server_waited = _server_waited(connection) - waited_before
     load = os.getloadavg()[0]
     peak = _peak_mb()
     assert not result.errors and result.inserted == lines, result
@@ -366,7 +368,8 @@ def part_import(lines: int) -> list[dict]:
     # by each side say what the import itself costs and which side it waits for
     print(
         f"    CPU: this process {process_cpu:.2f} s, its database backend "
-        f"{server_cpu:.2f} s; load average {load:.1f} on {os.cpu_count()} CPUs",
+        f"{server_cpu:.2f} s (and {server_waited:.2f} s ready to run, waiting for "
+        f"a CPU); load average {load:.1f} on {os.cpu_count()} CPUs",
         flush=True,
     )
     with transaction.atomic():  # the ledger as it was (audit events stay: append-only)

@@ -58,6 +58,7 @@ from statements.services.ledger_rows import (
     LedgerCopy,
     LedgerIds,
     insert_ignoring_duplicates,
+    ledger_hashes_present,
     ledger_lines_present,
     row_shape,
     transaction_rows_insert,
@@ -866,10 +867,8 @@ class _LedgerMatch:
         if not hashes:
             return fresh
         self.before_query()
-        held = set(
-            Transaction.objects.filter(account=self.account, bakong_hash__in=hashes)
-            .exclude(import_batch=self.batch)
-            .values_list("bakong_hash", flat=True)
+        held = ledger_hashes_present(
+            self.account, hashes, excluding_batch_id=self.batch.pk
         )
         return [line for line in fresh if line.bakong_hash not in held]
 
@@ -879,9 +878,17 @@ class _LedgerMatch:
             return
         self.dates_read |= new
         self.before_query()
-        # this file's own lines (earlier chunks) are not "already present"
+        # this file's own lines (earlier chunks) are not "already present". The
+        # account's lines are its merchant's (the tenant rule): naming the merchant
+        # lets the (merchant, value_date) index find the days, where the planner
+        # otherwise walked that whole index, every merchant's (9 vs 32-77 ms for three
+        # days of a 713,000-line account in a 1.2 M-line ledger)
         self.present.update(
-            Transaction.objects.filter(account=self.account, value_date__in=new)
+            Transaction.objects.filter(
+                merchant_id=self.account.merchant_id,
+                account=self.account,
+                value_date__in=new,
+            )
             .exclude(import_batch=self.batch)
             .values_list("value_date", "amount", "reference")
         )

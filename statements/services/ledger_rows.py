@@ -250,6 +250,38 @@ def ledger_lines_present(
     return _lines_present(account, wanted) if wanted else {}
 
 
+def ledger_hashes_present(
+    account: Account, hashes: Iterable[str], *, excluding_batch_id: int | None
+) -> set[str]:
+    """Which of `hashes` (Bakong hashes, none empty) the account's lines carry,
+    leaving out the lines of one import batch, in one query."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return set()
+    lines = Transaction.objects.filter(account=account)
+    if connection.vendor != "postgresql":
+        lines = lines.filter(bakong_hash__in=wanted).exclude(
+            import_batch_id=excluding_batch_id
+        )
+        return set(lines.values_list("bakong_hash", flat=True))
+    # Looked up by the hashes alone, in the partial hash index (a few pages per
+    # hash), and only then narrowed to the account: OFFSET 0 keeps the planner
+    # from taking the account's index instead, which reads every line of the
+    # account (133 ms a chunk for a 113,000-line account; during an import,
+    # also every line the import has written so far)
+    table = connection.ops.quote_name(Transaction._meta.db_table)
+    match, param = text_in(wanted)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hash FROM (SELECT bakong_hash AS hash, account_id, "  # noqa: S608
+            f"import_batch_id FROM {table} WHERE bakong_hash {match} "
+            "AND NOT bakong_hash = '' OFFSET 0) AS carried "
+            "WHERE account_id = %s AND import_batch_id IS DISTINCT FROM %s",
+            [param, account.pk, excluding_batch_id],
+        )
+        return {hash_ for (hash_,) in cursor.fetchall()}
+
+
 class LedgerIds:
     """Which bank ids an account's ledger holds, asked batch after batch while one
     writer adds the lines it was told were missing.

@@ -12,7 +12,7 @@ from statements.models import ImportBatch, Transaction
 from statements.services import imports
 from statements.services.imports import statement_file_import
 from statements.services.ledger_rows import LedgerIds
-from tests.factories import TransactionFactory
+from tests.factories import AccountFactory, TransactionFactory
 from tests.statements.ingest_files import canonical, csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,32 @@ def test_a_line_met_again_early_in_a_long_copy_still_takes_the_exact_path(
     # then: every line once
     assert (result.inserted, result.skipped, result.errors) == (2999, 1, [])
     assert Transaction.objects.filter(account=account).count() == 3000
+
+
+def test_a_hash_the_account_carries_skips_its_line_in_any_chunk(
+    account, merchant, small_chunks
+):
+    # given the account's ledger carries one Bakong hash, and another account of
+    # the merchant carries a second one
+    carried, elsewhere = "a" * 64, "b" * 64
+    TransactionFactory(account=account, external_id="W-1", bakong_hash=carried)
+    other = AccountFactory(merchant=merchant, currency="USD")
+    TransactionFactory(account=other, external_id="W-2", bakong_hash=elsewhere)
+    # when a file lists the carried hash late (the fourth chunk) under the bank's
+    # own id, the other account's hash, and one hash twice in different chunks
+    own = "c" * 64
+    rows = [line(n) for n in range(10)]
+    rows[1]["bakong_hash"] = own
+    rows[6]["bakong_hash"] = own
+    rows[8]["bakong_hash"] = elsewhere
+    rows[9]["bakong_hash"] = carried
+    result = statement_file_import(
+        account=account, file_bytes=canonical(rows), filename="a.csv"
+    )
+    # then only the line of the carried hash is skipped: the file's own repeat
+    # and the other account's hash are this account's new lines
+    assert (result.inserted, result.skipped, result.errors) == (9, 1, [])
+    written = Transaction.objects.filter(account=account).exclude(external_id="W-1")
+    assert sorted(written.values_list("external_id", flat=True)) == sorted(
+        f"S{n}" for n in range(9)
+    )

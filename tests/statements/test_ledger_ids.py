@@ -107,3 +107,32 @@ def test_the_database_sorts_ids_as_python_does_when_the_gap_is_used(account):
             [account.pk],
         )
         assert [row[0] for row in cursor.fetchall()] == sorted(external_ids)
+
+
+def test_the_hashes_the_accounts_other_lines_carry_and_only_those(account, merchant):
+    # given the account's lines: one hash with no batch, one of an import batch,
+    # and another account of the merchant with a third hash
+    from statements.models import ImportBatch
+    from statements.services.ledger_rows import ledger_hashes_present
+
+    batch = ImportBatch.objects.create(
+        merchant=merchant, account=account, filename="a.csv", sha256="0" * 64
+    )
+    other_batch = ImportBatch.objects.create(
+        merchant=merchant, account=account, filename="b.csv", sha256="1" * 64
+    )
+    TransactionFactory(account=account, bakong_hash="a" * 64)
+    TransactionFactory(account=account, bakong_hash="b" * 64, import_batch=batch)
+    TransactionFactory(account=account)  # no hash
+    neighbour = AccountFactory(merchant=merchant, currency="USD")
+    TransactionFactory(account=neighbour, bakong_hash="c" * 64)
+    asked = ["a" * 64, "b" * 64, "c" * 64, "d" * 64]
+    # when / then: the batch's own lines are left out, the neighbour's never count
+    assert ledger_hashes_present(account, asked, excluding_batch_id=batch.pk) == {
+        "a" * 64
+    }
+    assert ledger_hashes_present(account, asked, excluding_batch_id=other_batch.pk) == {
+        "a" * 64,
+        "b" * 64,
+    }
+    assert ledger_hashes_present(account, [], excluding_batch_id=batch.pk) == set()

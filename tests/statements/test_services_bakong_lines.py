@@ -616,3 +616,52 @@ def test_post_bakong_lines_names_an_unknown_merchant(db):
         "error": "not_found",
         "message": "merchant 999 does not exist",
     }
+
+
+def test_a_file_with_more_hashes_than_one_look_up_asks_links_each_line(
+    merchant, bank, monkeypatch
+):
+    # given six settled payments into the bank account (no bank line yet), and a
+    # linker that asks the hashes two at a time
+    from statements.services import bakong_lines
+
+    monkeypatch.setattr(bakong_lines, "PROBE_BATCH", 2)
+    settled = {}
+    for n in range(1, 7):
+        pr = code(merchant, bank)
+        bakong_transaction_apply(
+            payment_request_id=pr.pk,
+            info=bank_info(hash=f"{n}" * 64, external_ref="", amount=Decimal(n)),
+        )
+        settled[n] = BakongTransaction.objects.get(hash=f"{n}" * 64)
+    # when the bank's file brings five of them: three full hashes, one short hash
+    # (with its amount), and a hash Bakong never recorded
+    carried = {1: "1" * 64, 3: "3" * 64, 5: "5" * 64, 6: "6" * 8, 7: "f" * 64}
+    rows = [
+        {
+            "txn_id": f"B-{n}",
+            "posted_at": "2026-11-30T23:40:00+07:00",
+            "amount": f"{n}.00",
+            "currency": "USD",
+            "bakong_hash": key,
+        }
+        for n, key in carried.items()
+    ]
+    result = statement_file_import(
+        account=bank, file_bytes=canonical(rows), filename="hattha.csv"
+    )
+    # then each line is linked to its own transaction, in whichever look-up it
+    # fell, and the unknown hash's line to none
+    assert result.inserted == 5
+    linked = dict(
+        Transaction.objects.filter(account=bank).values_list(
+            "external_id", "bakong_transaction"
+        )
+    )
+    assert linked == {
+        "B-1": settled[1].pk,
+        "B-3": settled[3].pk,
+        "B-5": settled[5].pk,
+        "B-6": settled[6].pk,
+        "B-7": None,
+    }
