@@ -260,9 +260,9 @@ def ledger_hashes_present(
         return set()
     lines = Transaction.objects.filter(account=account)
     if connection.vendor != "postgresql":
-        lines = lines.filter(bakong_hash__in=wanted).exclude(
-            import_batch_id=excluding_batch_id
-        )
+        lines = lines.filter(bakong_hash__in=wanted)
+        if excluding_batch_id is not None:  # exclude(x=None) would drop NULL rows
+            lines = lines.exclude(import_batch_id=excluding_batch_id)
         return set(lines.values_list("bakong_hash", flat=True))
     # Looked up by the hashes alone, in the partial hash index (a few pages per
     # hash), and only then narrowed to the account: OFFSET 0 keeps the planner
