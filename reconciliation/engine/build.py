@@ -52,16 +52,21 @@ def khqr_expected(
     created_day: int,
     expires_day: int,
     payments: Iterable[tuple[str, str, str, int, str]] = (),
+    payment_tokens: Iterable[str] = (),
     flags: tuple[str, ...] = (),
     shared: Shared | None = None,
 ) -> Expected:
     """A KHQR code; `payments` are its recorded Bakong transactions as (hash,
-    md5, external_ref, amount_minor, currency): what their lines will carry."""
+    md5, external_ref, amount_minor, currency): what their lines will carry.
+    `payment_tokens` are the same already made by `khqr_payment_tokens`, in
+    payment order after any `payments`."""
     shared = Shared() if shared is None else shared
     identity = [md5_token(md5)]
     for hash_, bt_md5, external_ref, _paid_minor, _paid_currency in payments:
-        # its short hash is derived from the full one when a line needs it
-        identity += (hash_token(hash_), md5_token(bt_md5), trace_token(external_ref))
+        identity += khqr_payment_tokens(
+            hash=hash_, md5=bt_md5, external_ref=external_ref
+        )
+    identity += payment_tokens
     keys = tuple(k for k in (order_id, bill_number) if k)
     return Expected(
         id=f"{KHQR_PREFIX}:{pk}",
@@ -74,6 +79,17 @@ def khqr_expected(
         identity=_tokens(dict.fromkeys(identity), shared),  # md5 first
         flags=flags,
     )
+
+
+def khqr_payment_tokens(
+    *, hash: str, md5: str, external_ref: str, shared: Shared | None = None
+) -> tuple[str, str, str]:
+    """What one recorded Bakong payment adds to its code's identity (some may be
+    ""). A loader reading the payments before their codes keeps these few
+    shared tokens per code instead of each payment's raw texts."""
+    # its short hash is derived from the full one when a line needs it
+    tokens = (hash_token(hash), md5_token(md5), trace_token(external_ref))
+    return tokens if shared is None else tuple([shared[t] for t in tokens])
 
 
 def invoice_expected(

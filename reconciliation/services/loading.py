@@ -43,6 +43,7 @@ from reconciliation.engine.build import (
     fx_leg,
     invoice_expected,
     khqr_expected,
+    khqr_payment_tokens,
     line_posted,
     refund_expected,
 )
@@ -353,7 +354,10 @@ def _codes(merchant, since, date_to, shared) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
-    payments: dict[int, list[tuple]] = {}
+    # code -> its payments' identity tokens, in payment order: the tokens the
+    # code's row will hold anyway, not each payment's raw texts until then (a
+    # hundred thousand paid codes: that copy was a third of the load's memory)
+    payments: dict[int, list[str]] = {}
     static: list[tuple] = []
     for (
         request_pk,
@@ -393,8 +397,8 @@ def _codes(merchant, since, date_to, shared) -> list[Expected]:
         if is_static is None:
             static.append((request_pk, bt_pk, hash_, md5, amount, currency, day))
             continue
-        payments.setdefault(request_pk, []).append(
-            (hash_, md5, ref, _minor(amount), currency)
+        payments.setdefault(request_pk, []).extend(
+            khqr_payment_tokens(hash=hash_, md5=md5, external_ref=ref, shared=shared)
         )
     out = []
     for pk, md5, order, bill, amount, currency, created_day, expires_day, late in (
@@ -430,7 +434,7 @@ def _codes(merchant, since, date_to, shared) -> list[Expected]:
             currency=currency,
             created_day=created_day.toordinal(),
             expires_day=expires_day.toordinal(),
-            payments=payments.get(pk, ()),
+            payment_tokens=payments.pop(pk, ()),
             flags=("late",) if late else (),
             shared=shared,
         )
