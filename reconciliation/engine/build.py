@@ -10,7 +10,7 @@ rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from reconciliation.engine.identity import (
     bakong_tokens,
@@ -55,11 +55,15 @@ def khqr_expected(
     payment_tokens: Iterable[str] = (),
     flags: tuple[str, ...] = (),
     shared: Shared | None = None,
+    askable: Container[str] | None = None,
 ) -> Expected:
     """A KHQR code; `payments` are its recorded Bakong transactions as (hash,
     md5, external_ref, amount_minor, currency): what their lines will carry.
     `payment_tokens` are the same already made by `khqr_payment_tokens`, in
-    payment order after any `payments`."""
+    payment order after any `payments`. With `askable` (the run's
+    `identity.PostedTokens`) the code holds only the tokens a line can ask it
+    for, and its first (its md5: tier 1 indexes items by it): most codes of a
+    run's look-back were paid by lines of earlier months."""
     shared = Shared() if shared is None else shared
     identity = [md5_token(md5)]
     for hash_, bt_md5, external_ref, _paid_minor, _paid_currency in payments:
@@ -68,6 +72,9 @@ def khqr_expected(
         )
     identity += payment_tokens
     keys = tuple(k for k in (order_id, bill_number) if k)
+    tokens = _tokens(dict.fromkeys(identity), shared)  # md5 first
+    if askable is not None and len(tokens) > 1:
+        tokens = (tokens[0], *[t for t in tokens[1:] if t in askable])
     return Expected(
         id=f"{KHQR_PREFIX}:{pk}",
         kind=KHQR,
@@ -76,7 +83,7 @@ def khqr_expected(
         currency=shared[currency],
         date_from=shared[created_day],
         date_to=shared[expires_day],
-        identity=_tokens(dict.fromkeys(identity), shared),  # md5 first
+        identity=tokens,
         flags=flags,
     )
 

@@ -47,7 +47,7 @@ from reconciliation.engine.build import (
     line_posted,
     refund_expected,
 )
-from reconciliation.engine.identity import hash_token
+from reconciliation.engine.identity import PostedTokens, hash_token
 from reconciliation.engine.rows import INVOICE
 from reconciliation.models import (
     CounterpartyAlias,
@@ -148,7 +148,8 @@ def rows_load(
     posted = _lines(merchant, date_from, date_to, shared)
     posted += _unposted_bakong(merchant, date_from, date_to, shared)
     since = date_from - dt.timedelta(days=LOOKBACK_DAYS)
-    expected = _codes(merchant, since, date_to, shared)
+    # the codes keep only the tokens these lines can ask them for
+    expected = _codes(merchant, since, date_to, shared, PostedTokens(posted))
     expected += _invoices(merchant, since, date_to, shared)
     expected += _refunds(merchant, since, date_to, shared)
     ids = {row.id for row in expected}
@@ -350,7 +351,7 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
-def _codes(merchant, since, date_to, shared) -> list[Expected]:
+def _codes(merchant, since, date_to, shared, askable) -> list[Expected]:
     """Dynamic codes issued in the window; a static code (no amount) is expected
     once per payment it received, for that payment's amount."""
     start, end = _bounds(since, date_to)
@@ -437,6 +438,7 @@ def _codes(merchant, since, date_to, shared) -> list[Expected]:
             payment_tokens=payments.pop(pk, ()),
             flags=("late",) if late else (),
             shared=shared,
+            askable=askable,
         )
         out.append(row)
     for _request, bt_pk, hash_, _md5, amount, currency, local_day in static:
