@@ -383,20 +383,24 @@ def _exceptions_save(
     }
     nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
     del alone
-    # key -> (reason, amount minor, currency, detail, day, expected, posted, nearest)
+    # key -> (reason, amount minor, currency, detail, day, expected, posted,
+    # nearest): the engine's own tuples (JSON writes them as the lists they
+    # are), and one date per day, not copies for each of tens of thousands
     found: dict[str, tuple] = {}
+    days: dict[int, dt.date] = {}
     for f in result.findings:
         ids = f.posted_ids or f.expected_ids
         key = _key(f.reason, f.expected_ids, f.posted_ids)
+        day = min(facts[i][2] for i in ids)
         found[key] = (
             f.reason,
             f.amount_minor,
             f.currency,
             f.detail,
-            dt.date.fromordinal(min(facts[i][2] for i in ids)),
+            days.get(day) or days.setdefault(day, dt.date.fromordinal(day)),
             f.expected_ids,
             f.posted_ids,
-            [list(n) for n in nearest.get(ids[0], ())] if len(ids) == 1 else [],
+            nearest.get(ids[0], ()) if len(ids) == 1 else (),
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
@@ -408,7 +412,7 @@ def _exceptions_save(
             gap.day,
             (),
             (),
-            [],
+            (),
         )
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
