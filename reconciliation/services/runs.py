@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidInput
+from core.memory import large_blocks_returned
 from core.money import from_minor, to_minor
 from core.pipeline import collector_paused
 from merchants.models import Merchant
@@ -80,6 +81,7 @@ def reconciliation_run_start(
         raise InvalidInput(
             f"period: at most {MAX_PERIOD_DAYS} days at a time", field="to"
         )
+    large_blocks_returned()
     started = time.monotonic()
     loaded = rows_load(
         merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
