@@ -357,7 +357,8 @@ def _codes(merchant, since, date_to, shared, askable) -> list[Expected]:
     start, end = _bounds(since, date_to)
     # code -> its payments' identity tokens, in payment order: the tokens the
     # code's row will hold anyway, not each payment's raw texts until then (a
-    # hundred thousand paid codes: that copy was a third of the load's memory)
+    # hundred thousand paid codes: that copy was a third of what the load held
+    # beyond its rows, 17 MB)
     payments: dict[int, list[str]] = {}
     static: list[tuple] = []
     for (
