@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import CODES, KhqrDecodeError
 from .model import CURRENCY_ALPHA, DecodedKhqr, PromptPay, Tlv, Verification
-from .tlv import CRC_HEX, from_units, has_astral, split, to_units
+from .tlv import crc_hex, from_units, has_astral, split, to_units
 
 _PROMPTPAY_AID = "A000000677"
 _PROMPTPAY_KINDS = {
@@ -249,7 +249,7 @@ def _read(qr: str) -> tuple:
     expected_crc = None
     crc_valid = False
     if crc is not None and len(crc) == 4 and qr.endswith(crc):
-        expected_crc = CRC_HEX[binascii.crc_hqx(data[:-4], 0xFFFF)]
+        expected_crc = crc_hex(binascii.crc_hqx(data[:-4], 0xFFFF))
         crc_valid = crc.upper() == expected_crc
     problem = _khqr_problem(
         top,

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import KhqrError
 from .model import EncodedKhqr, KhqrFields
-from .tlv import CRC_HEX
+from .tlv import crc_hex
 
 _PLAIN_AMOUNT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -404,7 +404,7 @@ def encode(fields: KhqrFields, *, now_ms: int | None = None) -> EncodedKhqr:
         raise KhqrError(
             "INVALID_FIELD_TYPE", "text holds an unpaired surrogate (not Unicode)"
         ) from exc
-    qr = body + CRC_HEX[binascii.crc_hqx(data, 0xFFFF)]
+    qr = body + crc_hex(binascii.crc_hqx(data, 0xFFFF))
     return EncodedKhqr(
         qr=qr, md5=hashlib.md5(qr.encode("utf-8"), usedforsecurity=False).hexdigest()
     )

@@ -10,7 +10,7 @@ rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from reconciliation.engine.identity import (
     bakong_tokens,
@@ -52,17 +52,29 @@ def khqr_expected(
     created_day: int,
     expires_day: int,
     payments: Iterable[tuple[str, str, str, int, str]] = (),
+    payment_tokens: Iterable[str] = (),
     flags: tuple[str, ...] = (),
     shared: Shared | None = None,
+    askable: Container[str] | None = None,
 ) -> Expected:
     """A KHQR code; `payments` are its recorded Bakong transactions as (hash,
-    md5, external_ref, amount_minor, currency): what their lines will carry."""
+    md5, external_ref, amount_minor, currency): what their lines will carry.
+    `payment_tokens` are the same already made by `khqr_payment_tokens`, in
+    payment order after any `payments`. With `askable` (the run's
+    `identity.PostedTokens`) the code holds only the tokens a line can ask it
+    for, and its first (its md5: tier 1 indexes items by it): most codes of a
+    run's look-back were paid by lines of earlier months."""
     shared = Shared() if shared is None else shared
     identity = [md5_token(md5)]
     for hash_, bt_md5, external_ref, _paid_minor, _paid_currency in payments:
-        # its short hash is derived from the full one when a line needs it
-        identity += (hash_token(hash_), md5_token(bt_md5), trace_token(external_ref))
+        identity += khqr_payment_tokens(
+            hash=hash_, md5=bt_md5, external_ref=external_ref
+        )
+    identity += payment_tokens
     keys = tuple(k for k in (order_id, bill_number) if k)
+    tokens = _tokens(dict.fromkeys(identity), shared)  # md5 first
+    if askable is not None and len(tokens) > 1:
+        tokens = (tokens[0], *[t for t in tokens[1:] if t in askable])
     return Expected(
         id=f"{KHQR_PREFIX}:{pk}",
         kind=KHQR,
@@ -71,9 +83,20 @@ def khqr_expected(
         currency=shared[currency],
         date_from=shared[created_day],
         date_to=shared[expires_day],
-        identity=_tokens(dict.fromkeys(identity), shared),  # md5 first
+        identity=tokens,
         flags=flags,
     )
+
+
+def khqr_payment_tokens(
+    *, hash: str, md5: str, external_ref: str, shared: Shared | None = None
+) -> tuple[str, str, str]:
+    """What one recorded Bakong payment adds to its code's identity (some may be
+    ""). A loader reading the payments before their codes keeps these few
+    shared tokens per code instead of each payment's raw texts."""
+    # its short hash is derived from the full one when a line needs it
+    tokens = (hash_token(hash), md5_token(md5), trace_token(external_ref))
+    return tokens if shared is None else tuple([shared[t] for t in tokens])
 
 
 def invoice_expected(

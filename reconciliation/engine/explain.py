@@ -77,8 +77,8 @@ def closing_findings(pool: Pool) -> None:
 def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
     """The open items and lines, each with up to three nearest candidates: the
     ones it names, then the nearest amounts. An unpaid code and an unexplained
-    debit (when debits are not exceptions) say nothing more; nor, when `only`
-    names the rows to explain, does any other row."""
+    debit (when debits are not exceptions) say nothing more. When `only` names
+    the rows to explain, only those of them still open are listed."""
     debits_too = pool.settings.debits_are_exceptions
     E, P = pool.E, pool.P
     e_open, p_open = pool.e_open, pool.p_open
@@ -116,6 +116,18 @@ def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
         explained[P[j].id] = _ranked(
             [(why_not(pool, i, j), E[i].id) for i in candidates]
         )
+    if only is not None:
+        # nothing reads the other rows' empty answers: a month's run left ~190,000
+        # of them beside its ~70,000 explained rows at its peak
+        return [
+            Unmatched(e.id, "expected", explained.get(e.id, ()))
+            for e in compress(E, e_open)
+            if e.id in only
+        ] + [
+            Unmatched(p.id, "posted", explained.get(p.id, ()))
+            for p in compress(P, p_open)
+            if p.id in only
+        ]
     out = [
         Unmatched(e.id, "expected", explained.get(e.id, ()))
         for e in compress(E, e_open)

@@ -9,6 +9,11 @@ A short hash is only an identity together with its amount and currency.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciliation.engine.rows import Posted
 
 _FULL_HASH = re.compile(r"^[0-9a-f]{64}$")
 _SHORT_HASH = re.compile(r"^[0-9a-f]{8}$")
@@ -53,3 +58,31 @@ def bakong_tokens(
         tokens.append(md5_token(md5))
     tokens.append(trace_token(external_ref))
     return tuple(t for t in tokens if t)
+
+
+class PostedTokens:
+    """Every token a run's posted side carries: its rows' own, and what a line's
+    printed hash text says (`hash_tokens`), with the short hashes among them.
+    Tier 1 pairs an item with a line that shares one of its tokens, or that
+    printed its hash's short form; an item's token outside these identifies
+    nothing in that run, and need not be held (`token in posted_tokens`)."""
+
+    __slots__ = ("shorts", "tokens")
+
+    def __init__(self, posted: Iterable[Posted]) -> None:
+        tokens: set[str] = set()
+        for p in posted:
+            tokens.update(p.identity)
+            if p.hash:
+                tokens.update(
+                    hash_tokens(
+                        p.hash, amount_minor=p.amount_minor, currency=p.currency
+                    )
+                )
+        self.tokens = tokens
+        self.shorts = {t.split(":", 2)[1] for t in tokens if t.startswith("short:")}
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.tokens or (
+            token.startswith("hash:") and token[5:13] in self.shorts
+        )

@@ -269,6 +269,11 @@ def reference(pool: Pool) -> None:
         by_key = by_key_in if E[i].amount_minor > 0 else by_key_out
         for key in keys_of[i]:
             by_key.setdefault(key, []).append(i)
+    # the index holds every key now; the later tiers ask a handful of items
+    # their keys again (pool.keys makes them anew): kept, they were the largest
+    # thing a run held past this tier (a month: 35 MB)
+    keys_of.clear()
+    del items
     if not by_key_in and not by_key_out:
         return
     hits_p, hits_e = pool.ref_hits_p, pool.ref_hits_e

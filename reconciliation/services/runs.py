@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidInput
+from core.memory import large_blocks_returned
 from core.money import from_minor, to_minor
 from core.pipeline import collector_paused
 from merchants.models import Merchant
@@ -80,6 +81,7 @@ def reconciliation_run_start(
         raise InvalidInput(
             f"period: at most {MAX_PERIOD_DAYS} days at a time", field="to"
         )
+    large_blocks_returned()
     started = time.monotonic()
     loaded = rows_load(
         merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
@@ -400,20 +402,24 @@ def _exceptions_save(
     nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
     del alone
     # key -> (reason, amount minor, currency, detail, day, expected, posted,
-    # nearest, explained)
+    # nearest, explained): the engine's own tuples (JSON writes them as the
+    # lists they are), and one date per day, not copies for each of tens of
+    # thousands
     found: dict[str, tuple] = {}
+    days: dict[int, dt.date] = {}
     for f in result.findings:
         ids = f.posted_ids or f.expected_ids
         key = _key(f.reason, f.expected_ids, f.posted_ids)
+        day = min(facts[i][2] for i in ids)
         found[key] = (
             f.reason,
             f.amount_minor,
             f.currency,
             f.detail,
-            dt.date.fromordinal(min(facts[i][2] for i in ids)),
+            days.get(day) or days.setdefault(day, dt.date.fromordinal(day)),
             f.expected_ids,
             f.posted_ids,
-            [list(n) for n in nearest.get(ids[0], ())] if len(ids) == 1 else [],
+            nearest.get(ids[0], ()) if len(ids) == 1 else (),
             len(ids) == 1 and ids[0] in nearest,
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
@@ -426,7 +432,7 @@ def _exceptions_save(
             gap.day,
             (),
             (),
-            [],
+            (),
             False,
         )
     created = connection.ops.adapt_datetimefield_value(timezone.now())

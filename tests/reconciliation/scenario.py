@@ -30,6 +30,7 @@ from reconciliation.engine.build import (
     line_posted,
     refund_expected,
 )
+from reconciliation.engine.identity import PostedTokens
 from reconciliation.engine.refs import party_key
 
 FIRST = dt.date(2026, 11, 1)
@@ -558,65 +559,13 @@ def _noise(m: _Maker, count: int) -> None:
 # -- the engine's rows ----------------------------------------------------------
 
 
-def engine_rows(s: Scenario) -> tuple[list, list]:
-    """The scenario as the services would hand it to the engine."""
+def engine_rows(s: Scenario, *, lean: bool = False) -> tuple[list, list]:
+    """The scenario as the services would hand it to the engine; `lean`: each
+    code holds only the tokens the lines can ask it for, as a run loads it."""
     shared = Shared()  # both sides: a pair's tokens are one object
     by_request: dict[int, list[dict]] = {}
     for bt in s.bakong:
         by_request.setdefault(bt["request_pk"], []).append(bt)
-    expected = [
-        khqr_expected(
-            pk=r["pk"],
-            md5=r["md5"],
-            order_id=r["order_id"],
-            bill_number=r["bill_number"],
-            amount_minor=r["amount_minor"],
-            currency=r["currency"],
-            created_day=r["created"].toordinal(),
-            expires_day=r["expires"].toordinal(),
-            payments=[
-                (
-                    b["hash"],
-                    b["md5"],
-                    b["external_ref"],
-                    b["amount_minor"],
-                    b["currency"],
-                )
-                for b in by_request.get(r["pk"], ())
-            ],
-            flags=r["flags"],
-            shared=shared,
-        )
-        for r in s.payment_requests
-    ]
-    expected += [
-        invoice_expected(
-            pk=i["pk"],
-            number=i["number"],
-            customer=i["customer"],
-            customer_account=i["customer_account"],
-            reference=i["reference"],
-            amount_minor=i["amount_minor"],
-            currency=i["currency"],
-            issue_day=i["issue"].toordinal(),
-            due_day=i["due"].toordinal(),
-            shared=shared,
-        )
-        for i in s.invoices
-    ]
-    expected += [
-        refund_expected(
-            pk=r["pk"],
-            bank_reference=r["bank_reference"],
-            amount_minor=r["amount_minor"],
-            currency=r["currency"],
-            day=r["day"].toordinal(),
-            payer_account=r["payer_account"],
-            refunds_pk=r["request_pk"],
-            shared=shared,
-        )
-        for r in s.refunds
-    ]
     bakong_by_pk = {b["pk"]: b for b in s.bakong}
     posted = []
     for ln in s.lines:
@@ -664,6 +613,61 @@ def engine_rows(s: Scenario) -> tuple[list, list]:
         )
         for b in s.bakong
         if not b["has_line"]
+    ]
+    askable = PostedTokens(posted) if lean else None
+    expected = [
+        khqr_expected(
+            pk=r["pk"],
+            md5=r["md5"],
+            order_id=r["order_id"],
+            bill_number=r["bill_number"],
+            amount_minor=r["amount_minor"],
+            currency=r["currency"],
+            created_day=r["created"].toordinal(),
+            expires_day=r["expires"].toordinal(),
+            payments=[
+                (
+                    b["hash"],
+                    b["md5"],
+                    b["external_ref"],
+                    b["amount_minor"],
+                    b["currency"],
+                )
+                for b in by_request.get(r["pk"], ())
+            ],
+            flags=r["flags"],
+            shared=shared,
+            askable=askable,
+        )
+        for r in s.payment_requests
+    ]
+    expected += [
+        invoice_expected(
+            pk=i["pk"],
+            number=i["number"],
+            customer=i["customer"],
+            customer_account=i["customer_account"],
+            reference=i["reference"],
+            amount_minor=i["amount_minor"],
+            currency=i["currency"],
+            issue_day=i["issue"].toordinal(),
+            due_day=i["due"].toordinal(),
+            shared=shared,
+        )
+        for i in s.invoices
+    ]
+    expected += [
+        refund_expected(
+            pk=r["pk"],
+            bank_reference=r["bank_reference"],
+            amount_minor=r["amount_minor"],
+            currency=r["currency"],
+            day=r["day"].toordinal(),
+            payer_account=r["payer_account"],
+            refunds_pk=r["request_pk"],
+            shared=shared,
+        )
+        for r in s.refunds
     ]
     return expected, posted
 
