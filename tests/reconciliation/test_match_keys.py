@@ -1,5 +1,5 @@
 """A match's and its items' foreign keys, held by PostgreSQL triggers that check
-each statement's rows as one set (reconciliation migrations 0004 and 0005): a key
+each statement's rows as one set (reconciliation migrations 0004, 0005 and 0007): a key
 naming no row is refused at insert and at update, a named row cannot be deleted
 (nor its id changed), whatever the client. Django's PROTECT and CASCADE hold the
 rules on both databases through the ORM."""
@@ -231,6 +231,30 @@ def test_rows_no_match_names_are_deleted(merchant, rows, matched):
     # then
     assert not spare.__class__.objects.filter(pk=spare.pk).exists()
     assert not ReconciliationRun.objects.filter(pk=run.pk).exists()
+
+
+@postgres_only
+@pytest.mark.parametrize("field", ["transaction", "invoice"])
+def test_one_named_row_among_many_deleted_in_one_statement_is_refused(
+    merchant, rows, matched, field
+):
+    # given many rows of that kind no match names, and the one a match names
+    named = rows[field]
+    spares = (
+        [paid(named.account, 3, "1.00", external_id=f"S-{n}") for n in range(60)]
+        if field == "transaction"
+        else [invoice(merchant, f"INV-S{n}", "1.00") for n in range(60)]
+    )
+    table = connection.ops.quote_name(named._meta.db_table)
+    ids = [s.pk for s in spares]
+    # when / then: one statement with the named row among them is refused whole
+    refused(
+        lambda: raw(f"DELETE FROM {table} WHERE id = ANY(%s)", [*ids, named.pk])  # noqa: S608
+    )
+    assert named.__class__.objects.filter(pk__in=[*ids, named.pk]).count() == 61
+    # and without it, every one of them goes
+    raw(f"DELETE FROM {table} WHERE id = ANY(%s)", ids)  # noqa: S608
+    assert not named.__class__.objects.filter(pk__in=ids).exists()
 
 
 @postgres_only
