@@ -207,34 +207,38 @@ def _cpu_steal() -> float:
     return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
 
 
-def _server_cpu(connection) -> float:
-    """CPU seconds the PostgreSQL backend serving this connection has used, when it
-    runs on this machine (0 otherwise): with the process's own, it tells which side
-    an import waits for."""
+def _backend_proc(connection, name: str) -> str | None:
+    """/proc/<pid>/<name> of the PostgreSQL backend serving this connection, when
+    it runs on this machine (None otherwise, or on another database)."""
     if connection.vendor != "postgresql":
-        return 0.0
+        return None
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/{name}") as proc:
+            return proc.read()
     except OSError:
+        return None
+
+
+def _server_cpu(connection) -> float:
+    """CPU seconds the backend has used (0 when unknown): with the process's own,
+    it tells which side an import waits for."""
+    stat = _backend_proc(connection, "stat")
+    if stat is None:
         return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _server_waited(connection) -> float:
-    """Seconds the same backend was ready to run but waited for a CPU (the
-    scheduler's run delay, /proc/<pid>/schedstat), 0 when unknown: on shared
-    cores, with its CPU seconds, most of an import's wall time."""
-    if connection.vendor != "postgresql":
-        return 0.0
-    connection.ensure_connection()
-    pid = connection.connection.info.backend_pid
+    """Seconds the backend was ready to run but waited for a CPU (the scheduler's
+    run delay, /proc/<pid>/schedstat), 0 when unknown: on shared cores, with its
+    CPU seconds, most of an import's wall time."""
+    schedstat = _backend_proc(connection, "schedstat")
     try:
-        with open(f"/proc/{pid}/schedstat") as stat:
-            return int(stat.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
+        return int(schedstat.split()[1]) / 1e9 if schedstat else 0.0
+    except (IndexError, ValueError):
         return 0.0
 
 

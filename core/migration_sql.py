@@ -23,3 +23,12 @@ def _run(statements_by_vendor: dict[str, list[str]]) -> Callable[..., Any]:
             schema_editor.execute(sql)
 
     return apply
+
+
+def function_as_created(statements: list[str], name: str) -> str:
+    """An earlier migration's own CREATE FUNCTION statement for `name`, as CREATE
+    OR REPLACE: what a later migration that rewrites the function restores."""
+    (created,) = [
+        sql for sql in statements if sql.startswith(f"CREATE FUNCTION {name}()")
+    ]
+    return created.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)

@@ -16,7 +16,7 @@ import importlib
 
 from django.db import migrations
 
-from core.migration_sql import vendor_sql
+from core.migration_sql import function_as_created, vendor_sql
 
 _0004 = importlib.import_module(
     "reconciliation.migrations.0004_foreign_keys_as_set_checks"
@@ -52,18 +52,11 @@ def _one_scan_check(table: str) -> str:
            END; $$ LANGUAGE plpgsql"""
 
 
-def _0004_check(table: str) -> str:
-    # 0004's own text of the function, as it created it
-    (created,) = [
-        sql
-        for sql in _0004._written_check(table)
-        if sql.startswith(f"CREATE FUNCTION {table}_keys_check()")
-    ]
-    return created.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-
-
 POSTGRES = [_one_scan_check(table) for table in KEYS]
-POSTGRES_REVERSE = [_0004_check(table) for table in KEYS]
+POSTGRES_REVERSE = [
+    function_as_created(_0004._written_check(table), f"{table}_keys_check")
+    for table in KEYS
+]
 
 
 class Migration(migrations.Migration):

@@ -15,7 +15,7 @@ import importlib
 
 from django.db import migrations
 
-from core.migration_sql import vendor_sql
+from core.migration_sql import function_as_created, vendor_sql
 
 _0004 = importlib.import_module(
     "reconciliation.migrations.0004_foreign_keys_as_set_checks"
@@ -42,18 +42,11 @@ def _probe_check(ref: str) -> str:
            END; $$ LANGUAGE plpgsql"""
 
 
-def _0004_check(ref: str) -> str:
-    # 0004's own text of the function, as it created it
-    (created,) = [
-        sql
-        for sql in _0004._referenced_check(ref)
-        if sql.startswith(f"CREATE FUNCTION {ref}_named_check()")
-    ]
-    return created.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-
-
 POSTGRES = [_probe_check(ref) for ref in _0004.REFERENCED]
-POSTGRES_REVERSE = [_0004_check(ref) for ref in _0004.REFERENCED]
+POSTGRES_REVERSE = [
+    function_as_created(_0004._referenced_check(ref), f"{ref}_named_check")
+    for ref in _0004.REFERENCED
+]
 
 
 class Migration(migrations.Migration):
