@@ -9,7 +9,6 @@ exception the run no longer finds is cleared.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,7 +28,7 @@ from core.money import from_minor, to_minor
 from core.pipeline import collector_paused
 from merchants.models import Merchant
 from merchants.services import audit_event_record
-from reconciliation.engine import Result, Tolerances, reconcile
+from reconciliation.engine import Explainer, Result, Tolerances, reconcile_explaining
 from reconciliation.models import (
     ExceptionReason,
     ExceptionStatus,
@@ -87,14 +86,16 @@ def reconciliation_run_start(
         merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
     )
     load_done = time.monotonic()
-    # a run stores the nearest candidates of its one-row exceptions only
-    settings = dataclasses.replace(loaded.settings, explain_findings_only=True)
-    result = reconcile(loaded.expected, loaded.posted, settings)
+    # a run stores the nearest candidates of its one-row exceptions: the
+    # explainer words each as the save writes it, rather than all of them first
+    result, explainer = reconcile_explaining(
+        loaded.expected, loaded.posted, loaded.settings
+    )
     match_done = time.monotonic()
     tolerances = loaded.settings.tolerances
     expected_count, posted_count = len(loaded.expected), len(loaded.posted)
     facts = _facts(loaded, result)
-    # the rows are most of a run's memory: the save works in the room they leave
+    # what the explainer does not keep of the loaded rows goes before the save
     del loaded
     with transaction.atomic():
         # One merchant's runs write one after the other (two beats, or the night's
@@ -115,7 +116,10 @@ def reconciliation_run_start(
         )
         if not dry_run:
             _matches_replace(merchant, run, facts, result, date_from, date_to)
-            _exceptions_save(merchant, run, facts, result, date_from, date_to)
+            _exceptions_save(
+                merchant, run, facts, result, explainer, date_from, date_to
+            )
+        del explainer  # the run's rows and working state
         _foreign_keys_check()
         counts = _counts(result)
         finished = time.monotonic()
@@ -150,7 +154,7 @@ def reconciliation_run_start(
 def _facts(loaded: Loaded, result: Result) -> dict[str, tuple[int, str, int]]:
     """Engine id -> (amount minor, currency, day ordinal) of each row the save
     names: a match's items, and the rows that date a finding. A few tuples
-    instead of the run's rows, which can then go before the save."""
+    instead of the run's rows, which go once the exceptions are written."""
     named = {i for m in result.matches for i in (*m.expected_ids, *m.posted_ids)}
     named.update(i for f in result.findings for i in (f.posted_ids or f.expected_ids))
     return {
@@ -387,24 +391,17 @@ def _exceptions_save(
     run: ReconciliationRun,
     facts: dict[str, tuple[int, str, int]],
     result: Result,
+    explainer: Explainer,
     date_from: dt.date,
     date_to: dt.date,
 ) -> None:
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
-    # the nearest candidates are stored for a finding of one row: only those are
-    # looked up (not a list copied for each of the run's unmatched rows)
-    alone = {
-        named[0]
-        for named in (f.posted_ids or f.expected_ids for f in result.findings)
-        if len(named) == 1
-    }
-    nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
-    del alone
     # key -> (reason, amount minor, currency, detail, day, expected, posted,
-    # nearest, explained): the engine's own tuples (JSON writes them as the
+    # the one row named): the engine's own tuples (JSON writes them as the
     # lists they are), and one date per day, not copies for each of tens of
-    # thousands
+    # thousands. A one-row finding stores that row's nearest candidates, asked
+    # of the explainer as each row is written
     found: dict[str, tuple] = {}
     days: dict[int, dt.date] = {}
     for f in result.findings:
@@ -419,8 +416,7 @@ def _exceptions_save(
             days.get(day) or days.setdefault(day, dt.date.fromordinal(day)),
             f.expected_ids,
             f.posted_ids,
-            nearest.get(ids[0], ()) if len(ids) == 1 else (),
-            len(ids) == 1 and ids[0] in nearest,
+            ids[0] if len(ids) == 1 else None,
         )
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
@@ -432,8 +428,7 @@ def _exceptions_save(
             gap.day,
             (),
             (),
-            (),
-            False,
+            None,
         )
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
@@ -455,8 +450,8 @@ def _exceptions_save(
                 adapt_day(day),
                 json.dumps(list(expected)),
                 json.dumps(list(posted)),
-                _json(near),
-                explained,
+                _json(near or ()),
+                near is not None,
                 ExceptionStatus.OPEN,
                 "",
                 "",
@@ -471,9 +466,9 @@ def _exceptions_save(
                 day,
                 expected,
                 posted,
-                near,
-                explained,
+                alone,
             ) in found.items()
+            for near in [explainer.nearest(alone) if alone is not None else None]
         ),
         unique=("merchant", "key"),
         update=("run", "amount", "detail", "nearest", "explained"),
