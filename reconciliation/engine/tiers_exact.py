@@ -262,13 +262,21 @@ def reference(pool: Pool) -> None:
     E, e_open = pool.E, pool.e_open
     items = list(compress(range(len(E)), e_open))
     keys_of = pool.keys_of(items)
-    # by direction of the money: a line only ever names items of its own
-    by_key_in: dict[str, list[int]] = {}
-    by_key_out: dict[str, list[int]] = {}
+    # by direction of the money: a line only ever names items of its own. A
+    # key names one item, or a list of them: most keys are one item's, and a
+    # list for each was most of the index (a month: ~20 MB at the tier's peak)
+    by_key_in: dict[str, int | list[int]] = {}
+    by_key_out: dict[str, int | list[int]] = {}
     for i in items:
         by_key = by_key_in if E[i].amount_minor > 0 else by_key_out
         for key in keys_of[i]:
-            by_key.setdefault(key, []).append(i)
+            named = by_key.get(key)
+            if named is None:
+                by_key[key] = i
+            elif type(named) is int:
+                by_key[key] = [named, i]
+            else:
+                named.append(i)
     # the index holds every key now; the later tiers ask a handful of items
     # their keys again (pool.keys makes them anew): kept, they were the largest
     # thing a run held past this tier (a month: 35 MB)
@@ -294,7 +302,10 @@ def reference(pool: Pool) -> None:
                 continue
             found: list[int] = []
             for key in keys:
-                for i in by_key.get(key, ()):
+                named = by_key.get(key)
+                if named is None:
+                    continue
+                for i in (named,) if type(named) is int else named:
                     # pool.allowed, inline: not rejected (the direction is the
                     # index's)
                     if i not in found and (
