@@ -418,6 +418,9 @@ def _exceptions_save(
             f.posted_ids,
             ids[0] if len(ids) == 1 else None,
         )
+    # the run's last use of the rows' facts: the explanations, worded while
+    # the exceptions are written, take their room
+    facts.clear()
     for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
         key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
         found[key] = (
