@@ -15,8 +15,10 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,7 +30,13 @@ from core.money import from_minor, to_minor
 from core.pipeline import collector_paused
 from merchants.models import Merchant
 from merchants.services import audit_event_record
-from reconciliation.engine import Explainer, Result, Tolerances, reconcile_explaining
+from reconciliation.engine import (
+    Explainer,
+    Finding,
+    Result,
+    Tolerances,
+    reconcile_explaining,
+)
 from reconciliation.models import (
     ExceptionReason,
     ExceptionStatus,
@@ -386,6 +394,38 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _found(
+    findings: tuple[Finding, ...], days: list[dt.date]
+) -> Iterator[tuple[str, tuple]]:
+    """Each finding's key and row, one per key. The findings come sorted by
+    reason and ids, which make the key: findings of one key are neighbours,
+    and the last of them is the one written (as a dict by key kept it)."""
+    last = len(findings) - 1
+    for n, f in enumerate(findings):
+        if n < last:
+            after = findings[n + 1]
+            if (after.reason, after.expected_ids, after.posted_ids) == (
+                f.reason,
+                f.expected_ids,
+                f.posted_ids,
+            ):
+                continue
+        ids = f.posted_ids or f.expected_ids
+        yield (
+            _key(f.reason, f.expected_ids, f.posted_ids),
+            (
+                f.reason,
+                f.amount_minor,
+                f.currency,
+                f.detail,
+                days[n],
+                f.expected_ids,
+                f.posted_ids,
+                ids[0] if len(ids) == 1 else None,
+            ),
+        )
+
+
 def _exceptions_save(
     merchant: Merchant,
     run: ReconciliationRun,
@@ -397,33 +437,21 @@ def _exceptions_save(
 ) -> None:
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
-    # key -> (reason, amount minor, currency, detail, day, expected, posted,
-    # the one row named): the engine's own tuples (JSON writes them as the
-    # lists they are), and one date per day, not copies for each of tens of
-    # thousands. A one-row finding stores that row's nearest candidates, asked
-    # of the explainer as each row is written
-    found: dict[str, tuple] = {}
-    days: dict[int, dt.date] = {}
-    for f in result.findings:
-        ids = f.posted_ids or f.expected_ids
-        key = _key(f.reason, f.expected_ids, f.posted_ids)
-        day = min(facts[i][2] for i in ids)
-        found[key] = (
-            f.reason,
-            f.amount_minor,
-            f.currency,
-            f.detail,
-            days.get(day) or days.setdefault(day, dt.date.fromordinal(day)),
-            f.expected_ids,
-            f.posted_ids,
-            ids[0] if len(ids) == 1 else None,
+    # each finding's day (one date per day, not copies for each of tens of
+    # thousands); then the run's last use of the rows' facts is over, and the
+    # explanations, worded while the exceptions are written, take their room
+    dates: dict[int, dt.date] = {}
+    days = [
+        dates.get(day) or dates.setdefault(day, dt.date.fromordinal(day))
+        for day in (
+            min(facts[i][2] for i in (f.posted_ids or f.expected_ids))
+            for f in result.findings
         )
-    # the run's last use of the rows' facts: the explanations, worded while
-    # the exceptions are written, take their room
+    ]
     facts.clear()
-    for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
-        key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
-        found[key] = (
+    # key -> the gap's row; no finding of the engine is a balance gap
+    gaps = {
+        _key(ExceptionReason.BALANCE_GAP, (), (gap.key,)): (
             ExceptionReason.BALANCE_GAP,
             to_minor(gap.difference),
             gap.currency,
@@ -433,6 +461,13 @@ def _exceptions_save(
             (),
             None,
         )
+        for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to)
+    }
+    # (key, (reason, amount minor, currency, detail, day, expected, posted, the
+    # one row named)), made as they are written: the engine's own tuples (JSON
+    # writes them as the lists they are); a one-row finding stores that row's
+    # nearest candidates, asked of the explainer as each row is written
+    found = chain(_found(result.findings, days), gaps.items())
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
     # one upsert on (merchant, key): a new exception comes in open; an open one
@@ -470,7 +505,7 @@ def _exceptions_save(
                 expected,
                 posted,
                 alone,
-            ) in found.items()
+            ) in found
             for near in [explainer.nearest(alone) if alone is not None else None]
         ),
         unique=("merchant", "key"),
