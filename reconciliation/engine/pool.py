@@ -307,11 +307,13 @@ class Pool:
         """The matches as rows, the last thing a run asks of the pool: each
         match's working lists are let go as its row is made, so the memory they
         held makes the rows (at a million rows the run's peak is here). With
-        `keep`, the pool keeps them for explanations still to come."""
+        `keep`, the pool keeps what explanations still to come read (each
+        match's rows, not its tier, rule and words)."""
         E, P = self.E, self.P
         m_expected, m_posted, m_meta = self.m_expected, self.m_posted, self.m_meta
+        self.m_meta = []
         if not keep:
-            self.m_expected, self.m_posted, self.m_meta = [], [], []
+            self.m_expected, self.m_posted = [], []
             self.e_match = self.p_match = self.lo = self.hi = []
             self.ref_hits_p, self.ref_hits_e = {}, {}
             self._paid_by, self._paid_clash = {}, {}
@@ -320,8 +322,9 @@ class Pool:
         for number in range(len(m_meta)):
             expected, posted = m_expected[number], m_posted[number]
             tier, rule, score, reason, status, diff = m_meta[number]
+            m_meta[number] = None
             if not keep:
-                m_expected[number] = m_posted[number] = m_meta[number] = None
+                m_expected[number] = m_posted[number] = None
             first = E[expected[0]]
             if diff is None:
                 if len(expected) == 1 and len(posted) == 1:
