@@ -123,17 +123,22 @@ def _child(mode: str, path: str) -> None:
         del unpickler
     loaded, resident = _rss_mb(), _resident_mb()
     if mode == "engine":
-        from reconciliation.engine import reconcile_explaining
+        from reconciliation.engine import Result, reconcile_explaining
 
-        # what reconciliation_run_start asks of it: the matches and findings,
-        # then the nearest candidates of each row a one-row finding names, one
-        # at a time (the run writes each as it is asked)
+        # what reconciliation_run_start asks of it: the findings, the nearest
+        # candidates of each row a one-row finding names, one at a time (the
+        # run writes each as it is asked), then the matches
         wall, cpu = time.perf_counter(), time.process_time()
-        result, explainer = reconcile_explaining(expected, posted, settings)
-        for f in result.findings:
+        explainer = reconcile_explaining(expected, posted, settings)
+        for f in explainer.findings:
             ids = f.posted_ids or f.expected_ids
             if len(ids) == 1:
                 explainer.nearest(ids[0])
+        result = Result(
+            matches=explainer.hand_over_matches(),
+            findings=explainer.findings,
+            unmatched=(),
+        )
         del explainer
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         print(

@@ -10,12 +10,10 @@ except inside one group match; a rejected pair is never proposed again; locked i
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 from reconciliation.engine.explain import Explainer, closing_findings, unmatched
-from reconciliation.engine.pool import Pool
+from reconciliation.engine.pool import Pool, collector_off
 from reconciliation.engine.rows import (
     AUTO,
     INVOICE,
@@ -69,7 +67,7 @@ def reconcile(
     settings: Settings | None = None,
 ) -> Result:
     """Match what was expected against what was posted."""
-    with _collector_off():
+    with collector_off():
         pool = Pool(list(expected), list(posted), settings or Settings())
         findings = _run(pool)
         only = None
@@ -92,28 +90,15 @@ def reconcile_explaining(
     expected: Iterable[Expected],
     posted: Iterable[Posted],
     settings: Settings | None = None,
-) -> tuple[Result, Explainer]:
-    """As `reconcile`, with `unmatched` left empty: the explainer words an open
-    row's nearest candidates when asked, so a caller writing thousands of them
-    never holds them all (it keeps the run's rows until it is let go)."""
-    with _collector_off():
+) -> Explainer:
+    """As `reconcile`, step by step for a caller that writes as it goes: the
+    explainer holds the findings, words an open row's nearest candidates when
+    asked (so thousands of them are never held at once), and hands over the
+    matches last, letting go of the run's working state as it makes them."""
+    with collector_off():
         pool = Pool(list(expected), list(posted), settings or Settings())
         findings = _run(pool)
-        matches = pool.hand_over_matches(keep=True)
-    return Result(matches=matches, findings=findings, unmatched=()), Explainer(pool)
-
-
-@contextmanager
-def _collector_off() -> Iterator[None]:
-    # The run makes millions of small objects and no reference cycles: the cyclic
-    # collector would walk every row again and again for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
+    return Explainer(pool, findings)
 
 
 def _run(pool: Pool) -> tuple[Finding, ...]:

@@ -9,8 +9,15 @@ from bisect import bisect_left
 from itertools import compress
 from operator import attrgetter
 
-from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.rows import INVOICE, KHQR, REFUND, Unmatched
+from reconciliation.engine.pool import Pool, collector_off, money
+from reconciliation.engine.rows import (
+    INVOICE,
+    KHQR,
+    REFUND,
+    Finding,
+    Match,
+    Unmatched,
+)
 
 NEAREST = 3
 _ID, _KIND, _AMOUNT, _CURRENCY = (
@@ -117,15 +124,25 @@ def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
 
 
 class Explainer:
-    """The nearest candidates of one open row at a time, as `unmatched` lists
-    them, for a caller that writes each as it is asked: a month's run stores
-    ~70,000 of them, ~50 MB held all at once at its peak. It keeps the run's
-    working state (rows, match columns) until it is let go."""
+    """A run taken step by step: its findings; the nearest candidates of one
+    open row at a time, as `unmatched` lists them, for a caller that writes
+    each as it is asked (a month's run stores ~70,000 of them, ~50 MB held all
+    at once); then, last, its matches. Until the matches are handed over it
+    keeps the run's rows and working state."""
 
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
+    def __init__(self, pool: Pool, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
+        self._pool: Pool | None = pool
         self._posted_by_currency: dict | None = None
         self._expected_by_currency: dict | None = None
+
+    def hand_over_matches(self) -> tuple[Match, ...]:
+        """The matches; the working state the explanations read is let go as
+        they are made, so nothing can be asked after."""
+        pool, self._pool = self._pool, None
+        self._posted_by_currency = self._expected_by_currency = None
+        with collector_off():
+            return pool.hand_over_matches()
 
     def nearest(self, row_id: str) -> tuple[tuple[str, str], ...] | None:
         """The row's nearest candidates (none for an unpaid code or an

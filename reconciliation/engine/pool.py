@@ -6,6 +6,9 @@ side); what is open is a bytearray, so a tier's inner loop costs an index."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import compress
 from operator import attrgetter, itemgetter
 
@@ -29,6 +32,20 @@ from reconciliation.engine.rows import (
 _by_id = itemgetter(0)  # the same input in any order gives the same answer
 _new_row = tuple.__new__  # a named tuple from a tuple of its fields, in C
 _KIND = attrgetter("kind")
+
+
+@contextmanager
+def collector_off() -> Iterator[None]:
+    """The cyclic collector paused: a run makes millions of small objects and
+    no reference cycles, and the collector would walk every row again and
+    again for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class Pool:
@@ -303,28 +320,22 @@ class Pool:
             )
         )
 
-    def hand_over_matches(self, *, keep: bool = False) -> tuple[Match, ...]:
+    def hand_over_matches(self) -> tuple[Match, ...]:
         """The matches as rows, the last thing a run asks of the pool: each
         match's working lists are let go as its row is made, so the memory they
-        held makes the rows (at a million rows the run's peak is here). With
-        `keep`, the pool keeps what explanations still to come read (each
-        match's rows, not its tier, rule and words)."""
+        held makes the rows (at a million rows the run's peak is here)."""
         E, P = self.E, self.P
         m_expected, m_posted, m_meta = self.m_expected, self.m_posted, self.m_meta
-        self.m_meta = []
-        if not keep:
-            self.m_expected, self.m_posted = [], []
-            self.e_match = self.p_match = self.lo = self.hi = []
-            self.ref_hits_p, self.ref_hits_e = {}, {}
-            self._paid_by, self._paid_clash = {}, {}
+        self.m_expected, self.m_posted, self.m_meta = [], [], []
+        self.e_match = self.p_match = self.lo = self.hi = []
+        self.ref_hits_p, self.ref_hits_e = {}, {}
+        self._paid_by, self._paid_clash = {}, {}
         out = []
         add = out.append
         for number in range(len(m_meta)):
             expected, posted = m_expected[number], m_posted[number]
             tier, rule, score, reason, status, diff = m_meta[number]
-            m_meta[number] = None
-            if not keep:
-                m_expected[number] = m_posted[number] = None
+            m_expected[number] = m_posted[number] = m_meta[number] = None
             first = E[expected[0]]
             if diff is None:
                 if len(expected) == 1 and len(posted) == 1:

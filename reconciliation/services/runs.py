@@ -96,15 +96,10 @@ def reconciliation_run_start(
     load_done = time.monotonic()
     # a run stores the nearest candidates of its one-row exceptions: the
     # explainer words each as the save writes it, rather than all of them first
-    result, explainer = reconcile_explaining(
-        loaded.expected, loaded.posted, loaded.settings
-    )
+    explainer = reconcile_explaining(loaded.expected, loaded.posted, loaded.settings)
     match_done = time.monotonic()
     tolerances = loaded.settings.tolerances
     expected_count, posted_count = len(loaded.expected), len(loaded.posted)
-    facts = _facts(loaded, result)
-    # what the explainer does not keep of the loaded rows goes before the save
-    del loaded
     with transaction.atomic():
         # One merchant's runs write one after the other (two beats, or the night's
         # run and a person's): each replaces what the one before decided, as a
@@ -123,11 +118,22 @@ def reconciliation_run_start(
             posted_count=posted_count,
         )
         if not dry_run:
+            days = _finding_days(loaded, explainer.findings)
+            _exceptions_save(merchant, run, days, explainer, date_from, date_to)
+            del days
+        # then the matches, made as the engine lets go of its working state
+        # (the explanations read it); the rows go before they are written
+        result = Result(
+            matches=explainer.hand_over_matches(),
+            findings=explainer.findings,
+            unmatched=(),
+        )
+        del explainer
+        facts = _facts(loaded, result)
+        del loaded
+        if not dry_run:
             _matches_replace(merchant, run, facts, result, date_from, date_to)
-            _exceptions_save(
-                merchant, run, facts, result, explainer, date_from, date_to
-            )
-        del explainer  # the run's rows and working state
+        del facts
         _foreign_keys_check()
         counts = _counts(result)
         finished = time.monotonic()
@@ -160,11 +166,10 @@ def reconciliation_run_start(
 
 
 def _facts(loaded: Loaded, result: Result) -> dict[str, tuple[int, str, int]]:
-    """Engine id -> (amount minor, currency, day ordinal) of each row the save
-    names: a match's items, and the rows that date a finding. A few tuples
-    instead of the run's rows, which go once the exceptions are written."""
+    """Engine id -> (amount minor, currency, day ordinal) of each row a match
+    names. A few tuples instead of the run's rows, which can then go before
+    the matches are written."""
     named = {i for m in result.matches for i in (*m.expected_ids, *m.posted_ids)}
-    named.update(i for f in result.findings for i in (f.posted_ids or f.expected_ids))
     return {
         row.id: (row.amount_minor, row.currency, row_day(row))
         for rows in (loaded.expected, loaded.posted)
@@ -426,29 +431,36 @@ def _found(
         )
 
 
+def _finding_days(loaded: Loaded, findings: tuple[Finding, ...]) -> list[dt.date]:
+    """Each finding's day, the earliest of the rows it names (one date per day,
+    not copies for each of tens of thousands)."""
+    named = {i for f in findings for i in (f.posted_ids or f.expected_ids)}
+    day_of = {
+        row.id: row_day(row)
+        for rows in (loaded.expected, loaded.posted)
+        for row in rows
+        if row.id in named
+    }
+    del named
+    dates: dict[int, dt.date] = {}
+    return [
+        dates.get(day) or dates.setdefault(day, dt.date.fromordinal(day))
+        for day in (
+            min(day_of[i] for i in (f.posted_ids or f.expected_ids)) for f in findings
+        )
+    ]
+
+
 def _exceptions_save(
     merchant: Merchant,
     run: ReconciliationRun,
-    facts: dict[str, tuple[int, str, int]],
-    result: Result,
+    days: list[dt.date],
     explainer: Explainer,
     date_from: dt.date,
     date_to: dt.date,
 ) -> None:
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
-    # each finding's day (one date per day, not copies for each of tens of
-    # thousands); then the run's last use of the rows' facts is over, and the
-    # explanations, worded while the exceptions are written, take their room
-    dates: dict[int, dt.date] = {}
-    days = [
-        dates.get(day) or dates.setdefault(day, dt.date.fromordinal(day))
-        for day in (
-            min(facts[i][2] for i in (f.posted_ids or f.expected_ids))
-            for f in result.findings
-        )
-    ]
-    facts.clear()
     # key -> the gap's row; no finding of the engine is a balance gap
     gaps = {
         _key(ExceptionReason.BALANCE_GAP, (), (gap.key,)): (
@@ -467,7 +479,7 @@ def _exceptions_save(
     # one row named)), made as they are written: the engine's own tuples (JSON
     # writes them as the lists they are); a one-row finding stores that row's
     # nearest candidates, asked of the explainer as each row is written
-    found = chain(_found(result.findings, days), gaps.items())
+    found = chain(_found(explainer.findings, days), gaps.items())
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
     # one upsert on (merchant, key): a new exception comes in open; an open one
