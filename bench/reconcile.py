@@ -6,11 +6,12 @@
    process: its time (wall and CPU) and its peak resident memory, rows included.
    The engine runs as a reconciliation run calls it: nearest candidates are
    worked out only for the rows a one-row exception names, the only ones a run
-   stores (at a million rows that is most of the open rows: 121,195 exceptions).
-   The rows reach each side as `engine.build` made them, shared values shared
-   (see `_Pickler`). The scenario's answer key (a million true pairs, which no
-   production run holds) is kept out of the engine's peak: it is read from its
-   own file after the peak is printed, to score the matches.
+   stores, each when asked (at a million rows that is most of the open rows:
+   121,195 exceptions). The rows reach each side as `engine.build` made them,
+   shared values shared (see `_Pickler`). The scenario's answer key (a million
+   true pairs, which no production run holds) is kept out of the engine's peak:
+   it is read from its own file after the peak is printed, to score the
+   matches.
 2. End to end through the database (`--db`): invoices, payment requests and
    ledger lines written to the database, then one `reconciliation_run_start`
    (load, match, save), timed, on the database DATABASE_URL names.
@@ -122,14 +123,23 @@ def _child(mode: str, path: str) -> None:
         del unpickler
     loaded, resident = _rss_mb(), _resident_mb()
     if mode == "engine":
-        import dataclasses
+        from reconciliation.engine import Result, reconcile_explaining
 
-        from reconciliation.engine import reconcile
-
-        # what reconciliation_run_start asks of it
-        settings = dataclasses.replace(settings, explain_findings_only=True)
+        # what reconciliation_run_start asks of it: the findings, the nearest
+        # candidates of each row a one-row finding names, one at a time (the
+        # run writes each as it is asked), then the matches
         wall, cpu = time.perf_counter(), time.process_time()
-        result = reconcile(expected, posted, settings)
+        explainer = reconcile_explaining(expected, posted, settings)
+        for f in explainer.findings:
+            ids = f.posted_ids or f.expected_ids
+            if len(ids) == 1:
+                explainer.nearest(ids[0])
+        result = Result(
+            matches=explainer.hand_over_matches(),
+            findings=explainer.findings,
+            unmatched=(),
+        )
+        del explainer
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         print(
             f"engine  {wall:6.2f} s wall, {cpu:6.2f} s CPU, "

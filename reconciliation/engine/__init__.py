@@ -10,11 +10,10 @@ except inside one group match; a rejected pair is never proposed again; locked i
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 
-from reconciliation.engine.explain import closing_findings, unmatched
-from reconciliation.engine.pool import Pool
+from reconciliation.engine.explain import Explainer, closing_findings, unmatched
+from reconciliation.engine.pool import Pool, collector_off
 from reconciliation.engine.rows import (
     AUTO,
     INVOICE,
@@ -46,6 +45,7 @@ __all__ = [
     "PROPOSED",
     "REFUND",
     "Expected",
+    "Explainer",
     "Finding",
     "FxLeg",
     "Match",
@@ -55,6 +55,7 @@ __all__ = [
     "Tolerances",
     "Unmatched",
     "reconcile",
+    "reconcile_explaining",
 ]
 
 TIERS = (identity, chain_invoices, reference, amount_date, groups, cross_currency)
@@ -66,18 +67,42 @@ def reconcile(
     settings: Settings | None = None,
 ) -> Result:
     """Match what was expected against what was posted."""
-    # The run makes millions of small objects and no reference cycles: the cyclic
-    # collector would walk every row again and again for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _run(Pool(list(expected), list(posted), settings or Settings()))
-    finally:
-        if collecting:
-            gc.enable()
+    with collector_off():
+        pool = Pool(list(expected), list(posted), settings or Settings())
+        findings = _run(pool)
+        only = None
+        if pool.settings.explain_ids is not None:
+            only = set(pool.settings.explain_ids)
+        elif pool.settings.explain_findings_only:
+            only = {
+                named[0]
+                for named in (f.posted_ids or f.expected_ids for f in findings)
+                if len(named) == 1
+            }
+        left_open = tuple(unmatched(pool, only=only))
+        # last: it lets go of the pool's match columns that the explanations read
+        return Result(
+            matches=pool.hand_over_matches(), findings=findings, unmatched=left_open
+        )
 
 
-def _run(pool: Pool) -> Result:
+def reconcile_explaining(
+    expected: Iterable[Expected],
+    posted: Iterable[Posted],
+    settings: Settings | None = None,
+) -> Explainer:
+    """As `reconcile`, step by step for a caller that writes as it goes: the
+    explainer holds the findings, words an open row's nearest candidates when
+    asked (so thousands of them are never held at once), and hands over the
+    matches last, letting go of the run's working state as it makes them."""
+    with collector_off():
+        pool = Pool(list(expected), list(posted), settings or Settings())
+        findings = _run(pool)
+    return Explainer(pool, findings)
+
+
+def _run(pool: Pool) -> tuple[Finding, ...]:
+    """The tiers, then the exceptions left; the findings in their order."""
     for tier in TIERS:
         tier(pool)
     pool.forget()
@@ -86,17 +111,4 @@ def _run(pool: Pool) -> Result:
         sorted(pool.findings, key=lambda f: (f.reason, f.expected_ids, f.posted_ids))
     )
     pool.findings = []
-    only = None
-    if pool.settings.explain_ids is not None:
-        only = set(pool.settings.explain_ids)
-    elif pool.settings.explain_findings_only:
-        only = {
-            named[0]
-            for named in (f.posted_ids or f.expected_ids for f in findings)
-            if len(named) == 1
-        }
-    left_open = tuple(unmatched(pool, only=only))
-    # last: it lets go of the pool's match columns that the explanations read
-    return Result(
-        matches=pool.hand_over_matches(), findings=findings, unmatched=left_open
-    )
+    return findings

@@ -9,11 +9,19 @@ from bisect import bisect_left
 from itertools import compress
 from operator import attrgetter
 
-from reconciliation.engine.pool import Pool, money
-from reconciliation.engine.rows import INVOICE, KHQR, REFUND, Unmatched
+from reconciliation.engine.pool import Pool, collector_off, money
+from reconciliation.engine.rows import (
+    INVOICE,
+    KHQR,
+    REFUND,
+    Finding,
+    Match,
+    Unmatched,
+)
 
 NEAREST = 3
-_KIND, _AMOUNT, _CURRENCY = (
+_ID, _KIND, _AMOUNT, _CURRENCY = (
+    attrgetter("id"),
     attrgetter("kind"),
     attrgetter("amount_minor"),
     attrgetter("currency"),
@@ -79,43 +87,20 @@ def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
     ones it names, then the nearest amounts. An unpaid code and an unexplained
     debit (when debits are not exceptions) say nothing more. When `only` names
     the rows to explain, only those of them still open are listed."""
-    debits_too = pool.settings.debits_are_exceptions
     E, P = pool.E, pool.P
     e_open, p_open = pool.e_open, pool.p_open
     items = [i for i in compress(range(len(E)), e_open) if E[i].kind != KHQR]
-    lines = [
-        j
-        for j in compress(range(len(P)), p_open)
-        if P[j].amount_minor > 0 or debits_too or j in pool.ref_hits_p
-    ]
+    lines = [j for j in compress(range(len(P)), p_open) if _line_explained(pool, j)]
     if only is not None:
         items = [i for i in items if E[i].id in only]
         lines = [j for j in lines if P[j].id in only]
-    posted_by_currency = _by_amount(P, range(len(P))) if items else {}
-    expected_by_currency = (
-        _by_amount(E, compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E))))
-        if lines
-        else {}
-    )
+    posted_by_currency = _posted_by_amount(pool) if items else {}
+    expected_by_currency = _expected_by_amount(pool) if lines else {}
     explained: dict[str, tuple[tuple[str, str], ...]] = {}
     for i in items:
-        candidates = _candidates(
-            pool.ref_hits_e.get(i, []),
-            posted_by_currency.get(E[i].currency),
-            E[i].amount_minor,
-        )
-        explained[E[i].id] = _ranked(
-            [(why_not(pool, i, j), P[j].id) for j in candidates]
-        )
+        explained[E[i].id] = _item_nearest(pool, i, posted_by_currency)
     for j in lines:
-        candidates = _candidates(
-            pool.ref_hits_p.get(j, []),
-            expected_by_currency.get(P[j].currency),
-            P[j].amount_minor,
-        )
-        explained[P[j].id] = _ranked(
-            [(why_not(pool, i, j), E[i].id) for i in candidates]
-        )
+        explained[P[j].id] = _line_nearest(pool, j, expected_by_currency)
     if only is not None:
         # nothing reads the other rows' empty answers: a month's run left ~190,000
         # of them beside its ~70,000 explained rows at its peak
@@ -136,6 +121,97 @@ def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
         Unmatched(p.id, "posted", explained.get(p.id, ())) for p in compress(P, p_open)
     ]
     return out
+
+
+class Explainer:
+    """A run taken step by step: its findings; the nearest candidates of one
+    open row at a time, as `unmatched` lists them, for a caller that writes
+    each as it is asked (a month's run stores ~70,000 of them, ~50 MB held all
+    at once); then, last, its matches. Until the matches are handed over it
+    keeps the run's rows and working state."""
+
+    def __init__(self, pool: Pool, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
+        self._pool: Pool | None = pool
+        self._posted_by_currency: dict | None = None
+        self._expected_by_currency: dict | None = None
+
+    def hand_over_matches(self) -> tuple[Match, ...]:
+        """The matches; the working state the explanations read is let go as
+        they are made, so nothing can be asked after."""
+        pool, self._pool = self._pool, None
+        self._posted_by_currency = self._expected_by_currency = None
+        with collector_off():
+            return pool.hand_over_matches()
+
+    def nearest(self, row_id: str) -> tuple[tuple[str, str], ...] | None:
+        """The row's nearest candidates (none for an unpaid code or an
+        unexplained debit); None when the run left no such row open."""
+        pool = self._pool
+        j = _position(pool.P, row_id)
+        if j is not None:
+            if not pool.p_open[j]:
+                return None
+            if not _line_explained(pool, j):
+                return ()
+            if self._expected_by_currency is None:
+                self._expected_by_currency = _expected_by_amount(pool)
+            return _line_nearest(pool, j, self._expected_by_currency)
+        i = _position(pool.E, row_id)
+        if i is None or not pool.e_open[i]:
+            return None
+        if pool.E[i].kind == KHQR:
+            return ()
+        if self._posted_by_currency is None:
+            self._posted_by_currency = _posted_by_amount(pool)
+        return _item_nearest(pool, i, self._posted_by_currency)
+
+
+def _position(rows: list, row_id: str) -> int | None:
+    """Where the row is: the pool keeps each side in id order."""
+    at = bisect_left(rows, row_id, key=_ID)
+    return at if at < len(rows) and rows[at].id == row_id else None
+
+
+def _line_explained(pool: Pool, j: int) -> bool:
+    return (
+        pool.P[j].amount_minor > 0
+        or pool.settings.debits_are_exceptions
+        or j in pool.ref_hits_p
+    )
+
+
+def _posted_by_amount(pool: Pool) -> dict[str, tuple[list[int], list[int]]]:
+    return _by_amount(pool.P, range(len(pool.P)))
+
+
+def _expected_by_amount(pool: Pool) -> dict[str, tuple[list[int], list[int]]]:
+    E = pool.E
+    return _by_amount(E, compress(range(len(E)), map(KHQR.__ne__, map(_KIND, E))))
+
+
+def _item_nearest(
+    pool: Pool, i: int, posted_by_currency: dict
+) -> tuple[tuple[str, str], ...]:
+    e, P = pool.E[i], pool.P
+    candidates = _candidates(
+        pool.ref_hits_e.get(i, []),
+        posted_by_currency.get(e.currency),
+        e.amount_minor,
+    )
+    return _ranked([(why_not(pool, i, j), P[j].id) for j in candidates])
+
+
+def _line_nearest(
+    pool: Pool, j: int, expected_by_currency: dict
+) -> tuple[tuple[str, str], ...]:
+    p, E = pool.P[j], pool.E
+    candidates = _candidates(
+        pool.ref_hits_p.get(j, []),
+        expected_by_currency.get(p.currency),
+        p.amount_minor,
+    )
+    return _ranked([(why_not(pool, i, j), E[i].id) for i in candidates])
 
 
 def _ranked(reasons: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -6,6 +6,9 @@ side); what is open is a bytearray, so a tier's inner loop costs an index."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import compress
 from operator import attrgetter, itemgetter
 
@@ -29,6 +32,20 @@ from reconciliation.engine.rows import (
 _by_id = itemgetter(0)  # the same input in any order gives the same answer
 _new_row = tuple.__new__  # a named tuple from a tuple of its fields, in C
 _KIND = attrgetter("kind")
+
+
+@contextmanager
+def collector_off() -> Iterator[None]:
+    """The cyclic collector paused: a run makes millions of small objects and
+    no reference cycles, and the collector would walk every row again and
+    again for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class Pool:

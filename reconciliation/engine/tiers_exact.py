@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import compress
 
 from reconciliation.engine.identity import hash_tokens, short_token
@@ -255,6 +256,26 @@ def chain_invoices(pool: Pool) -> None:
         pool.e_match[i] = number
 
 
+def _index_add(index: dict, key: object, i: int) -> None:
+    """Index item i under key: the item itself while the key names one, a list
+    once it names several. Most keys name one item, and a list for each was
+    most of an index (the reference tier's at a month: ~20 MB at its peak)."""
+    named = index.get(key)
+    if named is None:
+        index[key] = i
+    elif type(named) is int:
+        index[key] = [named, i]
+    else:
+        named.append(i)
+
+
+def _indexed(named: int | list[int] | None) -> Sequence[int]:
+    """The items an index names under a key, in the order they were added."""
+    if named is None:
+        return ()
+    return (named,) if type(named) is int else named
+
+
 def reference(pool: Pool) -> None:
     """Collect every item reference found in an open line's text (kept for the
     group and cross-currency tiers and the explanations), then settle the
@@ -262,13 +283,14 @@ def reference(pool: Pool) -> None:
     E, e_open = pool.E, pool.e_open
     items = list(compress(range(len(E)), e_open))
     keys_of = pool.keys_of(items)
-    # by direction of the money: a line only ever names items of its own
-    by_key_in: dict[str, list[int]] = {}
-    by_key_out: dict[str, list[int]] = {}
+    # by direction of the money: a line only ever names items of its own; a
+    # key names one item or a list of them (see `_index_add`)
+    by_key_in: dict[str, int | list[int]] = {}
+    by_key_out: dict[str, int | list[int]] = {}
     for i in items:
         by_key = by_key_in if E[i].amount_minor > 0 else by_key_out
         for key in keys_of[i]:
-            by_key.setdefault(key, []).append(i)
+            _index_add(by_key, key, i)
     # the index holds every key now; the later tiers ask a handful of items
     # their keys again (pool.keys makes them anew): kept, they were the largest
     # thing a run held past this tier (a month: 35 MB)
@@ -294,7 +316,7 @@ def reference(pool: Pool) -> None:
                 continue
             found: list[int] = []
             for key in keys:
-                for i in by_key.get(key, ()):
+                for i in _indexed(by_key.get(key)):
                     # pool.allowed, inline: not rejected (the direction is the
                     # index's)
                     if i not in found and (
@@ -417,22 +439,22 @@ def amount_date(pool: Pool) -> None:
     not a comparison with every item of that amount."""
     E, P, e_open, p_open = pool.E, pool.P, pool.e_open, pool.p_open
     party, account_of = pool._party_key, pool._account_key
-    by_amount: dict[tuple[str, int], list[int]] = {}
-    by_party: dict[tuple[str, int, str], list[int]] = {}
-    by_account: dict[tuple[str, int, str], list[int]] = {}
+    # a key names one item or a list of them (see `_index_add`)
+    by_amount: dict[tuple[str, int], int | list[int]] = {}
+    by_party: dict[tuple[str, int, str], int | list[int]] = {}
+    by_account: dict[tuple[str, int, str], int | list[int]] = {}
     for i in compress(range(len(E)), e_open):
         e = E[i]
         # a code has no customer to know yet: only its own identity pays it
         if e.kind == KHQR:
             continue
         currency, asked = e.currency, e.amount_minor
-        by_amount.setdefault((currency, asked), []).append(i)
+        _index_add(by_amount, (currency, asked), i)
         if e.counterparty:
-            key = (currency, asked, party(e.counterparty))
-            by_party.setdefault(key, []).append(i)
+            _index_add(by_party, (currency, asked, party(e.counterparty)), i)
         if e.counterparty_account:
             key = (currency, asked, account_of(e.counterparty_account))
-            by_account.setdefault(key, []).append(i)
+            _index_add(by_account, key, i)
     if not by_amount:
         return
     pool.learn_payers()
@@ -466,13 +488,15 @@ def amount_date(pool: Pool) -> None:
             ("name", by_party.get((currency, paid_amount, name)) if name else None),
             ("history", by_party.get((currency, paid_amount, paid)) if paid else None),
         ):
-            for i in found or ():
+            for i in _indexed(found):
                 if i not in known and e_open[i] and lo[i] <= day <= hi[i]:
                     known[i] = (_RELATION_SCORE[relation], relation)
         words = pool.line_numbers(j) if not known else None
         if words:
             items = [
-                i for i in by_amount[amount] if e_open[i] and lo[i] <= day <= hi[i]
+                i
+                for i in _indexed(by_amount[amount])
+                if e_open[i] and lo[i] <= day <= hi[i]
             ]
             # a line naming an item it could pay is no slip for another one
             if (

@@ -9,15 +9,16 @@ exception the run no longer finds is cleared.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from django.db import connection, transaction
@@ -29,7 +30,13 @@ from core.money import from_minor, to_minor
 from core.pipeline import collector_paused
 from merchants.models import Merchant
 from merchants.services import audit_event_record
-from reconciliation.engine import Result, Tolerances, reconcile
+from reconciliation.engine import (
+    Explainer,
+    Finding,
+    Result,
+    Tolerances,
+    reconcile_explaining,
+)
 from reconciliation.models import (
     ExceptionReason,
     ExceptionStatus,
@@ -87,15 +94,12 @@ def reconciliation_run_start(
         merchant=merchant, date_from=date_from, date_to=date_to, tolerances=tolerances
     )
     load_done = time.monotonic()
-    # a run stores the nearest candidates of its one-row exceptions only
-    settings = dataclasses.replace(loaded.settings, explain_findings_only=True)
-    result = reconcile(loaded.expected, loaded.posted, settings)
+    # a run stores the nearest candidates of its one-row exceptions: the
+    # explainer words each as the save writes it, rather than all of them first
+    explainer = reconcile_explaining(loaded.expected, loaded.posted, loaded.settings)
     match_done = time.monotonic()
     tolerances = loaded.settings.tolerances
     expected_count, posted_count = len(loaded.expected), len(loaded.posted)
-    facts = _facts(loaded, result)
-    # the rows are most of a run's memory: the save works in the room they leave
-    del loaded
     with transaction.atomic():
         # One merchant's runs write one after the other (two beats, or the night's
         # run and a person's): each replaces what the one before decided, as a
@@ -114,8 +118,22 @@ def reconciliation_run_start(
             posted_count=posted_count,
         )
         if not dry_run:
+            days = _finding_days(loaded, explainer.findings)
+            _exceptions_save(merchant, run, days, explainer, date_from, date_to)
+            del days
+        # then the matches, made as the engine lets go of its working state
+        # (the explanations read it); the rows go before they are written
+        result = Result(
+            matches=explainer.hand_over_matches(),
+            findings=explainer.findings,
+            unmatched=(),
+        )
+        del explainer
+        facts = _facts(loaded, result)
+        del loaded
+        if not dry_run:
             _matches_replace(merchant, run, facts, result, date_from, date_to)
-            _exceptions_save(merchant, run, facts, result, date_from, date_to)
+        del facts
         _foreign_keys_check()
         counts = _counts(result)
         finished = time.monotonic()
@@ -148,11 +166,10 @@ def reconciliation_run_start(
 
 
 def _facts(loaded: Loaded, result: Result) -> dict[str, tuple[int, str, int]]:
-    """Engine id -> (amount minor, currency, day ordinal) of each row the save
-    names: a match's items, and the rows that date a finding. A few tuples
-    instead of the run's rows, which can then go before the save."""
+    """Engine id -> (amount minor, currency, day ordinal) of each row a match
+    names. A few tuples instead of the run's rows, which can then go before
+    the matches are written."""
     named = {i for m in result.matches for i in (*m.expected_ids, *m.posted_ids)}
-    named.update(i for f in result.findings for i in (f.posted_ids or f.expected_ids))
     return {
         row.id: (row.amount_minor, row.currency, row_day(row))
         for rows in (loaded.expected, loaded.posted)
@@ -382,49 +399,71 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _found(
+    findings: tuple[Finding, ...], days: list[dt.date]
+) -> Iterator[tuple[str, tuple]]:
+    """Each finding's key and row, one per key. The findings come sorted by
+    reason and ids, which make the key: findings of one key are neighbours,
+    and the last of them is the one written (as a dict by key kept it)."""
+    last = len(findings) - 1
+    for n, f in enumerate(findings):
+        if n < last:
+            after = findings[n + 1]
+            if (after.reason, after.expected_ids, after.posted_ids) == (
+                f.reason,
+                f.expected_ids,
+                f.posted_ids,
+            ):
+                continue
+        ids = f.posted_ids or f.expected_ids
+        yield (
+            _key(f.reason, f.expected_ids, f.posted_ids),
+            (
+                f.reason,
+                f.amount_minor,
+                f.currency,
+                f.detail,
+                days[n],
+                f.expected_ids,
+                f.posted_ids,
+                ids[0] if len(ids) == 1 else None,
+            ),
+        )
+
+
+def _finding_days(loaded: Loaded, findings: tuple[Finding, ...]) -> list[dt.date]:
+    """Each finding's day, the earliest of the rows it names (one date per day,
+    not copies for each of tens of thousands)."""
+    named = {i for f in findings for i in (f.posted_ids or f.expected_ids)}
+    day_of = {
+        row.id: row_day(row)
+        for rows in (loaded.expected, loaded.posted)
+        for row in rows
+        if row.id in named
+    }
+    del named
+    dates: dict[int, dt.date] = {}
+    return [
+        dates.get(day) or dates.setdefault(day, dt.date.fromordinal(day))
+        for day in (
+            min(day_of[i] for i in (f.posted_ids or f.expected_ids)) for f in findings
+        )
+    ]
+
+
 def _exceptions_save(
     merchant: Merchant,
     run: ReconciliationRun,
-    facts: dict[str, tuple[int, str, int]],
-    result: Result,
+    days: list[dt.date],
+    explainer: Explainer,
     date_from: dt.date,
     date_to: dt.date,
 ) -> None:
     """Upsert this run's exceptions by their key; clear the open ones of the
     period it no longer finds. A resolved exception stays resolved."""
-    # the nearest candidates are stored for a finding of one row: only those are
-    # looked up (not a list copied for each of the run's unmatched rows)
-    alone = {
-        named[0]
-        for named in (f.posted_ids or f.expected_ids for f in result.findings)
-        if len(named) == 1
-    }
-    nearest = {u.id: u.nearest for u in result.unmatched if u.id in alone}
-    del alone
-    # key -> (reason, amount minor, currency, detail, day, expected, posted,
-    # nearest, explained): the engine's own tuples (JSON writes them as the
-    # lists they are), and one date per day, not copies for each of tens of
-    # thousands
-    found: dict[str, tuple] = {}
-    days: dict[int, dt.date] = {}
-    for f in result.findings:
-        ids = f.posted_ids or f.expected_ids
-        key = _key(f.reason, f.expected_ids, f.posted_ids)
-        day = min(facts[i][2] for i in ids)
-        found[key] = (
-            f.reason,
-            f.amount_minor,
-            f.currency,
-            f.detail,
-            days.get(day) or days.setdefault(day, dt.date.fromordinal(day)),
-            f.expected_ids,
-            f.posted_ids,
-            nearest.get(ids[0], ()) if len(ids) == 1 else (),
-            len(ids) == 1 and ids[0] in nearest,
-        )
-    for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to):
-        key = _key(ExceptionReason.BALANCE_GAP, (), (gap.key,))
-        found[key] = (
+    # key -> the gap's row; no finding of the engine is a balance gap
+    gaps = {
+        _key(ExceptionReason.BALANCE_GAP, (), (gap.key,)): (
             ExceptionReason.BALANCE_GAP,
             to_minor(gap.difference),
             gap.currency,
@@ -432,9 +471,15 @@ def _exceptions_save(
             gap.day,
             (),
             (),
-            (),
-            False,
+            None,
         )
+        for gap in balance_gaps(merchant=merchant, date_from=date_from, date_to=date_to)
+    }
+    # (key, (reason, amount minor, currency, detail, day, expected, posted, the
+    # one row named)), made as they are written: the engine's own tuples (JSON
+    # writes them as the lists they are); a one-row finding stores that row's
+    # nearest candidates, asked of the explainer as each row is written
+    found = chain(_found(explainer.findings, days), gaps.items())
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
     # one upsert on (merchant, key): a new exception comes in open; an open one
@@ -455,8 +500,8 @@ def _exceptions_save(
                 adapt_day(day),
                 json.dumps(list(expected)),
                 json.dumps(list(posted)),
-                _json(near),
-                explained,
+                _json(near or ()),
+                near is not None,
                 ExceptionStatus.OPEN,
                 "",
                 "",
@@ -471,9 +516,9 @@ def _exceptions_save(
                 day,
                 expected,
                 posted,
-                near,
-                explained,
-            ) in found.items()
+                alone,
+            ) in found
+            for near in [explainer.nearest(alone) if alone is not None else None]
         ),
         unique=("merchant", "key"),
         update=("run", "amount", "detail", "nearest", "explained"),

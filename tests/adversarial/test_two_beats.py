@@ -65,14 +65,14 @@ def test_two_beats_sending_the_nightly_run_at_once_leave_one_set_of_matches(
     assert len(sent) == 2 and sent[0] == sent[1]
     # and both runs load and match before either writes
     both_matched = threading.Barrier(2)
-    real_reconcile = runs.reconcile
+    real_reconcile = runs.reconcile_explaining
 
     def reconcile_then_wait(*args, **kwargs):
         result = real_reconcile(*args, **kwargs)
         both_matched.wait(timeout=30)
         return result
 
-    monkeypatch.setattr(runs, "reconcile", reconcile_then_wait)
+    monkeypatch.setattr(runs, "reconcile_explaining", reconcile_then_wait)
     errors: list[BaseException] = []
 
     def worker(args: tuple) -> None:
@@ -95,7 +95,7 @@ def test_two_beats_sending_the_nightly_run_at_once_leave_one_set_of_matches(
     doubled = {row: n for row, n in _live_items().items() if n > 1}
     assert doubled == {}, doubled
     # and as many as one run alone finds
-    monkeypatch.setattr(runs, "reconcile", real_reconcile)
+    monkeypatch.setattr(runs, "reconcile_explaining", real_reconcile)
     alone = runs.reconciliation_run_start(
         merchant=merchant,
         date_from=dt.date(2026, 11, 1),

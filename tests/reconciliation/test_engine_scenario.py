@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from reconciliation.engine import reconcile
+from reconciliation.engine import reconcile, reconcile_explaining
 from tests.reconciliation.scenario import engine_rows, month, score
 
 
@@ -101,6 +101,31 @@ def test_a_run_s_explanations_of_its_one_row_findings_are_those_of_a_full_one():
     assert explained == {i: everything[i] for i in named}
     others = everything.keys() - named
     assert any(everything[i] for i in others)  # the full run explained some
+
+
+def test_the_explainer_answers_each_row_as_a_full_run_lists_it():
+    # given a month reconciled whole, and again step by step (as a run's save
+    # takes it: the findings, each row's nearest candidates, then the matches)
+    scenario = month(invoices=300, sales=600, seed=5)
+    expected, posted = engine_rows(scenario)
+    settings = scenario.settings()
+    full = reconcile(expected, posted, settings)
+    explainer = reconcile_explaining(expected, posted, settings)
+    # when every row is asked about, in an order of its own
+    everything = {u.id: u.nearest for u in full.unmatched}
+    answers = {
+        row.id: explainer.nearest(row.id)
+        for row in sorted([*posted, *expected], key=lambda r: r.id, reverse=True)
+    }
+    # then an open row gets the full run's nearest candidates, and a matched
+    # row (or an id the run never saw) gets None
+    assert any(everything.values())
+    assert {i: a for i, a in answers.items() if a is not None} == everything
+    assert len(everything) < len(answers)
+    assert explainer.nearest("ln:no-such-line") is None
+    # and the findings and, handed over last, the matches are the full run's
+    assert explainer.findings == full.findings
+    assert explainer.hand_over_matches() == full.matches
 
 
 def test_a_page_asking_about_one_row_gets_the_full_run_s_answer_for_it():

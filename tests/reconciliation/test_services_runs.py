@@ -19,6 +19,7 @@ from payments.clients.bakong_types import BakongTransactionInfo
 from payments.models import BakongTransaction, Refund
 from payments.services.flag_settlement import flagged_payment_settle
 from payments.services.settlement import bakong_transaction_apply
+from reconciliation.engine import Finding
 from reconciliation.models import (
     Invoice,
     Match,
@@ -28,7 +29,7 @@ from reconciliation.models import (
     ReconciliationRun,
 )
 from reconciliation.services.loading import engine_id, rows_load
-from reconciliation.services.runs import reconciliation_run_start
+from reconciliation.services.runs import _found, reconciliation_run_start
 from statements.models import FeedSyncRun
 from tests.factories import AccountFactory, ConnectionFactory
 from tests.payments.makers import payment_request_make
@@ -552,3 +553,28 @@ def test_reconcile_command_refuses_a_bad_date_with_the_error_contract(merchant, 
     answer = json.loads(capsys.readouterr().out)
     assert answer["error"] == "invalid_input"
     assert "from" in answer["message"]
+
+
+def test_findings_of_one_key_are_written_once_as_the_last_of_them_says():
+    # given the engine's sorted findings, two of them of one key (same reason
+    # and rows), each dated
+    first = Finding("overpaid", ("inv:1",), ("ln:1",), 100, "USD", "first word")
+    again = first._replace(amount_minor=150, detail="last word")
+    other = Finding("unmatched_line", (), ("ln:2",), 70, "USD", "alone")
+    days = [dt.date(2025, 7, 1), dt.date(2025, 7, 2), dt.date(2025, 7, 3)]
+    # when they are made into the rows the save writes
+    rows = list(_found((first, again, other), days))
+    # then the key comes once, with the last finding's amount, words and day
+    assert [key for key, _ in rows] == [
+        "overpaid:inv:1|ln:1",
+        "unmatched_line:|ln:2",
+    ]
+    (_, (reason, amount, _, detail, day, _, _, alone)), (_, lone) = rows
+    assert (reason, amount, detail, day, alone) == (
+        "overpaid",
+        150,
+        "last word",
+        dt.date(2025, 7, 2),
+        "ln:1",
+    )
+    assert lone[4] == dt.date(2025, 7, 3) and lone[7] == "ln:2"
