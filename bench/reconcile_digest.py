@@ -80,7 +80,7 @@ def timed_run(settings, expected, posted) -> tuple[object, list[tuple[str, float
         sorted(pool.findings, key=lambda f: (f.reason, f.expected_ids, f.posted_ids))
     )
     pool.findings = []
-    left_open = tuple(unmatched(pool, only=None))
+    left_open = tuple(unmatched(pool))
     lap("unmatched")
     result = Result(
         matches=pool.hand_over_matches(), findings=findings, unmatched=left_open

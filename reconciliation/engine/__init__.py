@@ -70,16 +70,7 @@ def reconcile(
     with collector_off():
         pool = Pool(list(expected), list(posted), settings or Settings())
         findings = _run(pool)
-        only = None
-        if pool.settings.explain_ids is not None:
-            only = set(pool.settings.explain_ids)
-        elif pool.settings.explain_findings_only:
-            only = {
-                named[0]
-                for named in (f.posted_ids or f.expected_ids for f in findings)
-                if len(named) == 1
-            }
-        left_open = tuple(unmatched(pool, only=only))
+        left_open = tuple(unmatched(pool))
         # last: it lets go of the pool's match columns that the explanations read
         return Result(
             matches=pool.hand_over_matches(), findings=findings, unmatched=left_open

@@ -82,18 +82,15 @@ def closing_findings(pool: Pool) -> None:
             )
 
 
-def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
+def unmatched(pool: Pool) -> list[Unmatched]:
     """The open items and lines, each with up to three nearest candidates: the
     ones it names, then the nearest amounts. An unpaid code and an unexplained
-    debit (when debits are not exceptions) say nothing more. When `only` names
-    the rows to explain, only those of them still open are listed."""
+    debit (when debits are not exceptions) say nothing more. (A caller that
+    needs only some rows asks an `Explainer`.)"""
     E, P = pool.E, pool.P
     e_open, p_open = pool.e_open, pool.p_open
     items = [i for i in compress(range(len(E)), e_open) if E[i].kind != KHQR]
     lines = [j for j in compress(range(len(P)), p_open) if _line_explained(pool, j)]
-    if only is not None:
-        items = [i for i in items if E[i].id in only]
-        lines = [j for j in lines if P[j].id in only]
     posted_by_currency = _posted_by_amount(pool) if items else {}
     expected_by_currency = _expected_by_amount(pool) if lines else {}
     explained: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -101,18 +98,6 @@ def unmatched(pool: Pool, *, only: set[str] | None = None) -> list[Unmatched]:
         explained[E[i].id] = _item_nearest(pool, i, posted_by_currency)
     for j in lines:
         explained[P[j].id] = _line_nearest(pool, j, expected_by_currency)
-    if only is not None:
-        # nothing reads the other rows' empty answers: a month's run left ~190,000
-        # of them beside its ~70,000 explained rows at its peak
-        return [
-            Unmatched(e.id, "expected", explained.get(e.id, ()))
-            for e in compress(E, e_open)
-            if e.id in only
-        ] + [
-            Unmatched(p.id, "posted", explained.get(p.id, ()))
-            for p in compress(P, p_open)
-            if p.id in only
-        ]
     out = [
         Unmatched(e.id, "expected", explained.get(e.id, ()))
         for e in compress(E, e_open)

@@ -96,11 +96,6 @@ class Settings:
     rates: Mapping[tuple[int, str, str], str] = field(default_factory=dict)
     as_of: int | None = None  # the day the run looks from (overdue is before it)
     debits_are_exceptions: bool = False  # an unexplained debit is an exception too
-    # explain (nearest candidates) only the rows a one-row finding names, as a run
-    # stores them, or only these ids (a page asking about one row); the result's
-    # `unmatched` then lists only those rows (the ones still open)
-    explain_findings_only: bool = False
-    explain_ids: frozenset[str] | None = None
 
 
 class Match(NamedTuple):

@@ -10,7 +10,6 @@ queries depends on the chain's length (at most MAX_ROUNDS), never on its width.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import operator
@@ -26,7 +25,7 @@ from django.utils import timezone
 from core.exceptions import InvalidInput, NotFound
 from merchants.models import Merchant
 from payments.models import BakongTransaction, PaymentCheck, PaymentRequest, Refund
-from reconciliation.engine import reconcile
+from reconciliation.engine import reconcile_explaining
 from reconciliation.models import (
     Invoice,
     Match,
@@ -407,26 +406,22 @@ def why_unmatched(*, merchant: Merchant, kind: str, pk: int) -> WhyAnswer:
 
 
 def _from_engine(merchant: Merchant, answer: WhyAnswer) -> None:
-    """Run the engine over the row's month in memory and read its answer."""
+    """Run the engine over the row's month in memory and read its answer (only
+    the asked row is explained: the month's other open rows are not read)."""
     start = time.monotonic()
     month = answer.month
     last = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     loaded = rows_load(
         merchant=merchant, date_from=month, date_to=last - dt.timedelta(days=1)
     )
-    # only the asked row is explained: the month's other open rows are not read
-    asked = frozenset({answer.engine_id})
-    settings = dataclasses.replace(loaded.settings, explain_ids=asked)
-    result = reconcile(loaded.expected, loaded.posted, settings)
+    explainer = reconcile_explaining(loaded.expected, loaded.posted, loaded.settings)
+    nearest = explainer.nearest(answer.engine_id)
     answer.seconds = time.monotonic() - start
-    for entry in result.unmatched:
-        if entry.id == answer.engine_id:
-            answer.source = "engine"
-            answer.nearest = [
-                (candidate, why_text(why)) for candidate, why in entry.nearest
-            ]
-            return
-    for match in result.matches:
+    if nearest is not None:  # left open
+        answer.source = "engine"
+        answer.nearest = [(candidate, why_text(why)) for candidate, why in nearest]
+        return
+    for match in explainer.hand_over_matches():
         if answer.engine_id in match.expected_ids + match.posted_ids:
             answer.source = "matched_now"
             return

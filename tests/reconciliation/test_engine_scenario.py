@@ -77,32 +77,6 @@ def test_one_build_holds_one_object_per_token_and_per_day_on_both_sides():
     assert len({id(d) for d in days}) == len(set(days))
 
 
-def test_a_run_s_explanations_of_its_one_row_findings_are_those_of_a_full_one():
-    # given a month, reconciled with every open row explained and with only the
-    # rows that a one-row finding names (as a run stores them)
-    scenario = month(invoices=300, sales=600, seed=5)
-    expected, posted = engine_rows(scenario)
-    settings = scenario.settings()
-    full = reconcile(expected, posted, settings)
-    lean = reconcile(
-        expected, posted, dataclasses.replace(settings, explain_findings_only=True)
-    )
-    everything = {u.id: u.nearest for u in full.unmatched}
-    named = {
-        ids[0]
-        for ids in (f.posted_ids or f.expected_ids for f in full.findings)
-        if len(ids) == 1
-    } & everything.keys()
-    explained = {u.id: u.nearest for u in lean.unmatched}
-    # then the matches and findings are the same, and the lean run lists the
-    # named open rows only, each with the full run's nearest candidates
-    assert lean.matches == full.matches and lean.findings == full.findings
-    assert any(everything[i] for i in named)
-    assert explained == {i: everything[i] for i in named}
-    others = everything.keys() - named
-    assert any(everything[i] for i in others)  # the full run explained some
-
-
 def test_the_explainer_answers_each_row_as_a_full_run_lists_it():
     # given a month reconciled whole, and again step by step (as a run's save
     # takes it: the findings, each row's nearest candidates, then the matches)
@@ -126,22 +100,6 @@ def test_the_explainer_answers_each_row_as_a_full_run_lists_it():
     # and the findings and, handed over last, the matches are the full run's
     assert explainer.findings == full.findings
     assert explainer.hand_over_matches() == full.matches
-
-
-def test_a_page_asking_about_one_row_gets_the_full_run_s_answer_for_it():
-    scenario = month(invoices=300, sales=600, seed=5)
-    expected, posted = engine_rows(scenario)
-    settings = scenario.settings()
-    full = reconcile(expected, posted, settings)
-    asked = next(u for u in full.unmatched if u.nearest)
-    lean = reconcile(
-        expected,
-        posted,
-        dataclasses.replace(settings, explain_ids=frozenset({asked.id})),
-    )
-    answers = {u.id: u.nearest for u in lean.unmatched}
-    assert answers[asked.id] == asked.nearest
-    assert [i for i, nearest in answers.items() if nearest] == [asked.id]
 
 
 def test_codes_holding_only_the_tokens_the_lines_can_ask_for_reconcile_the_same():

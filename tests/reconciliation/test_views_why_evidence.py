@@ -63,7 +63,7 @@ def test_why_of_a_line_nothing_came_near_answers_from_the_run(
     def engine_run(*args, **kwargs):
         raise AssertionError("the why page ran the engine")
 
-    monkeypatch.setattr(evidence, "reconcile", engine_run)
+    monkeypatch.setattr(evidence, "reconcile_explaining", engine_run)
     response = viewer_client.get(_why("line", line.pk))
 
     # then the run's empty answer is the answer
