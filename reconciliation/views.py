@@ -50,7 +50,7 @@ from reconciliation.forms import (
     QueueFilterForm,
     ResolveForm,
 )
-from reconciliation.models import Invoice, MatchItem, MatchStatus
+from reconciliation.models import ExceptionStatus, Invoice, MatchItem, MatchStatus
 from reconciliation.rule_words import rule_choices
 from reconciliation.services.evidence import (
     evidence_chain,
@@ -519,6 +519,11 @@ def exception_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "filter": exception_filter,
+            "status_label": (
+                ExceptionStatus(exception_filter.status).label
+                if exception_filter.status
+                else ""
+            ),
             "page": page,
             "items": [_exception_view(e, rows, today) for e in page.object_list],
             "totals": totals,

@@ -1,10 +1,12 @@
 """In Debian's chromium: the payment page turns whole when its code is paid, a
-destructive action asks in a dialog, an auditor reads the audit log, and at 390 px
-the navigation folds, tables scroll inside their card and the QR fits."""
+destructive action asks in a dialog, an auditor reads the audit log, at 390 px
+the navigation folds, tables scroll inside their card and the QR fits, and on a
+desktop the exceptions page fits beside a Bakong hash."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import httpx
 import pytest
@@ -20,6 +22,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.payments.makers import payment_request_make
+from tests.reconciliation.review_makers import invoice, paid, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -223,3 +226,44 @@ def test_tables_are_dense_with_headers_over_their_numbers(live_server, page, mer
     # size, and rows are dense
     found = page.evaluate(TABLE_AUDIT)
     assert found == {"misaligned": [], "mixed": [], "loose": []}
+
+
+def test_on_a_laptop_the_review_pages_fit_beside_bakong_hashes(
+    live_server, page, merchant
+):
+    # given two invoices and two Bakong transfers, each line's id its
+    # 64-character hash (one unbroken word): one names its invoice and is 0.30
+    # short (a proposal), the other names nothing (two exceptions)
+    member(merchant, "books", "accountant")
+    account = AccountFactory(merchant=merchant, currency="USD")
+    invoice(merchant, "INV-0042", "42.00")
+    invoice(merchant, "INV-0043", "30.00")
+    stray = hashlib.sha256(b"a transfer of 41.52").hexdigest()
+    paid(account, 20, "41.52", external_id=stray, reference="transfer")
+    named = hashlib.sha256(b"a transfer of 29.70").hexdigest()
+    paid(account, 21, "29.70", external_id=named, reference="INV-0043")
+    run(merchant)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    sign_in(page, live_server.url, "books", next_url="/reconciliation/")
+    for path, table, line in (
+        ("/reconciliation/", "table", named),
+        ("/reconciliation/exceptions/", "#exceptions", stray),
+    ):
+        # when the accountant opens the page on a 1024-px screen
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_selector(table)
+        assert line[:8] in page.inner_text(table), path  # the hash is on the page
+        # then it does not scroll sideways and its last column is on screen
+        assert page.evaluate(
+            "() => document.documentElement.scrollWidth"
+            " <= document.documentElement.clientWidth"
+        ), path
+        last = page.locator(f"{table} thead th").last.bounding_box()
+        assert last["x"] + last["width"] <= 1024, path
+    # and on the exceptions page the hash reads as its head, whole in the title
+    links = page.locator(f"#exceptions a[title='{stray}']")
+    assert links.count() >= 2  # the line's own exception and the invoice's nearest
+    assert {links.nth(k).inner_text().split()[-1] for k in range(links.count())} == {
+        f"{stray[:8]}…"
+    }
+    assert "41.52 USD" in page.inner_text("#exceptions")

@@ -53,6 +53,20 @@ def test_the_exceptions_page_answers_in_khmer(owner_client, reconciled):
     assert khmer("Unmatched line") in body  # an exception reason's label
 
 
+def test_the_exceptions_count_names_its_status_in_words(owner_client, reconciled):
+    url = reverse("reconciliation:exceptions")  # the open ones, unless asked
+    count = re.search(r'id="exception-totals">(.*?)<', _body(owner_client.get(url)))[1]
+    assert re.match(r"\d+ exceptions open ", count)
+    in_khmer(owner_client)
+    count = re.search(r'id="exception-totals">(.*?)<', _body(owner_client.get(url)))[1]
+    assert khmer("Open") in count and "open" not in count
+    # any status: no status word at all
+    count = re.search(
+        r'id="exception-totals">(.*?)<', _body(owner_client.get(url + "?status="))
+    )[1]
+    assert khmer("Open") not in count
+
+
 def test_the_evidence_page_answers_in_khmer(owner_client, account):
     line = TransactionFactory(account=account)
     url = reverse("reconciliation:evidence", args=["line", line.pk])
