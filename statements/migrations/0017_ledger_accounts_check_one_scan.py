@@ -19,7 +19,8 @@ _0007 = importlib.import_module("statements.migrations.0007_ledger_one_tenant_ke
 NAME = "statements_transaction_accounts_check"
 
 POSTGRES = [
-    f"""CREATE OR REPLACE FUNCTION {NAME}() RETURNS trigger AS $$
+    """CREATE OR REPLACE FUNCTION statements_transaction_accounts_check()
+       RETURNS trigger AS $$
        DECLARE
          pair record;
        BEGIN
