@@ -54,11 +54,11 @@ indexes chosen from the plans above (statements migration 0012):
     reads 1/200 of the table instead of all of it)
   cost: statement_file_import of 100,000 lines, median of 4-5 runs each,
     ~39,000 lines/s before -> ~26,000 lines/s after (two more btrees per line)
-  since statements 0016 the channel index holds the rare channels only (WHERE
-    channel NOT IN KHQR, TRANSFER): KHQR and transfers, most of a ledger and
-    nearly all of an imported file, are paged through txn_merchant_seek_idx
-    (channel=KHQR p50 27 -> 31 ms); 0.11 s less database CPU per 100,000
-    imported lines
+  the channel index stays whole: holding the rare channels only (WHERE channel
+    NOT IN KHQR, TRANSFER) saved 0.11 s of database CPU per 100,000 imported
+    lines, but a merchant for whom KHQR or transfers are the rare channel would
+    page them by walking its seek index again (the 345 ms above, or the whole
+    ledger for a channel it never used)
 per imported line (100,000 lines COPYed into this ledger in a transaction rolled
 back, one index dropped inside it; database CPU of 1.6-1.7 s in all, 5 runs):
   txn_search_trgm_idx ~0.67 s (~27 trigrams a line, ~0.025 s each), of which
@@ -77,7 +77,7 @@ not indexed (a plan, not an index, is the answer):
     and 115-124 ms p95, at ~40 % of the import's rate; since statements 0015
     the index holds the three texts only and a partial B-tree the counterparty
     account's `=` (a quarter fewer trigram entries per imported line); since
-    0018 that `=` is one more column of the GIN index (btree_gin, one entry a
+    0017 that `=` is one more column of the GIN index (btree_gin, one entry a
     line beside ~27 trigrams) and the B-tree is gone: 0.09 s less database CPU
     per 100,000 imported lines, q=Sophea p50 37 -> 41 ms
   statement opening balance: the last line with a bank balance before the

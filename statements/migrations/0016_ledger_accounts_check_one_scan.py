@@ -43,7 +43,7 @@ POSTGRES_REVERSE = [function_as_created(_0007.POSTGRES, NAME)]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("statements", "0016_ledger_rare_channel_index")]
+    dependencies = [("statements", "0015_search_trigram_text_only")]
 
     operations = [
         vendor_sql({"postgresql": POSTGRES}, {"postgresql": POSTGRES_REVERSE}),

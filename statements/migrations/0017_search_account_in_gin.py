@@ -74,6 +74,6 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("statements", "0017_ledger_accounts_check_one_scan")]
+    dependencies = [("statements", "0016_ledger_accounts_check_one_scan")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
