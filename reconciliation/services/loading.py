@@ -9,7 +9,7 @@ Reads are `values_list` queries, a few per run, never one per row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -18,6 +18,7 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     Case,
+    CharField,
     DateTimeField,
     ExpressionWrapper,
     F,
@@ -175,10 +176,21 @@ def _minor(value: int | None) -> int:
     return value or 0
 
 
+class _AsStored(ExpressionWrapper):
+    """A column as the database hands it over, with no converter: Django's
+    int() of an integer was the only converter of the invoice query, and a
+    query with any converter has each of its rows copied into a list and back
+    (a twentieth of an invoice month's load)."""
+
+    @cached_property
+    def convert_value(self) -> Callable:
+        return self._convert_value_noop
+
+
 def _raw(field: str) -> ExpressionWrapper:
     """An amount column as the integer of minor units it holds: no Decimal made
     and unmade for each of a run's hundred thousand rows."""
-    return ExpressionWrapper(F(field), output_field=BigIntegerField())
+    return _AsStored(F(field), output_field=BigIntegerField())
 
 
 # Late money a person accepted as the payment on the payment page is no longer
@@ -206,6 +218,9 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
             amount_minor=_raw("amount"),
             original_minor=_raw("original_amount"),
             fee_minor=_raw("fee"),
+            # the rate's exact text, made a Decimal (as its field does) only
+            # on the few lines that carry one
+            fx_rate_text=_AsStored(F("fx_rate"), output_field=CharField()),
         )
         .values_list(
             "pk",
@@ -223,7 +238,7 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
             "bakong_transaction__external_ref",
             "original_minor",
             "original_currency",
-            "fx_rate",
+            "fx_rate_text",
             "fee_minor",
             "fx_mismatch",
         )
@@ -251,11 +266,11 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
         fx_mismatch,
     ) in rows.iterator(chunk_size=5000):
         fx = None
-        if original is not None and original_currency and fx_rate is not None:
+        if original is not None and original_currency and fx_rate:
             fx = fx_leg(
                 original_minor=original,
                 original_currency=original_currency,
-                rate=str(fx_rate),
+                rate=str(Decimal(fx_rate)),
                 fee_minor=fee or 0,
                 shared=shared,
             )
