@@ -181,9 +181,10 @@ def _facts(loaded: Loaded, result: Result) -> dict[str, tuple[int, str, int]]:
 def _foreign_keys_check() -> None:
     """PostgreSQL checks each written row's foreign keys (deferred, they wait for
     the commit): checked here, they count in the save they belong to rather
-    than after the timings. (The matches' and items' keys are triggers checking
-    each COPY's rows as one set, reconciliation migration 0004; what is left
-    here is the exceptions' and the run's.) Then deferred again (every
+    than after the timings. (The keys of the matches, their items and the
+    exceptions are triggers checking each statement's rows as one set,
+    reconciliation migrations 0004 and 0008; what is left here is the run's and
+    the people who decide, never set by a run.) Then deferred again (every
     deferrable constraint here is initially deferred), so a caller's own
     transaction goes on as it began."""
     if connection.vendor == "postgresql":
