@@ -274,14 +274,15 @@ def _matches_replace(
     ids = ids_allocate(Match, len(result.matches))
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     day = _AdaptedDays()
+    merchant_pk, run_pk = merchant.pk, run.pk  # not a property call per row
     rows_insert(
         Match,
         MATCH_COLUMNS,
         (
             (
                 pk,
-                merchant.pk,
-                run.pk,
+                merchant_pk,
+                run_pk,
                 m.tier,
                 m.rule,
                 m.score,
@@ -497,13 +498,14 @@ def _exceptions_stage(
     found = chain(_found(explainer.findings, days), gaps.items())
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
+    merchant_pk, run_pk = merchant.pk, run.pk
     return rows_stage(
         ReconciliationException,
         EXCEPTION_COLUMNS,
         (
             (
-                merchant.pk,
-                run.pk,
+                merchant_pk,
+                run_pk,
                 reason,
                 key,
                 amount,
