@@ -5,9 +5,7 @@ database takes (integers for amounts, adapted dates, JSON text)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from itertools import islice
 
 from django.db import connection, models
@@ -66,94 +64,52 @@ def rows_insert(
     _executemany(sql, rows)
 
 
-@dataclass(frozen=True)
-class Staged:
-    """An upsert's rows, sent ahead of the upsert (`rows_stage`)."""
-
-    model: type[models.Model]
-    columns: Sequence[str]
-    # PostgreSQL: the temporary table holding them; SQLite: the rows themselves,
-    # made as the upsert writes them
-    scratch: str = ""
-    rows: Iterable[tuple] = ()
-
-
-def rows_stage(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]
-) -> Staged:
-    """The rows of an upsert (tuples in `columns` order): PostgreSQL copies them
-    into a temporary table now, so the upsert that follows is one statement,
-    which may be sent without waiting for its answer (it holds no COPY); SQLite
-    keeps them for the upsert."""
-    if connection.vendor != "postgresql":
-        return Staged(model, columns, rows=rows)
-    qn = connection.ops.quote_name
-    table = qn(model._meta.db_table)
-    names = ", ".join(qn(n) for n in _columns(model, columns))
-    scratch = qn(f"{model._meta.db_table}_upsert")
-    with connection.cursor() as cursor:
-        # the column types come from the table itself (jsonb, bigint, text)
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {scratch} AS "  # noqa: S608
-            f"SELECT {names} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:  # noqa: S608
-            for row in rows:
-                copy.write_row(row)
-    return Staged(model, columns, scratch=scratch)
-
-
 def rows_upsert(
-    staged: Staged,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[tuple],
     *,
     unique: Sequence[str],
     update: Sequence[str],
     only_if: tuple[str, str],
 ) -> None:
-    """Insert the staged rows; a row whose `unique` fields are taken instead
-    sets the `update` fields of the one there, when its field `only_if[0]`
-    equals `only_if[1]` (otherwise the row there stays as it is). PostgreSQL:
-    one statement from the temporary table, then the table goes; SQLite: the
-    upsert per row, batched."""
-    model = staged.model
+    """Insert the rows; a row whose `unique` fields are taken instead sets the
+    `update` fields of the one there, when its field `only_if[0]` equals
+    `only_if[1]` (otherwise the row there stays as it is). One statement:
+    PostgreSQL copies the rows into a temporary table and upserts from it;
+    SQLite runs the upsert per row, batched."""
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    names = ", ".join(qn(n) for n in _columns(model, staged.columns))
+    names = ", ".join(qn(n) for n in _columns(model, columns))
     conflict = ", ".join(qn(n) for n in _columns(model, unique))
     sets = ", ".join(f"{qn(n)} = excluded.{qn(n)}" for n in _columns(model, update))
     (guard,) = _columns(model, (only_if[0],))
     on_conflict = (
         f"ON CONFLICT ({conflict}) DO UPDATE SET {sets} WHERE {table}.{qn(guard)} = %s"
     )
-    if staged.scratch:
+    if connection.vendor == "postgresql":
+        scratch = qn(f"{model._meta.db_table}_upsert")
         with connection.cursor() as cursor:
+            # the column types come from the table itself (jsonb, bigint, text)
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
-                f"FROM {staged.scratch} " + on_conflict,
+                f"CREATE TEMPORARY TABLE {scratch} AS "  # noqa: S608
+                f"SELECT {names} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:  # noqa: S608
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} "  # noqa: S608
+                + on_conflict,
                 [only_if[1]],
             )
-            cursor.execute(f"DROP TABLE {staged.scratch}")
+            cursor.execute(f"DROP TABLE {scratch}")
         return
     sql = (
         f"INSERT INTO {table} ({names}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(staged.columns))}) " + on_conflict
+        f"VALUES ({', '.join(['%s'] * len(columns))}) " + on_conflict
     )
-    _executemany(sql, ((*row, only_if[1]) for row in staged.rows))
-
-
-@contextmanager
-def answered_later() -> Iterator[None]:
-    """Statements run inside are sent at once and answered when the block ends
-    (PostgreSQL's pipeline mode): the database works through them while Python
-    goes on. Only for writes whose answer nobody reads (an ORM update's count is
-    not known inside), and no COPY; an error surfaces as the block ends. SQLite:
-    each statement runs as it comes."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    _executemany(sql, ((*row, only_if[1]) for row in rows))
 
 
 def _columns(model: type[models.Model], columns: Sequence[str]) -> list[str]:

@@ -51,14 +51,7 @@ from reconciliation.models import (
 )
 from reconciliation.services.balance_gaps import balance_gaps
 from reconciliation.services.loading import Loaded, row_day, rows_load
-from reconciliation.services.rows_write import (
-    Staged,
-    answered_later,
-    ids_allocate,
-    rows_insert,
-    rows_stage,
-    rows_upsert,
-)
+from reconciliation.services.rows_write import ids_allocate, rows_insert, rows_upsert
 
 logger = logging.getLogger("tonle.reconciliation")
 
@@ -126,25 +119,17 @@ def reconciliation_run_start(
         )
         if not dry_run:
             days = _finding_days(loaded, explainer.findings)
-            staged = _exceptions_stage(
-                merchant, run, days, explainer, date_from, date_to
-            )
+            _exceptions_save(merchant, run, days, explainer, date_from, date_to)
             del days
-        # the exceptions' upsert and clearing run in the database while the
-        # engine lets go of its working state (the explanations read it) and
-        # hands over the matches, made into rows; the loaded rows go before
-        # the matches are written
-        with answered_later():
-            if not dry_run:
-                _exceptions_save(merchant, run, staged, date_from, date_to)
-                del staged
-            result = Result(
-                matches=explainer.hand_over_matches(),
-                findings=explainer.findings,
-                unmatched=(),
-            )
-            del explainer
-            facts = _facts(loaded, result)
+        # then the matches, made as the engine lets go of its working state
+        # (the explanations read it); the rows go before they are written
+        result = Result(
+            matches=explainer.hand_over_matches(),
+            findings=explainer.findings,
+            unmatched=(),
+        )
+        del explainer
+        facts = _facts(loaded, result)
         del loaded
         if not dry_run:
             _matches_replace(merchant, run, facts, result, date_from, date_to)
@@ -468,15 +453,16 @@ def _finding_days(loaded: Loaded, findings: tuple[Finding, ...]) -> list[dt.date
     ]
 
 
-def _exceptions_stage(
+def _exceptions_save(
     merchant: Merchant,
     run: ReconciliationRun,
     days: list[dt.date],
     explainer: Explainer,
     date_from: dt.date,
     date_to: dt.date,
-) -> Staged:
-    """This run's exceptions, sent ahead of their upsert (`_exceptions_save`)."""
+) -> None:
+    """Upsert this run's exceptions by their key; clear the open ones of the
+    period it no longer finds. A resolved exception stays resolved."""
     # key -> the gap's row; no finding of the engine is a balance gap
     gaps = {
         _key(ExceptionReason.BALANCE_GAP, (), (gap.key,)): (
@@ -499,7 +485,10 @@ def _exceptions_stage(
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
     merchant_pk, run_pk = merchant.pk, run.pk
-    return rows_stage(
+    # one upsert on (merchant, key): a new exception comes in open; an open one
+    # found again takes this run and its new amount, detail and nearest; a
+    # resolved one is left as a person resolved it
+    rows_upsert(
         ReconciliationException,
         EXCEPTION_COLUMNS,
         (
@@ -534,23 +523,6 @@ def _exceptions_stage(
             ) in found
             for near in [explainer.nearest(alone) if alone is not None else None]
         ),
-    )
-
-
-def _exceptions_save(
-    merchant: Merchant,
-    run: ReconciliationRun,
-    staged: Staged,
-    date_from: dt.date,
-    date_to: dt.date,
-) -> None:
-    """Upsert this run's exceptions by their key; clear the open ones of the
-    period it no longer finds. A resolved exception stays resolved."""
-    # one upsert on (merchant, key): a new exception comes in open; an open one
-    # found again takes this run and its new amount, detail and nearest; a
-    # resolved one is left as a person resolved it
-    rows_upsert(
-        staged,
         unique=("merchant", "key"),
         update=("run", "amount", "detail", "nearest", "explained"),
         only_if=("status", ExceptionStatus.OPEN),

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -28,7 +28,6 @@ from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
 )
-from reconciliation.services import runs
 from reconciliation.services.loading import engine_id, rows_load
 from reconciliation.services.runs import _found, reconciliation_run_start
 from statements.models import FeedSyncRun
@@ -240,32 +239,6 @@ def test_a_run_leaves_its_callers_foreign_keys_checked_at_commit(merchant, bank)
         )
         # then it is accepted until the commit, as before the run
         transaction.set_rollback(True)
-
-
-def test_an_error_answered_after_the_hand_over_undoes_the_whole_run(
-    merchant, bank, monkeypatch
-):
-    # given a period with a match and an exception, and a statement among the
-    # exceptions' writes (answered only once the matches are handed over, on
-    # PostgreSQL) that fails
-    _invoice(merchant, "INV-7", "70.00", due=9)
-    line(bank, _on(17), "80.00", reference="INV-8", external_id="T80")
-    _invoice(merchant, "INV-8", "80.00", due=20)
-    exceptions_save = runs._exceptions_save
-
-    def failing(*args, **kwargs):
-        exceptions_save(*args, **kwargs)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM no_such_table")
-
-    monkeypatch.setattr(runs, "_exceptions_save", failing)
-    # when / then: the run fails with the database's error, as Django words it
-    with pytest.raises(DatabaseError):
-        _run(merchant)
-    # and nothing of it was written
-    assert not ReconciliationRun.objects.exists()
-    assert not Match.objects.exists()
-    assert not ReconciliationException.objects.exists()
 
 
 @pytest.mark.django_db
