@@ -66,6 +66,7 @@ from statements.models import Transaction
 # line inside the period may pay an item this old.
 LOOKBACK_DAYS = 92
 RATE_DAYS_BACK = 7
+LINKED_BATCH = 2000
 PAID = (
     PaymentStatus.PAID,
     PaymentStatus.REFUNDED,
@@ -210,7 +211,33 @@ _ACCEPTED_PAID_AT = Case(
 )
 
 
+def _linked_payments(merchant, date_from, date_to) -> dict[int, tuple[str, str, str]]:
+    """The Bakong payments the period's lines carry: id -> (hash, md5, external
+    ref), looked up by their ids a few thousand at a time. (Joined to the lines,
+    they let the planner read every merchant's Bakong payments once it expected
+    many lines: 0.45 s of a settled merchant's load, 16,000 lines, with 1.3
+    million payments in the table.)"""
+    # the ids sifted here: "IS NOT NULL" in the query let the planner read the
+    # whole link index, every merchant's, rather than the period's lines
+    ids = [
+        pk
+        for pk in Transaction.objects.for_merchant(merchant)
+        .filter(value_date__gte=date_from, value_date__lte=date_to)
+        .values_list("bakong_transaction_id", flat=True)
+        .order_by()
+        if pk is not None
+    ]
+    found: dict[int, tuple[str, str, str]] = {}
+    for start in range(0, len(ids), LINKED_BATCH):
+        for pk, hash_, md5, ref in BakongTransaction.objects.filter(
+            pk__in=ids[start : start + LINKED_BATCH]
+        ).values_list("pk", "hash", "md5", "external_ref"):
+            found[pk] = (hash_, md5, ref)
+    return found
+
+
 def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
+    payments = _linked_payments(merchant, date_from, date_to)
     rows = (
         Transaction.objects.for_merchant(merchant)
         .filter(value_date__gte=date_from, value_date__lte=date_to)
@@ -233,9 +260,7 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
             "currency",
             "value_date",
             "bakong_hash",
-            "bakong_transaction__hash",
-            "bakong_transaction__md5",
-            "bakong_transaction__external_ref",
+            "bakong_transaction_id",
             "original_minor",
             "original_currency",
             "fx_rate_text",
@@ -256,9 +281,7 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
         currency,
         value_date,
         bakong_hash,
-        linked_hash,
-        linked_md5,
-        linked_ref,
+        bakong_id,
         original,
         original_currency,
         fx_rate,
@@ -274,6 +297,7 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
                 fee_minor=fee or 0,
                 shared=shared,
             )
+        linked = payments.get(bakong_id)  # (hash, md5, external ref)
         row = line_posted(
             pk=pk,
             external_id=external_id,
@@ -285,7 +309,7 @@ def _lines(merchant, date_from, date_to, shared) -> list[Posted]:
             currency=currency,
             day=value_date.toordinal(),
             bakong_hash=bakong_hash,
-            linked=(linked_hash, linked_md5, linked_ref) if linked_hash else None,
+            linked=linked if linked and linked[0] else None,
             fx=fx,
             fx_mismatch=fx_mismatch,
             shared=shared,
