@@ -394,9 +394,13 @@ class ReconciliationException(models.Model):
         on_delete=models.PROTECT,
         related_name="recon_exceptions",
         db_index=False,
+        db_constraint=False,  # a PostgreSQL trigger: reconciliation migration 0008
     )
     run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.PROTECT, related_name="exceptions"
+        ReconciliationRun,
+        on_delete=models.PROTECT,
+        related_name="exceptions",
+        db_constraint=False,
     )
     reason = models.CharField(max_length=32, choices=ExceptionReason.choices)
     key = models.CharField(max_length=300, help_text="reason:ids, for re-runs")

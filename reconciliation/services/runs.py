@@ -181,9 +181,10 @@ def _facts(loaded: Loaded, result: Result) -> dict[str, tuple[int, str, int]]:
 def _foreign_keys_check() -> None:
     """PostgreSQL checks each written row's foreign keys (deferred, they wait for
     the commit): checked here, they count in the save they belong to rather
-    than after the timings. (The matches' and items' keys are triggers checking
-    each COPY's rows as one set, reconciliation migration 0004; what is left
-    here is the exceptions' and the run's.) Then deferred again (every
+    than after the timings. (The keys of the matches, their items and the
+    exceptions are triggers checking each statement's rows as one set,
+    reconciliation migrations 0004 and 0008; what is left here is the run's and
+    the people who decide, never set by a run.) Then deferred again (every
     deferrable constraint here is initially deferred), so a caller's own
     transaction goes on as it began."""
     if connection.vendor == "postgresql":
@@ -258,14 +259,15 @@ def _matches_replace(
     ids = ids_allocate(Match, len(result.matches))
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     day = _AdaptedDays()
+    merchant_pk, run_pk = merchant.pk, run.pk  # not a property call per row
     rows_insert(
         Match,
         MATCH_COLUMNS,
         (
             (
                 pk,
-                merchant.pk,
-                run.pk,
+                merchant_pk,
+                run_pk,
                 m.tier,
                 m.rule,
                 m.score,
@@ -482,6 +484,7 @@ def _exceptions_save(
     found = chain(_found(explainer.findings, days), gaps.items())
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     adapt_day = connection.ops.adapt_datefield_value
+    merchant_pk, run_pk = merchant.pk, run.pk
     # one upsert on (merchant, key): a new exception comes in open; an open one
     # found again takes this run and its new amount, detail and nearest; a
     # resolved one is left as a person resolved it
@@ -490,8 +493,8 @@ def _exceptions_save(
         EXCEPTION_COLUMNS,
         (
             (
-                merchant.pk,
-                run.pk,
+                merchant_pk,
+                run_pk,
                 reason,
                 key,
                 amount,

@@ -1,5 +1,6 @@
-"""A match's and its items' foreign keys, held by PostgreSQL triggers that check
-each statement's rows as one set (reconciliation migrations 0004, 0005 and 0007): a key
+"""A match's and its items' foreign keys, and an exception's, held by PostgreSQL
+triggers that check each statement's rows as one set (reconciliation migrations
+0004, 0005, 0007 and 0008): a key
 naming no row is refused at insert and at update, a named row cannot be deleted
 (nor its id changed), whatever the client. Django's PROTECT and CASCADE hold the
 rules on both databases through the ORM."""
@@ -13,7 +14,12 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from payments.models import BakongTransaction, Refund
-from reconciliation.models import Match, MatchItem, ReconciliationRun
+from reconciliation.models import (
+    Match,
+    MatchItem,
+    ReconciliationException,
+    ReconciliationRun,
+)
 from tests.factories import AccountFactory
 from tests.payments.makers import payment_request_make
 from tests.reconciliation.review_makers import invoice, paid
@@ -334,3 +340,101 @@ def test_an_update_that_keeps_the_keys_takes_no_lock_on_the_rows_they_name(
     finally:
         other.close()
     assert Match.objects.get().status == "rejected"
+
+
+def exception_make(
+    merchant, run, key: str = "unpaid_item:inv:1|"
+) -> ReconciliationException:
+    return ReconciliationException.objects.create(
+        merchant=merchant,
+        run=run,
+        reason="unpaid_item",
+        key=key,
+        amount=Decimal("25.00"),
+        currency="USD",
+        detail="INV-1 was due",
+        day=dt.date(2026, 11, 4),
+    )
+
+
+@postgres_only
+def test_an_exception_of_no_run_or_merchant_is_refused_at_insert_and_update(
+    merchant, rows
+):
+    run = rows["run"]
+    found = exception_make(merchant, run)
+    # when / then: a missing run or merchant, written alone or among sound rows
+    refused(lambda: exception_make(merchant, run.__class__(pk=run.pk + 1000), "k2"))
+    refused(
+        lambda: exception_make(merchant.__class__(pk=merchant.pk + 1000), run, "k3")
+    )
+    refused(
+        lambda: ReconciliationException.objects.bulk_create(
+            [
+                ReconciliationException(
+                    merchant=merchant,
+                    run_id=run_id,
+                    reason="unpaid_item",
+                    key=f"k-{n}",
+                    amount=Decimal("1.00"),
+                    currency="USD",
+                    detail="",
+                    day=dt.date(2026, 11, 4),
+                )
+                for n, run_id in enumerate([run.pk, run.pk, run.pk + 1000])
+            ]
+        )
+    )
+    exceptions = ReconciliationException.objects.filter(pk=found.pk)
+    refused(lambda: exceptions.update(run_id=run.pk + 1000))
+    refused(lambda: exceptions.update(merchant_id=merchant.pk + 1000))
+    # then only the sound one is there, as it was written
+    assert list(ReconciliationException.objects.values_list("pk", "run_id")) == [
+        (found.pk, run.pk)
+    ]
+
+
+@postgres_only
+def test_a_run_or_merchant_an_exception_names_cannot_be_deleted(merchant, rows):
+    # given a run no match names, named by an exception
+    run = ReconciliationRun.objects.create(
+        merchant=merchant,
+        period_from=dt.date(2026, 11, 1),
+        period_to=dt.date(2026, 11, 30),
+    )
+    exception_make(merchant, run)
+    # when / then: raw SQL (no Django PROTECT in the way) is refused
+    runs = '"reconciliation_reconciliationrun"'
+    refused(lambda: raw(f"DELETE FROM {runs} WHERE id = %s", run.pk))  # noqa: S608
+    refused(lambda: raw(f"UPDATE {runs} SET id = id + 1000 WHERE id = %s", run.pk))  # noqa: S608
+    refused(lambda: raw('DELETE FROM "merchants_merchant" WHERE id = %s', merchant.pk))
+    assert ReconciliationRun.objects.filter(pk=run.pk).exists()
+    # and once the exception goes, so can the run
+    ReconciliationException.objects.all().delete()
+    raw(f"DELETE FROM {runs} WHERE id = %s", run.pk)  # noqa: S608
+    assert not ReconciliationRun.objects.filter(pk=run.pk).exists()
+
+
+@postgres_only
+def test_an_exception_found_again_by_an_upsert_moves_to_the_new_run(merchant, rows):
+    # given an exception of one run, and a second run
+    found = exception_make(merchant, rows["run"])
+    second = ReconciliationRun.objects.create(
+        merchant=merchant,
+        period_from=dt.date(2026, 11, 1),
+        period_to=dt.date(2026, 11, 30),
+    )
+    # when an upsert on its key names the second run, then a missing one
+    upsert = (
+        'INSERT INTO "reconciliation_reconciliationexception" (merchant_id, run_id,'
+        " reason, key, amount, currency, detail, day, expected_ids, posted_ids,"
+        " nearest, explained, status, resolution, resolution_note, created_at,"
+        " seen_at) VALUES (%s, %s, 'unpaid_item', %s, 100, 'USD', '', '2026-11-04',"
+        " '[]', '[]', '[]', false, 'open', '', '', now(), now())"
+        " ON CONFLICT (merchant_id, key) DO UPDATE SET run_id = excluded.run_id"
+    )
+    raw(upsert, merchant.pk, second.pk, found.key)
+    refused(lambda: raw(upsert, merchant.pk, second.pk + 1000, found.key))
+    # then
+    found.refresh_from_db()
+    assert found.run_id == second.pk
