@@ -33,6 +33,8 @@ def _setup() -> None:
     if not os.environ.get("DATABASE_URL"):
         folder = tempfile.mkdtemp(prefix="tonle-bench-")
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+    # as deployed: DEBUG off (no query log), whatever a demo checkout's .env says
+    os.environ["DEBUG"] = "false"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault(
         "FIELD_ENCRYPTION_KEYS", "3x6Vz0b1oVCbG1y0m4cVYt8t6m1Xo7cD9rN2yq0T6aE="
