@@ -16,37 +16,15 @@ index's name, each step CONCURRENTLY (the migration is not atomic); a ledger
 whose search index was dropped (to import faster) is left as it is.
 """
 
+import importlib
+
 from django.db import migrations
 
-INDEX = "txn_search_trgm_idx"
-BUILDING = "txn_search_trgm_new"
-ACCOUNT_INDEX = "txn_counterparty_account_idx"
-TEXTS = (
-    "UPPER(counterparty_name::text) gin_trgm_ops, "
-    "UPPER(reference::text) gin_trgm_ops, "
-    "UPPER(description::text) gin_trgm_ops"
-)
-
-
-def _swap(schema_editor, columns: str) -> None:
-    """Build the search index over `columns` and give it the search index's name."""
-    run = schema_editor.execute
-    run(f"DROP INDEX CONCURRENTLY IF EXISTS {BUILDING}")
-    run(
-        f"CREATE INDEX CONCURRENTLY {BUILDING} "
-        f"ON statements_transaction USING gin ({columns})"
-    )
-    run(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
-    run(f"ALTER INDEX {BUILDING} RENAME TO {INDEX}")
-
-
-def _searched(schema_editor) -> bool:
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass(%s) IS NOT NULL OR to_regclass(%s) IS NOT NULL",
-            [INDEX, BUILDING],
-        )
-        return cursor.fetchone()[0]
+# 0015's index swap and constants, as that migration left them
+_0015 = importlib.import_module("statements.migrations.0015_search_trigram_text_only")
+ACCOUNT_INDEX = _0015.ACCOUNT_INDEX
+TEXTS = _0015.TEXTS
+_swap, _searched = _0015._swap, _0015._searched
 
 
 def forward(apps, schema_editor):
