@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.pipeline import collector_paused
 from reconciliation.engine.explain import Explainer, closing_findings, unmatched
-from reconciliation.engine.pool import Pool, collector_off
+from reconciliation.engine.pool import Pool
 from reconciliation.engine.rows import (
     AUTO,
     INVOICE,
@@ -67,7 +68,7 @@ def reconcile(
     settings: Settings | None = None,
 ) -> Result:
     """Match what was expected against what was posted."""
-    with collector_off():
+    with collector_paused():
         pool = Pool(list(expected), list(posted), settings or Settings())
         findings = _run(pool)
         left_open = tuple(unmatched(pool))
@@ -86,7 +87,7 @@ def reconcile_explaining(
     explainer holds the findings, words an open row's nearest candidates when
     asked (so thousands of them are never held at once), and hands over the
     matches last, letting go of the run's working state as it makes them."""
-    with collector_off():
+    with collector_paused():
         pool = Pool(list(expected), list(posted), settings or Settings())
         findings = _run(pool)
     return Explainer(pool, findings)

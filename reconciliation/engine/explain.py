@@ -9,7 +9,8 @@ from bisect import bisect_left
 from itertools import compress
 from operator import attrgetter
 
-from reconciliation.engine.pool import Pool, collector_off, money
+from core.pipeline import collector_paused
+from reconciliation.engine.pool import Pool, money
 from reconciliation.engine.rows import (
     INVOICE,
     KHQR,
@@ -126,7 +127,7 @@ class Explainer:
         they are made, so nothing can be asked after."""
         pool, self._pool = self._pool, None
         self._posted_by_currency = self._expected_by_currency = None
-        with collector_off():
+        with collector_paused():
             return pool.hand_over_matches()
 
     def nearest(self, row_id: str) -> tuple[tuple[str, str], ...] | None:

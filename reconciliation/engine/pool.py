@@ -6,9 +6,6 @@ side); what is open is a bytearray, so a tier's inner loop costs an index."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import compress
 from operator import attrgetter, itemgetter
 
@@ -32,26 +29,6 @@ from reconciliation.engine.rows import (
 _by_id = itemgetter(0)  # the same input in any order gives the same answer
 _new_row = tuple.__new__  # a named tuple from a tuple of its fields, in C
 _KIND = attrgetter("kind")
-
-
-@contextmanager
-def collector_off() -> Iterator[None]:
-    """The cyclic collector paused: a run makes millions of small objects and
-    no reference cycles, and the collector would walk every row again and
-    again for nothing. Resumed, it would walk them once more (all of them sit
-    in its youngest generation, far past its threshold: 0.5 s of 3.9 s at
-    300,000 rows, collecting nothing), so they move to its oldest generation
-    first, as if they had survived the young collections; a full collection
-    still looks at them."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.freeze()  # every tracked object out of the generations...
-            gc.unfreeze()  # ...and back, into the oldest
-            gc.enable()
 
 
 class Pool:

@@ -1,10 +1,10 @@
 """The engine pauses the cyclic collector while it runs and hands what it made
-to the collector's oldest generation when done (see pool.collector_off)."""
+to the collector's oldest generation when done (core.pipeline.collector_paused)."""
 
 import gc
 
+from core.pipeline import collector_paused
 from reconciliation.engine import reconcile
-from reconciliation.engine.pool import collector_off
 from tests.reconciliation.scenario import engine_rows, month
 
 
@@ -26,7 +26,7 @@ def test_what_a_run_made_goes_to_the_oldest_generation_unwalked():
 def test_a_collector_paused_by_the_caller_stays_paused():
     gc.disable()
     try:
-        with collector_off():
+        with collector_paused():
             pass
         assert not gc.isenabled()
     finally:
@@ -37,7 +37,7 @@ def test_a_cycle_made_inside_is_still_collected():
     class Node:
         pass
 
-    with collector_off():
+    with collector_paused():
         first, second = Node(), Node()
         first.other, second.other = second, first
         assert not gc.isenabled()
