@@ -248,12 +248,9 @@ def _unlinked_transactions(merchant_id: int, keys: set[str]) -> list[BakongTrans
     # probes grow with the file. External references have no index: asked once.
     asked = [
         *(
-            ("hash", full[i : i + PROBE_BATCH])
-            for i in range(0, len(full), PROBE_BATCH)
-        ),
-        *(
-            ("short_hash", short[i : i + PROBE_BATCH])
-            for i in range(0, len(short), PROBE_BATCH)
+            (column, values[i : i + PROBE_BATCH])
+            for column, values in (("hash", full), ("short_hash", short))
+            for i in range(0, len(values), PROBE_BATCH)
         ),
         ("external_ref", traces),
     ]
