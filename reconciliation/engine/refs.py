@@ -115,9 +115,10 @@ def text_keys_many(texts: list[str]) -> list[list[str]]:
 
 
 def text_keys(text: str) -> list[str]:
-    """Every key a bank line's free text may carry, in order: each word, and a
-    short letters-only word or a number joined with the numbers after it
-    ("INV 2026 42" gives INV2026 and INV202642). May repeat a key."""
+    """Every key a bank line's free text may carry: each word, a short
+    letters-only word or a number joined with the numbers after it ("INV 2026
+    42" gives INV2026 and INV202642), and a glued reference whole
+    ("INV-T1105-0" gives INVT11050). May repeat a key."""
     if not text:
         return []
     plain = text.upper().translate(_WORDS)
@@ -155,6 +156,15 @@ def _words_keys(plain: str) -> list[str]:
             run = word if size <= _PREFIX_MAX and word.isalpha() else ""
             if size >= MIN_KEY:
                 add(word)
+    if _MARK in plain:
+        # a glued reference printed whole ("INV-T1105-0") is also its own key,
+        # as an item's reference is: its parts alone need not make it up (a
+        # letter inside a part breaks the prefix-and-numbers runs above)
+        for chunk in plain.split(" "):
+            if _MARK in chunk:
+                whole = chunk.replace(_MARK, "")
+                if _usable(whole):
+                    add(whole)
     return keys
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
+
 from reconciliation.engine import (
     INVOICE,
     KHQR,
@@ -202,6 +204,18 @@ def test_an_invoice_paid_by_the_khqr_code_issued_for_it_joins_the_code_match():
 def test_a_reference_found_in_the_text_with_the_same_amount_is_automatic():
     expected = [invoice(1, "INV-2026-00042", 12_000)]
     posted = [line(1, 12_000, "TRF FROM SOK DARA inv 2026/0042 thanks")]
+    match = only_match(reconcile(expected, posted))
+    assert (match.tier, match.rule, match.status) == (2, "reference", "auto")
+
+
+@pytest.mark.parametrize(
+    "text", ["INV-T1105-0 PromptPay from Srey Mom", "pay inv.t1105/0", "INV-T1105-0"]
+)
+def test_a_reference_with_letters_inside_its_parts_is_found_printed_whole(text):
+    # a part like "T1105" is neither a prefix nor a number: the reference is
+    # found as it was printed, glue and all
+    expected = [invoice(1, "INV-T1105-0", 12_000)]
+    posted = [line(1, 12_000, text)]
     match = only_match(reconcile(expected, posted))
     assert (match.tier, match.rule, match.status) == (2, "reference", "auto")
 
