@@ -3,9 +3,9 @@
 
 The Hattha account is connected to the sandbox feed, so its lines are the sandbox
 feed's own (same txn_ids: a later feed sync finds them already posted and backfills
-the rest of the year). The ACLEDA account's month arrives as an ACLEDA-format CSV
-through the real import service, so the Imports page has a file to show. No HTTP at
-seed time (the web server is not running yet)."""
+the rest of the year). The ACLEDA and Krungsri accounts' months arrive as the
+banks' own export files through the real import service, so the Imports page has
+files to show. No HTTP at seed time (the web server is not running yet)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from core.periods import zone_for_currency
 from merchants.models import Account, Merchant
 from sandbox.feed import balance_before, statement_items
 from statements.clients.feed import parse_item
-from statements.models import Channel, Source, Transaction
+from statements.models import Source, Transaction
 from statements.services.feed_sync import _draft
 from statements.services.imports import statement_file_import
 from statements.services.ledger_rows import transaction_rows_insert
@@ -51,51 +51,10 @@ def seed_demo_data(*, merchant: Merchant, accounts: list[Account]) -> None:
         if account.provider == "acleda" and account.currency == "KHR":
             _seed_acleda_import(account=account, today=today)
             continue
-        rng = random.Random(f"demo-{account.number}")  # noqa: S311 - demo data
-        zone = zone_for_currency(account.currency)
-        unit = Decimal("100") if account.currency == "KHR" else Decimal("0.01")
-        balance = (
-            Decimal(2_000_000) if account.currency == "KHR" else Decimal("1500.00")
-        )
-        rows = []
-        for day_offset in range(30, 0, -1):
-            day = today - dt.timedelta(days=day_offset)
-            for n in range(rng.randint(1, 4)):
-                credit = rng.random() < 0.75
-                size = (
-                    rng.randint(50, 5000)
-                    if account.currency == "KHR"
-                    else rng.randint(150, 9000)
-                )
-                amount = Decimal(size) * unit * (1 if credit else -1)
-                balance += amount
-                posted = dt.datetime.combine(
-                    day, dt.time(8 + n * 3, rng.randint(0, 59)), tzinfo=zone
-                )
-                rows.append(
-                    Transaction(
-                        merchant=merchant,
-                        account=account,
-                        external_id=f"DEMO-{account.pk}-{day:%Y%m%d}-{n}",
-                        posted_at=posted,
-                        value_date=day,
-                        amount=amount,
-                        currency=account.currency,
-                        channel=Channel.KHQR if credit else Channel.TRANSFER,
-                        counterparty_name=rng.choice(_COUNTERPARTIES),
-                        reference=f"INV-{account.currency[0]}{day:%m%d}-{n}"
-                        if credit
-                        else "Supplier payment",
-                        balance_after=balance,
-                        source=Source.FEED,
-                    )
-                )
-        Transaction.objects.bulk_create(rows, ignore_conflicts=True)
-        Account.objects.filter(pk=account.pk).update(
-            current_balance=balance,
-            available_balance=balance,
-            balance_as_of=timezone.now(),
-        )
+        if account.provider == "krungsri":
+            _seed_krungsri_import(account=account, today=today)
+            continue
+        raise ValueError(f"no demo statement for a {account.provider} account")
 
 
 def _seed_from_sandbox_feed(*, merchant: Merchant, account: Account, today) -> None:
@@ -109,6 +68,65 @@ def _seed_from_sandbox_feed(*, merchant: Merchant, account: Account, today) -> N
     )
     Account.objects.filter(pk=account.pk).update(
         current_balance=closing, available_balance=closing, balance_as_of=timezone.now()
+    )
+
+
+def _seed_krungsri_import(*, account: Account, today) -> None:
+    """A month of the Thai account as Krungsri's online statement exports it
+    (UTF-16, tab-separated, Buddhist-Era dates), through the real import: Thai
+    customers paying dollar invoices in baht by PromptPay, and supplier
+    payments."""
+    rng = random.Random(f"demo-{account.number}")  # noqa: S311 - demo data
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\r\n")
+    writer.writerow(
+        [
+            "Date",
+            "Time",
+            "Description",
+            "Channel",
+            "Withdrawal",
+            "Deposit",
+            "Balance",
+            "Reference",
+            "Original Amount",
+            "Original Currency",
+            "Exchange Rate",
+            "Fee",
+        ]
+    )
+    balance = Decimal("1500.00")
+    for day_offset in range(30, 0, -1):
+        day = today - dt.timedelta(days=day_offset)
+        for n in range(rng.randint(1, 4)):
+            credit = rng.random() < 0.75
+            amount = Decimal(rng.randint(150, 9000)) / 100
+            balance += amount if credit else -amount
+            payer = rng.choice(_COUNTERPARTIES)
+            writer.writerow(
+                [
+                    f"{day.day:02d}/{day.month:02d}/{day.year + 543}",
+                    f"{8 + n * 3:02d}:{rng.randint(0, 59):02d}",
+                    f"PromptPay from {payer}" if credit else "Supplier payment",
+                    "PromptPay" if credit else "Transfer",
+                    "" if credit else f"{amount:,.2f}",
+                    f"{amount:,.2f}" if credit else "",
+                    f"{balance:,.2f}",
+                    f"INV-T{day:%m%d}-{n}" if credit else f"PAY{day:%y%m%d}{n}",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    statement_file_import(
+        account=account,
+        file_bytes=out.getvalue().encode("utf-16"),
+        filename=f"Krungsri_{account.number}_{today:%Y%m}.txt",
+        preset="krungsri",
+    )
+    Account.objects.filter(pk=account.pk).update(
+        current_balance=balance, available_balance=balance, balance_as_of=timezone.now()
     )
 
 
